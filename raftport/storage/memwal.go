@@ -1,0 +1,138 @@
+package storage
+
+import "sync"
+
+// MemWAL is a WAL held in memory. It loses everything when the process
+// ends; tests and nodes that need no durability use it.
+type MemWAL struct {
+	mu      sync.Mutex
+	first   uint64
+	entries []memEntry // entries[i] holds index first+i
+	bytes   uint64
+	closed  bool
+}
+
+type memEntry struct {
+	term uint64
+	data []byte
+}
+
+var _ WAL = (*MemWAL)(nil)
+
+// NewMemWAL returns an empty WAL whose first Append gets index 1.
+func NewMemWAL() *MemWAL {
+	return &MemWAL{first: 1}
+}
+
+// Append stores a copy of data, so the caller may reuse its buffer.
+func (w *MemWAL) Append(term uint64, data []byte) (uint64, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, ErrClosed
+	}
+	w.entries = append(w.entries, memEntry{term: term, data: append([]byte(nil), data...)})
+	w.bytes += uint64(len(data))
+	return w.first + uint64(len(w.entries)) - 1, nil
+}
+
+func (w *MemWAL) Load(index uint64) (uint64, []byte, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, nil, ErrClosed
+	}
+	if index < w.first || index >= w.first+uint64(len(w.entries)) {
+		return 0, nil, ErrNotFound
+	}
+	e := w.entries[index-w.first]
+	return e.term, append([]byte(nil), e.data...), nil
+}
+
+func (w *MemWAL) State() State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := State{
+		FirstIndex: w.first,
+		LastIndex:  w.first + uint64(len(w.entries)) - 1,
+		Entries:    uint64(len(w.entries)),
+		Bytes:      w.bytes,
+	}
+	if n := len(w.entries); n > 0 {
+		s.FirstTerm = w.entries[0].term
+		s.LastTerm = w.entries[n-1].term
+	}
+	return s
+}
+
+func (w *MemWAL) Truncate(index uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if index == 0 {
+		w.first, w.entries, w.bytes = 1, nil, 0
+		return nil
+	}
+	if index+1 < w.first {
+		return ErrBadIndex
+	}
+	keep := index + 1 - w.first
+	if keep >= uint64(len(w.entries)) {
+		return nil
+	}
+	for _, e := range w.entries[keep:] {
+		w.bytes -= uint64(len(e.data))
+	}
+	// Clear the dropped tail so its payloads can be collected.
+	clear(w.entries[keep:])
+	w.entries = w.entries[:keep]
+	return nil
+}
+
+func (w *MemWAL) Compact(index uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	if index <= w.first {
+		return nil
+	}
+	drop := min(index-w.first, uint64(len(w.entries)))
+	for _, e := range w.entries[:drop] {
+		w.bytes -= uint64(len(e.data))
+	}
+	// Copy the survivors so the compacted prefix does not stay reachable
+	// through the old backing array.
+	w.entries = append([]memEntry(nil), w.entries[drop:]...)
+	w.first = index
+	return nil
+}
+
+// Sync has nothing to flush; it reports only whether the WAL is open.
+func (w *MemWAL) Sync() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+func (w *MemWAL) Close() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.closed = true
+	w.entries = nil
+	return nil
+}
+
+// Delete drops every entry and closes the WAL.
+func (w *MemWAL) Delete() error {
+	return w.Close()
+}
