@@ -1,0 +1,76 @@
+package gates
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// run is the outcome of one go command.
+type run struct {
+	Command  string
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int // -1 when the command could not start or was killed
+	Duration time.Duration
+	TimedOut bool
+}
+
+// goCmd runs the go command in dir with a deadline; a command that exits
+// non-zero is an outcome, not an error. The error reports only a command
+// that could not start or a cancelled parent context.
+func goCmd(ctx context.Context, dir string, timeout time.Duration, args ...string) (run, error) {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, "go", args...)
+	cmd.Dir = dir
+	// The fixture and the port are their own modules; a go.work above them
+	// must not pull them into a workspace.
+	cmd.Env = append(os.Environ(), "GOWORK=off")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	killGroup(cmd)
+	// Test binaries inherit the pipes; do not wait on them forever once the
+	// go command itself is gone.
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	r := run{
+		Command:  "go " + strings.Join(args, " "),
+		Stdout:   stdout.Bytes(),
+		Stderr:   stderr.Bytes(),
+		Duration: time.Since(start),
+		ExitCode: cmd.ProcessState.ExitCode(),
+	}
+	if cctx.Err() != nil && ctx.Err() == nil {
+		r.TimedOut, r.ExitCode = true, -1
+		return r, nil
+	}
+	if ctx.Err() != nil {
+		return r, ctx.Err()
+	}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		return r, err
+	}
+	return r, nil
+}
+
+// tail returns the last n non-empty lines of out, for summaries.
+func tail(out []byte, n int) []string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	var kept []string
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			kept = append(kept, l)
+		}
+	}
+	if len(kept) > n {
+		kept = kept[len(kept)-n:]
+	}
+	return kept
+}

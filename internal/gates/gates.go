@@ -1,0 +1,286 @@
+// Package gates runs the verification gates of a porting batch: each gate
+// inspects the port (statically or by running the go command) and returns
+// one Result per item it applies to. The package stores nothing; the caller
+// records the results as evidence and decides on status changes.
+package gates
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Item kinds.
+const (
+	KindFeature = "feature"
+	KindTest    = "test"
+)
+
+// Gate names, as stored in evidence.
+const (
+	GateDependency = "dependency"
+	GateStubScan   = "stubscan"
+	GateBuild      = "build"
+	GateTest       = "test"
+	GateCoverage   = "coverage"
+	GateMutation   = "mutation"
+)
+
+// Item is one tracked feature or test, mapped to a function in the repo.
+type Item struct {
+	Kind         string // KindFeature or KindTest
+	ID           int
+	Batch        int
+	Slice        string
+	TargetFile   string // slash-separated, relative to Input.RepoDir
+	TargetSymbol string // "Func", "(T).Method" or "(*T).Method"
+	Status       string
+}
+
+// CalleeInfo is one callee of a feature in the reference call graph.
+type CalleeInfo struct {
+	ID     int
+	Symbol string
+	Status string
+}
+
+// Finding is one defect, located in the source where possible.
+type Finding struct {
+	File    string
+	Line    int
+	Message string
+}
+
+func (f Finding) String() string {
+	switch {
+	case f.File == "":
+		return f.Message
+	case f.Line == 0:
+		return f.File + ": " + f.Message
+	}
+	return fmt.Sprintf("%s:%d: %s", f.File, f.Line, f.Message)
+}
+
+// Result is one gate's verdict on one item. Gates that judge the tree as a
+// whole (build, a checkpoint scan) with no items return a single Result
+// whose ItemID is 0.
+type Result struct {
+	Gate     string
+	Kind     string
+	ItemID   int
+	Passed   bool
+	Summary  string
+	Findings []Finding
+	Command  string // the go command run, empty for static gates
+	ExitCode int
+	Duration time.Duration
+	Coverage float64 // coverage gate: covered fraction of the target function's statements
+	KillRate float64 // mutation gate: killed / (killed + survived)
+	Detail   map[string]any
+}
+
+// Input is everything a gate may need. Only RepoDir and Items are required;
+// the rest have defaults derived from the items.
+type Input struct {
+	RepoDir string
+	Items   []Item
+
+	// Dependency gate.
+	BatchCanStart  bool
+	BlockingReason string
+	CalleeStatus   map[int][]CalleeInfo // feature ID -> its callees
+
+	// Packages as go command patterns relative to RepoDir ("./raftport").
+	// Empty: the directories of the test items' (resp. features') target files.
+	TestPackages   []string
+	TargetPackages []string
+
+	// ScanDirs switches the stub scan to checkpoint mode: every function of
+	// every .go file in these directories (relative to RepoDir) is scanned.
+	ScanDirs []string
+
+	// Mutation gate.
+	Mutants       int           // per feature; 0 disables the gate
+	MutantTimeout time.Duration // per mutant test run; default 2 minutes
+	MutationRun   string        // optional -run pattern for mutant runs
+
+	// CommandTimeout bounds each go command of the build, test and coverage
+	// gates; default 10 minutes.
+	CommandTimeout time.Duration
+
+	// Progress receives one plain line per step; nil discards.
+	Progress io.Writer
+}
+
+// Gate is one verification gate.
+type Gate interface {
+	Name() string
+	Run(ctx context.Context, in *Input) ([]Result, error)
+}
+
+// Default returns the gates in the order a verification runs them; the
+// mutation gate is included only when in.Mutants > 0.
+func Default(in *Input) []Gate {
+	gs := []Gate{Dependency{}, StubScan{}, Build{}, Test{}, Coverage{}}
+	if in.Mutants > 0 {
+		gs = append(gs, Mutation{})
+	}
+	return gs
+}
+
+// RunAll runs the gates in order and concatenates their results. A gate
+// error (bad input, cancelled context) stops the run; failed gates do not.
+func RunAll(ctx context.Context, gs []Gate, in *Input) ([]Result, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var all []Result
+	for _, g := range gs {
+		in.progressf("gate %s: running", g.Name())
+		rs, err := g.Run(ctx, in)
+		if err != nil {
+			return all, fmt.Errorf("gate %s: %w", g.Name(), err)
+		}
+		all = append(all, rs...)
+	}
+	return all, nil
+}
+
+// ItemKey identifies an item across kinds (feature and test IDs may overlap).
+type ItemKey struct {
+	Kind string
+	ID   int
+}
+
+// Verdicts folds results into one verdict per item: an item passes only if
+// every result about it passed. Whole-tree results (ItemID 0) apply to
+// every item.
+func Verdicts(items []Item, results []Result) map[ItemKey]bool {
+	out := make(map[ItemKey]bool, len(items))
+	for _, it := range items {
+		out[ItemKey{it.Kind, it.ID}] = true
+	}
+	for _, r := range results {
+		if r.Passed {
+			continue
+		}
+		if r.ItemID == 0 {
+			for k := range out {
+				out[k] = false
+			}
+			continue
+		}
+		out[ItemKey{r.Kind, r.ItemID}] = false
+	}
+	return out
+}
+
+func (in *Input) validate() error {
+	if in.RepoDir == "" {
+		return fmt.Errorf("no repository directory given")
+	}
+	for _, it := range in.Items {
+		if it.Kind != KindFeature && it.Kind != KindTest {
+			return fmt.Errorf("item %d: unknown kind %q (want feature or test)", it.ID, it.Kind)
+		}
+		if it.TargetFile == "" || it.TargetSymbol == "" {
+			return fmt.Errorf("%s %d: no target file or symbol mapped", it.Kind, it.ID)
+		}
+		if _, err := parseSymbol(it.TargetSymbol); err != nil {
+			return fmt.Errorf("%s %d: %w", it.Kind, it.ID, err)
+		}
+	}
+	return nil
+}
+
+func (in *Input) progressf(format string, args ...any) {
+	if in.Progress != nil {
+		fmt.Fprintf(in.Progress, format+"\n", args...)
+	}
+}
+
+func (in *Input) itemsOf(kind string) []Item {
+	var out []Item
+	for _, it := range in.Items {
+		if it.Kind == kind {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+func (in *Input) testPackages() []string {
+	if len(in.TestPackages) > 0 {
+		return in.TestPackages
+	}
+	return packagesOf(in.itemsOf(KindTest))
+}
+
+func (in *Input) targetPackages() []string {
+	if len(in.TargetPackages) > 0 {
+		return in.TargetPackages
+	}
+	return packagesOf(in.itemsOf(KindFeature))
+}
+
+func (in *Input) abs(rel string) string {
+	return filepath.Join(in.RepoDir, filepath.FromSlash(rel))
+}
+
+func (in *Input) commandTimeout() time.Duration {
+	if in.CommandTimeout > 0 {
+		return in.CommandTimeout
+	}
+	return 10 * time.Minute
+}
+
+// packagesOf returns the sorted distinct package directories of the items'
+// target files, as go command patterns.
+func packagesOf(items []Item) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, it := range items {
+		p := "./" + path.Dir(it.TargetFile)
+		if p == "./." {
+			p = "."
+		}
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// wholeTree builds the single result of a gate run without items.
+func wholeTree(gate string, passed bool, summary string) Result {
+	return Result{Gate: gate, Passed: passed, Summary: summary}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func joinFindings(fs []Finding, max int) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i == max {
+			fmt.Fprintf(&b, "; and %d more", len(fs)-max)
+			break
+		}
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(f.String())
+	}
+	return b.String()
+}
