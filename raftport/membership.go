@@ -1,25 +1,128 @@
 package raftport
 
 import (
+	"bytes"
+	"time"
+
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-func (n *raft) handleForwardedRemovePeerProposal(sub transport.Subscription, _, reply string, msg []byte) {
-	panic("unported: feature 2720")
+// handleForwardedRemovePeerProposal takes a follower's ProposeRemovePeer.
+// Only an up-to-date leader with no membership change pending accepts it;
+// otherwise it is dropped and the follower's caller retries.
+func (n *raft) handleForwardedRemovePeerProposal(_ transport.Subscription, _, reply string, msg []byte) {
+	n.debug("Received forwarded remove peer proposal: %q", msg)
+	if len(msg) != idLen {
+		n.warn("Received invalid peer name for remove proposal: %q", msg)
+		return
+	}
+
+	n.RLock()
+	if n.State() != Leader || !n.leaderState.Load() {
+		n.debug("Ignoring forwarded peer removal proposal, not leader")
+		n.RUnlock()
+		return
+	}
+	if n.werr != nil {
+		n.RUnlock()
+		return
+	}
+	if n.membChangeIndex > 0 {
+		n.debug("Ignoring forwarded peer removal proposal, membership changing")
+		n.RUnlock()
+		return
+	}
+	prop := n.prop
+	n.RUnlock()
+
+	// The transport may reuse msg once we return.
+	prop.Push(newProposedEntry(newEntry(EntryRemovePeer, bytes.Clone(msg)), reply))
 }
 
-func (n *raft) handleForwardedProposal(sub transport.Subscription, _, reply string, msg []byte) {
-	panic("unported: feature 2721")
+// handleForwardedProposal takes a follower's ForwardProposal. A leader
+// that has not yet applied the entries of earlier terms drops it: until
+// then Leader() is false and the upper layer does not act as leader, so
+// neither should its proposal intake.
+func (n *raft) handleForwardedProposal(_ transport.Subscription, _, reply string, msg []byte) {
+	// The transport may reuse msg once we return.
+	msg = bytes.Clone(msg)
+
+	n.RLock()
+	if n.State() != Leader || !n.leaderState.Load() {
+		n.debug("Ignoring forwarded proposal, not leader")
+		n.RUnlock()
+		return
+	}
+	prop, werr := n.prop, n.werr
+	n.RUnlock()
+
+	if werr != nil {
+		return
+	}
+	prop.Push(newProposedEntry(newEntry(EntryNormal, msg), reply))
 }
 
+// addPeer makes peer a known member, resizes the quorum and persists the
+// new peer set.
+// Lock should be held.
 func (n *raft) addPeer(peer string) {
-	panic("unported: feature 2722")
+	// A peer removed earlier may come back.
+	delete(n.removed, peer)
+
+	if lp, ok := n.peers[peer]; ok {
+		lp.kp = true
+	} else {
+		n.peers[peer] = &lps{kp: true}
+	}
+	n.adjustClusterSizeAndQuorum()
+	n.writePeerState(&peerState{knownPeers: n.peerNames(), clusterSize: n.csz, domainExt: n.extSt})
 }
 
+// removePeer drops peer from the membership and remembers when, so that
+// late messages from it are not mistaken for a new member.
+// Lock should be held.
 func (n *raft) removePeer(peer string) {
-	panic("unported: feature 2723")
+	if n.removed == nil {
+		n.removed = make(map[string]time.Time)
+	}
+	n.removed[peer] = time.Now()
+	if _, ok := n.peers[peer]; !ok {
+		return
+	}
+	delete(n.peers, peer)
+	n.adjustClusterSizeAndQuorum()
+	n.writePeerState(&peerState{knownPeers: n.peerNames(), clusterSize: n.csz, domainExt: n.extSt})
 }
 
+// sendMembershipChange stores and sends e, an EntryAddPeer or
+// EntryRemovePeer, and applies it to our own membership at once. It
+// reports whether the entry reached the WAL and the followers. Only one
+// membership change may be uncommitted at a time.
 func (n *raft) sendMembershipChange(e *Entry) bool {
-	panic("unported: feature 2724")
+	n.Lock()
+	defer n.Unlock()
+
+	if !e.ChangesMembership() || n.membChangeIndex > 0 {
+		return false
+	}
+	// Set before sending: a single-node group commits during the send.
+	n.membChangeIndex = n.pindex + 1
+	if err := n.sendAppendEntryLocked([]*Entry{e}, true); err != nil {
+		n.membChangeIndex = 0
+		return false
+	}
+
+	switch e.Type {
+	case EntryAddPeer:
+		n.addPeer(string(e.Data))
+	case EntryRemovePeer:
+		n.removePeer(string(e.Data))
+		// Alone now, nobody else will ack: commit on our own.
+		if n.csz == 1 {
+			if _, err := n.tryCommit(n.pindex); err != nil {
+				n.warn("Could not commit membership change at %d: %v", n.pindex, err)
+			}
+		}
+	}
+	return true
 }
