@@ -24,11 +24,13 @@ func (Test) Name() string { return GateTest }
 
 // testEvent is one line of `go test -json` (cmd/test2json).
 type testEvent struct {
-	Action  string
-	Package string
-	Test    string
-	Elapsed float64
-	Output  string
+	Action      string
+	Package     string
+	ImportPath  string // build-output events name the package being built here
+	FailedBuild string // a package's fail event names the dependency that did not build
+	Test        string
+	Elapsed     float64
+	Output      string
 }
 
 // testOutcome is what the stream says about one top-level test.
@@ -123,9 +125,18 @@ func parseTestEvents(stdout []byte) (map[string]*testOutcome, map[string][]strin
 		if json.Unmarshal(sc.Bytes(), &ev) != nil {
 			continue
 		}
+		if ev.Action == "build-output" {
+			// "p [p.test]" is the test variant of package p.
+			pkg, _, _ := strings.Cut(ev.ImportPath, " ")
+			pkgOutput[pkg] = append(pkgOutput[pkg], ev.Output)
+			continue
+		}
 		if ev.Test == "" {
-			if ev.Action == "output" || ev.Action == "build-output" {
+			switch {
+			case ev.Action == "output":
 				pkgOutput[ev.Package] = append(pkgOutput[ev.Package], ev.Output)
+			case ev.FailedBuild != "" && ev.FailedBuild != ev.Package:
+				pkgOutput[ev.Package] = append(pkgOutput[ev.Package], pkgOutput[ev.FailedBuild]...)
 			}
 			continue
 		}

@@ -1,0 +1,88 @@
+package gates
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Sign's tests kill every mutant; IsPositive's weak test lets the boundary
+// mutant n >= 0 survive.
+func TestMutationGate(t *testing.T) {
+	var progress strings.Builder
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, Mutants: 3,
+		MutantTimeout: time.Minute, Items: []Item{featSign, featIsPositive, testAdd}, Progress: &progress}
+	rs, err := Mutation{}.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := byItem(t, rs)
+	if len(got) != 2 {
+		t.Fatalf("want 2 feature results, got %d", len(got))
+	}
+	expect(t, got, featSign, true, "", 0)
+	expect(t, got, featIsPositive, false, "mutant survived: `n > 0` -> `n >= 0`", 23)
+	sign, weak := got[ItemKey{KindFeature, featSign.ID}], got[ItemKey{KindFeature, featIsPositive.ID}]
+	if sign.KillRate != 1 || sign.Detail["mutants"] != 3 {
+		t.Errorf("Sign: kill rate %v, detail %v", sign.KillRate, sign.Detail)
+	}
+	if weak.KillRate != 0 || weak.Detail["survived"] != 2 {
+		t.Errorf("IsPositive: kill rate %v, detail %v", weak.KillRate, weak.Detail)
+	}
+	if !strings.Contains(progress.String(), "mutant 1/3") {
+		t.Errorf("no progress lines: %q", progress.String())
+	}
+	// The repo itself is never written.
+	src, err := os.ReadFile(filepath.Join(in.RepoDir, "calc", "calc.go"))
+	if err != nil || !strings.Contains(string(src), "return n > 0") {
+		t.Fatalf("fixture source changed: %v", err)
+	}
+}
+
+// A failing baseline makes mutants meaningless: every feature is refused.
+func TestMutationGateNeedsPassingBaseline(t *testing.T) {
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./failing"}, Mutants: 1, Items: []Item{featAdd}}
+	rs, err := Mutation{}.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, byItem(t, rs), featAdd, false, "", 0)
+}
+
+func TestMutantSelection(t *testing.T) {
+	p, err := parseFile(filepath.Join(fixtureDir(t), "calc", "calc.go"), "calc/calc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, _ := findFunc(p.file, symbol{Name: "Sign"})
+	sites := mutantsOf(p, fd)
+	counts := map[string]int{}
+	for k, ms := range sites {
+		counts[k] = len(ms)
+	}
+	// Two comparisons, two ifs, five integer literals (0, 1, 0, 1, 0) and
+	// the two returns inside the ifs (the final return stays).
+	want := map[string]int{"compare": 2, "negate": 2, "constant": 5, "drop": 2}
+	for k, n := range want {
+		if counts[k] != n {
+			t.Errorf("%s sites: %d, want %d (%v)", k, counts[k], n, counts)
+		}
+	}
+	picked := pickMutants(sites, 5)
+	var kinds []string
+	for _, m := range picked {
+		kinds = append(kinds, m.kind)
+	}
+	if got := strings.Join(kinds, ","); got != "compare,negate,constant,drop,compare" {
+		t.Errorf("round robin picked %s", got)
+	}
+	if got := string(picked[0].apply(p.src)); !strings.Contains(got, "if n <= 0 {") {
+		t.Errorf("compare mutant not applied:\n%s", got)
+	}
+	if len(pickMutants(sites, 100)) != 11 {
+		t.Errorf("pickMutants does not stop at the number of sites")
+	}
+}
