@@ -233,6 +233,13 @@ func (n *raft) processVoteRequest(vr *voteRequest) error {
 	if vr == nil {
 		return nil
 	}
+	n.answerVoteRequest(vr)
+	return nil
+}
+
+// answerVoteRequest decides on a vote, persisting any change of term or
+// vote before the answer leaves, sends the answer and returns it.
+func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
 	n.debug("Received a voteRequest %+v", vr)
 
 	n.Lock()
@@ -244,7 +251,7 @@ func (n *raft) processVoteRequest(vr *voteRequest) error {
 		n.Unlock()
 		n.debug("Sending a voteResponse %+v -> %q", vresp, vr.reply)
 		n.sendReply(vr.reply, vresp.encode())
-		return nil
+		return vresp
 	}
 
 	if vr.term > n.term {
@@ -286,7 +293,7 @@ func (n *raft) processVoteRequest(vr *voteRequest) error {
 
 	n.debug("Sending a voteResponse %+v -> %q", vresp, vr.reply)
 	n.sendReply(vr.reply, vresp.encode())
-	return nil
+	return vresp
 }
 
 // handleVoteRequest queues a candidate's request for the run loop.
