@@ -193,6 +193,20 @@ func (p *Probe) Subjects() ElectionSubjects {
 		AppendResp: n.areply, Propose: n.psubj, RemovePeer: n.rpsubj}
 }
 
+// TruncateWALLocked is Probe.TruncateWAL for a caller that already holds
+// Lock, e.g. while a whole group is locked to stage a catchup.
+func (p *Probe) TruncateWALLocked(term, index uint64) { p.n.truncateWAL(term, index) }
+
+// PeerStateEntry returns the node's current peer state as an
+// EntryPeerState entry, as a leader sends it on taking office and puts it
+// next to a snapshot.
+func (p *Probe) PeerStateEntry() *Entry {
+	p.n.RLock()
+	defer p.n.RUnlock()
+	ps := &peerState{knownPeers: p.n.peerNames(), clusterSize: p.n.csz, domainExt: p.n.extSt}
+	return newEntry(EntryPeerState, encodePeerState(ps))
+}
+
 // PendingProposals is how many proposals wait in the leader's queue.
 func (p *Probe) PendingProposals() int { return p.n.prop.Len() }
 
