@@ -7,7 +7,7 @@ import (
 )
 
 // Dependency is the preflight gate: the batch can start, and no callee of a
-// feature in the reference call graph is still deferred or stub. It only
+// feature in the reference call graph is unfinished (see unfinished). It only
 // reads the Input; the caller looks the statuses up in the tracker.
 type Dependency struct{}
 

@@ -100,7 +100,7 @@ type Input struct {
 	TestPackages   []string
 	TargetPackages []string
 
-	// ScanDirs switches the stub scan to checkpoint mode: every function of
+	// ScanDirs switches the static scan to checkpoint mode: every function of
 	// every .go file in these directories (relative to RepoDir) is scanned.
 	ScanDirs []string
 

@@ -56,6 +56,7 @@ var (
 	testFailing    = Item{Kind: KindTest, ID: 108, TargetFile: "failing/failing_test.go", TargetSymbol: "TestFailing"}
 	testPassing    = Item{Kind: KindTest, ID: 109, TargetFile: "failing/failing_test.go", TargetSymbol: "TestPassing"}
 	testMissing    = Item{Kind: KindTest, ID: 110, TargetFile: "failing/failing_test.go", TargetSymbol: "TestMissing"}
+	testTable      = Item{Kind: KindTest, ID: 111, TargetFile: "calctest/calc_test.go", TargetSymbol: "TestTable"}
 )
 
 // byItem indexes results by item, failing the test on a duplicate.

@@ -8,15 +8,15 @@ import (
 	"strings"
 )
 
-// The placeholder rules for a function body. A body is a placeholder when:
+// The rules for a hollow function body. A body is hollow when:
 //
 //   - it is missing or has no statements;
 //   - its only statement is a call to panic;
 //   - its only statement is a return whose every result is a zero value
 //     (nil, 0, "", false, an empty composite literal, or no results at all)
-//     or a placeholder error (errors.New / fmt.Errorf whose text says "not
+//     or a stand-in error (errors.New / fmt.Errorf whose text says "not
 //     implemented", "unimplemented", "todo", ...), and either some result is
-//     a placeholder error, or the function takes a parameter other than the
+//     a stand-in error, or the function takes a parameter other than the
 //     receiver, or its name starts with a verb that promises work (see
 //     workVerbs). So `func (n *raft) ID() string { return n.id }` and
 //     `func (n *Node) Close() error { return nil }` pass, while
@@ -27,7 +27,8 @@ import (
 // admitting a shortcut (shortcutRE), and a named parameter (not the
 // receiver, not "_") that the body never mentions.
 
-// markerRE matches work-left markers; TODO, FIXME and XXX only in capitals.
+// markerRE matches the work-left markers; the three classic ones only in
+// capitals, so that prose like "todo list" or "xxx" in a hash stays quiet.
 var markerRE = regexp.MustCompile(`\b(TODO|FIXME|XXX)\b|(?i)\bport[- ]?me\b`)
 
 // shortcutRE matches comments that admit the code is not the real thing.
@@ -37,7 +38,7 @@ var shortcutRE = regexp.MustCompile(`(?i)\b(for now|simplified|minimal implement
 var placeholderErrRE = regexp.MustCompile(`(?i)not implemented|unimplemented|\btodo\b|not yet|not supported yet`)
 
 // workVerbs are name prefixes of functions that must do something; one that
-// only returns zero values is a placeholder even without parameters.
+// only returns zero values is hollow even without parameters.
 var workVerbs = []string{
 	"apply", "build", "check", "compute", "create", "decode", "delete",
 	"encode", "flush", "handle", "load", "marshal", "parse", "process",
@@ -45,7 +46,7 @@ var workVerbs = []string{
 	"store", "sync", "unmarshal", "update", "validate", "write",
 }
 
-// funcFindings applies the placeholder rules to one function declaration.
+// funcFindings applies the hollow-body rules to one function declaration.
 // withComments is false when the caller scans the file's comments itself.
 func funcFindings(p *parsedFile, fd *ast.FuncDecl, withComments bool) []Finding {
 	var out []Finding

@@ -12,7 +12,7 @@ import (
 )
 
 // StubScan is the static gate: it parses the target files with go/ast and
-// refuses placeholder bodies (see stubrules.go) and tests that are skipped
+// refuses hollow bodies (see stubrules.go) and tests that are skipped
 // or cannot fail (see testgraph.go). With Input.ScanDirs it also scans every
 // function of every file in those directories and adds one whole-tree result.
 type StubScan struct{}
@@ -113,7 +113,7 @@ func (sc *scanner) item(it Item) ([]Finding, error) {
 }
 
 // dirs scans every .go file of the directories (not recursively): each
-// comment of the file, each function by the placeholder rules, and each
+// comment of the file, each function by the hollow-body rules, and each
 // TestXxx function of a _test.go file by the test rules as well.
 func (sc *scanner) dirs(ctx context.Context, dirs []string) ([]Finding, error) {
 	var out []Finding

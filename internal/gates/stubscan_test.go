@@ -34,14 +34,14 @@ func TestStubScanFeatures(t *testing.T) {
 
 func TestStubScanTests(t *testing.T) {
 	in := &Input{RepoDir: fixtureDir(t), Items: []Item{
-		testAdd, testSign, testWeak, testSkipped, testSkipHelper, testNoFail, testSubtests, testFailing, testMissing,
+		testAdd, testSign, testWeak, testSkipped, testSkipHelper, testNoFail, testSubtests, testFailing, testMissing, testTable,
 	}}
 	rs, err := StubScan{}.Run(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := byItem(t, rs)
-	for _, good := range []Item{testAdd, testSign, testWeak, testSubtests, testFailing} {
+	for _, good := range []Item{testAdd, testSign, testWeak, testSubtests, testFailing, testTable} {
 		expect(t, got, good, true, "", 0)
 	}
 	expect(t, got, testSkipped, false, "TestSkipped is skipped", 28)
@@ -160,5 +160,16 @@ func TestParseSymbol(t *testing.T) {
 		if _, err := parseSymbol(bad); err == nil {
 			t.Errorf("parseSymbol(%q) accepted", bad)
 		}
+	}
+}
+
+// The gates' own sources pass their own checkpoint scan.
+func TestStubScanOwnPackage(t *testing.T) {
+	rs, err := StubScan{}.Run(context.Background(), &Input{RepoDir: ".", ScanDirs: []string{"."}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || !rs[0].Passed {
+		t.Fatalf("internal/gates has findings: %v", rs[0].Findings)
 	}
 }

@@ -13,7 +13,10 @@ import (
 // pkgGraph is the call graph of one package's functions, built from syntax
 // alone: a call or reference to a package-level function is an edge to it,
 // and a selector x.M is an edge to every method named M in the package (an
-// over-approximation that type information would narrow).
+// over-approximation that type information would narrow). Package-level
+// variables are nodes too, so that a table of test cases (var cases =
+// []struct{...}{{"x", testX}}) leads from the test that ranges over it to
+// the case functions.
 type pkgGraph struct {
 	funcs   map[string]*funcNode
 	methods map[string][]string // method name -> keys
@@ -22,9 +25,10 @@ type pkgGraph struct {
 type funcNode struct {
 	key   string
 	file  *parsedFile
-	decl  *ast.FuncDecl
-	fails []token.Pos // direct calls that can fail the test
-	skips []token.Pos // direct calls that skip the test
+	decl  *ast.FuncDecl // nil for a variable
+	body  ast.Node      // the function body or the variable's initializer
+	fails []token.Pos   // direct calls that can fail the test
+	skips []token.Pos   // direct calls that skip the test
 	calls []edge
 }
 
@@ -61,8 +65,11 @@ func loadPackageGraph(repoDir, dir, pkgName string) (*pkgGraph, error) {
 			continue
 		}
 		for _, d := range p.file.Decls {
-			if fd, ok := d.(*ast.FuncDecl); ok {
-				g.add(p, fd)
+			switch x := d.(type) {
+			case *ast.FuncDecl:
+				g.add(p, x)
+			case *ast.GenDecl:
+				g.addVars(p, x)
 			}
 		}
 	}
@@ -77,19 +84,45 @@ func (g *pkgGraph) add(p *parsedFile, fd *ast.FuncDecl) {
 	if fd.Recv == nil && fd.Name.Name == "init" {
 		key = fmt.Sprintf("init@%s:%d", p.path, p.line(fd.Pos()))
 	}
-	g.funcs[key] = &funcNode{key: key, file: p, decl: fd}
+	n := &funcNode{key: key, file: p, decl: fd}
+	if fd.Body != nil {
+		n.body = fd.Body
+	}
+	g.funcs[key] = n
 	if fd.Recv != nil {
 		g.methods[fd.Name.Name] = append(g.methods[fd.Name.Name], key)
 	}
 }
 
-// link records the node's direct fail and skip calls and its edges.
-func (g *pkgGraph) link(n *funcNode) {
-	if n.decl.Body == nil {
+// varKey names a package-level variable's node; no function key has a colon.
+func varKey(name string) string { return "var:" + name }
+
+func (g *pkgGraph) addVars(p *parsedFile, gd *ast.GenDecl) {
+	if gd.Tok != token.VAR {
 		return
 	}
-	tnames := testingParams(n.decl)
-	ast.Inspect(n.decl.Body, func(node ast.Node) bool {
+	for _, spec := range gd.Specs {
+		vs := spec.(*ast.ValueSpec)
+		for i, id := range vs.Names {
+			if id.Name == "_" || len(vs.Values) == 0 {
+				continue
+			}
+			var init ast.Node = vs.Values[0]
+			if len(vs.Values) == len(vs.Names) {
+				init = vs.Values[i]
+			}
+			g.funcs[varKey(id.Name)] = &funcNode{key: varKey(id.Name), file: p, body: init}
+		}
+	}
+}
+
+// link records the node's direct fail and skip calls and its edges.
+func (g *pkgGraph) link(n *funcNode) {
+	if n.body == nil {
+		return
+	}
+	tnames := testingParams(n)
+	ast.Inspect(n.body, func(node ast.Node) bool {
 		switch x := node.(type) {
 		case *ast.CallExpr:
 			switch classifyCall(x, tnames) {
@@ -101,6 +134,9 @@ func (g *pkgGraph) link(n *funcNode) {
 		case *ast.Ident:
 			if target, ok := g.funcs[x.Name]; ok && target.decl.Recv == nil {
 				n.calls = append(n.calls, edge{x.Name, x.Pos()})
+			}
+			if _, ok := g.funcs[varKey(x.Name)]; ok {
+				n.calls = append(n.calls, edge{varKey(x.Name), x.Pos()})
 			}
 		case *ast.SelectorExpr:
 			for _, key := range g.methods[x.Sel.Name] {
@@ -114,7 +150,7 @@ func (g *pkgGraph) link(n *funcNode) {
 // testingParams collects the names of parameters, in the declaration and
 // in every function literal inside it, typed *testing.T, *testing.B,
 // *testing.F or testing.TB.
-func testingParams(fd *ast.FuncDecl) map[string]bool {
+func testingParams(n *funcNode) map[string]bool {
 	names := map[string]bool{}
 	collect := func(ft *ast.FuncType) {
 		if ft.Params == nil {
@@ -128,10 +164,12 @@ func testingParams(fd *ast.FuncDecl) map[string]bool {
 			}
 		}
 	}
-	collect(fd.Type)
-	if fd.Body != nil {
-		ast.Inspect(fd.Body, func(n ast.Node) bool {
-			if lit, ok := n.(*ast.FuncLit); ok {
+	if n.decl != nil {
+		collect(n.decl.Type)
+	}
+	if n.body != nil {
+		ast.Inspect(n.body, func(node ast.Node) bool {
+			if lit, ok := node.(*ast.FuncLit); ok {
 				collect(lit.Type)
 			}
 			return true
