@@ -1,21 +1,40 @@
 package raftport
 
+// peerNames lists the known (voting) peers, us included when we are one.
+// Lock held.
 func (n *raft) peerNames() []string {
-	panic("unported: feature 2765")
+	var names []string
+	for name, peer := range n.peers {
+		if peer.kp {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 func (n *raft) currentPeerState() *peerState {
-	panic("unported: feature 2766")
+	n.RLock()
+	defer n.RUnlock()
+	return n.currentPeerStateLocked()
 }
 
+// currentPeerStateLocked is the peer state we would persist or send. Lock
+// held.
 func (n *raft) currentPeerStateLocked() *peerState {
-	panic("unported: feature 2767")
+	return &peerState{knownPeers: n.peerNames(), clusterSize: n.csz, domainExt: n.extSt}
 }
 
+// sendPeerState replicates our peer set as a log entry, so followers adopt
+// it once it commits. Lock held.
 func (n *raft) sendPeerState() {
-	panic("unported: feature 2768")
+	entry := &Entry{Type: EntryPeerState, Data: encodePeerState(n.currentPeerStateLocked())}
+	if err := n.sendAppendEntryLocked([]*Entry{entry}, true); err != nil {
+		n.debug("Could not send peer state: %v", err)
+	}
 }
 
+// sendHeartbeat sends an empty append entry: it carries our commit index
+// and keeps followers from starting an election.
 func (n *raft) sendHeartbeat() {
-	panic("unported: feature 2769")
+	n.sendAppendEntry(nil)
 }
