@@ -1,0 +1,21 @@
+# DB names the file `make db` builds, so a fresh database can be compared
+# with the committed porting.db without touching it.
+DB ?= /tmp/porting-fresh.db
+GO ?= go
+
+.PHONY: build test db lint
+
+build:
+	$(GO) build -o bin/porttrack ./cmd/porttrack
+
+test:
+	$(GO) test -race -count=1 ./...
+
+db:
+	rm -f $(DB) $(DB)-wal $(DB)-shm
+	PORTTRACK_ACTOR="porttrack init" $(GO) run ./cmd/porttrack init --catalog catalog --db $(DB)
+
+lint:
+	@unformatted="$$(gofmt -l .)"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...

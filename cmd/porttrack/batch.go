@@ -1,0 +1,18 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+)
+
+func newBatchCmd(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "batch",
+		Short: "List, show, start and complete batches",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return usagef("batch needs a subcommand: list, show, ready, start, complete")
+		},
+	}
+	cmd.AddCommand(newBatchListCmd(e), newBatchShowCmd(e), newBatchReadyCmd(e), newBatchStartCmd(e), newBatchCompleteCmd(e))
+	return cmd
+}

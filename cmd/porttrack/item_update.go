@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/porttrack-dev/porttrack/internal/db"
+)
+
+type itemUpdateOptions struct {
+	Kind     db.ItemKind
+	IDs      string
+	Status   string
+	Override string
+	Batch    int
+	Execute  bool
+}
+
+func newItemUpdateCmd(e *env, kind db.ItemKind) *cobra.Command {
+	opts := &itemUpdateOptions{Kind: kind}
+	cmd := &cobra.Command{
+		Use:   "batch-update --ids LIST --set-status S [--override REASON] [--batch N] [--execute]",
+		Short: fmt.Sprintf("Change the status of up to %d %s at once (a dry run unless --execute)", db.MaxIDsPerCall, kind.Plural()),
+		Long: fmt.Sprintf(`Change the status of up to %d %s in one transaction.
+
+LIST holds IDs and ranges: 2733-2740,2745. Without --execute nothing is written
+and the changes that would be made are printed. Every ID is checked against
+every rule first; one refused ID refuses the whole call.
+
+Moves to deferred or n_a need --override "reason". Moves to complete or
+verified need current passing evidence for each required gate, recorded by the
+verify gates. No item changes while its batch cannot start.`, db.MaxIDsPerCall, kind.Plural()),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runItemUpdate(cmd.Context(), e, opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.IDs, "ids", "", "IDs and ranges, e.g. 2733-2740,2745")
+	cmd.Flags().StringVar(&opts.Status, "set-status", "", "new status: deferred, stub, complete, verified, n_a")
+	cmd.Flags().StringVar(&opts.Override, "override", "", "explicit reason, required for deferred and n_a")
+	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "refuse IDs outside this batch")
+	cmd.Flags().BoolVar(&opts.Execute, "execute", false, "apply the changes (default: dry run)")
+	return cmd
+}
+
+func runItemUpdate(ctx context.Context, e *env, opts *itemUpdateOptions) error {
+	if opts.IDs == "" {
+		return usagef("batch-update needs --ids")
+	}
+	if opts.Status == "" {
+		return usagef("batch-update needs --set-status")
+	}
+	if opts.Batch < 0 {
+		return usagef("invalid --batch %d: batch IDs are positive", opts.Batch)
+	}
+	ids, err := parseIDList(opts.IDs)
+	if err != nil {
+		return err
+	}
+	to, err := db.ParseStatus(opts.Status)
+	if err != nil {
+		return err
+	}
+	req := db.StatusChange{
+		Kind: opts.Kind, IDs: ids, To: to, Reason: opts.Override, BatchID: opts.Batch,
+		Actor: e.Actor, Root: e.Root, DryRun: !opts.Execute,
+	}
+	if req.DryRun {
+		d, err := openDB(ctx, e)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if opts.Batch != 0 {
+			if _, err := d.Batch(ctx, opts.Batch); err != nil {
+				return err
+			}
+		}
+		plan, err := d.ChangeItemStatus(ctx, req)
+		if err != nil {
+			return err
+		}
+		return printPlan(e, opts.Kind, plan, "Dry run, nothing written; would change", "Run again with --execute to apply.")
+	}
+	return withWrite(ctx, e, func(d *db.DB) error {
+		if opts.Batch != 0 {
+			if _, err := d.Batch(ctx, opts.Batch); err != nil {
+				return err
+			}
+		}
+		plan, err := d.ChangeItemStatus(ctx, req)
+		if err != nil {
+			return err
+		}
+		return printPlan(e, opts.Kind, plan, "Changed", "")
+	})
+}
+
+func printPlan(e *env, kind db.ItemKind, plan db.Plan, lead, tail string) error {
+	fmt.Fprintf(e.Out, "%s %d %s\n", lead, len(plan.Changes), kind.Plural())
+	if len(plan.Changes) > 0 {
+		rows := make([][]string, len(plan.Changes))
+		for i, c := range plan.Changes {
+			rows[i] = []string{fmt.Sprint(c.ID), fmt.Sprint(c.BatchID), string(c.From), string(c.To), orDash(c.Reason)}
+		}
+		if err := renderTable(e.Out, []string{"ID", "Batch", "From", "To", "Reason"}, rows); err != nil {
+			return err
+		}
+	}
+	if len(plan.Unchanged) > 0 {
+		fmt.Fprintf(e.Out, "Already at that status and reason: %s\n", formatIDs(plan.Unchanged))
+	}
+	if tail != "" && len(plan.Changes) > 0 {
+		fmt.Fprintln(e.Out, tail)
+	}
+	return nil
+}

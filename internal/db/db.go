@@ -1,0 +1,149 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// busyTimeoutMillis bounds how long a writer waits for another process's
+// transaction before giving up; porttrack transactions are short, so waiting
+// beats failing with "database is locked".
+const busyTimeoutMillis = 10000
+
+// DB is an open porting database.
+type DB struct {
+	sql  *sql.DB
+	path string
+	// now is replaceable so tests can pin timestamps.
+	now func() time.Time
+}
+
+// dsn builds a file: URI so SQLite's own mode parameter applies: mode=rw
+// refuses to create a missing file, which a plain path would silently do.
+// _txlock=immediate makes every transaction take the write lock at BEGIN, so
+// concurrent writers queue on busy_timeout instead of failing at COMMIT.
+func dsn(path, mode string) string {
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + escaped + "?mode=" + mode +
+		fmt.Sprintf("&_busy_timeout=%d", busyTimeoutMillis) +
+		"&_foreign_keys=1&_journal_mode=WAL&_txlock=immediate"
+}
+
+// Open opens an existing porting database and brings its schema up to date.
+// A missing file, a file that is not SQLite, or a SQLite file that is not a
+// porting database is a *BadInputError.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &BadInputError{Msg: fmt.Sprintf("database %s does not exist (create one with: porttrack init --catalog DIR --db %s)", path, path)}
+		}
+		return nil, &BadInputError{Msg: fmt.Sprintf("database %s: %v", path, err)}
+	}
+	d, err := openSQL(path, "rw")
+	if err != nil {
+		return nil, err
+	}
+	version, err := d.checkPorttrack(ctx)
+	if err != nil {
+		d.sql.Close()
+		return nil, err
+	}
+	// Only an outdated file pays for a write transaction on open.
+	if version < len(migrations) {
+		if err := d.migrate(ctx); err != nil {
+			d.sql.Close()
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// Create makes a new, empty porting database at path with the current schema.
+// It never touches an existing file: the exclusive create makes that check
+// and the creation one step, so two concurrent inits cannot both win.
+func Create(ctx context.Context, path string) (*DB, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, refuse("init-no-overwrite", fmt.Sprintf("database %s already exists; init never overwrites a database", path))
+		}
+		return nil, &BadInputError{Msg: fmt.Sprintf("create database %s: %v", path, err)}
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	d, err := openSQL(path, "rw")
+	if err != nil {
+		os.Remove(path)
+		return nil, err
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.sql.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return d, nil
+}
+
+func openSQL(path, mode string) (*DB, error) {
+	s, err := sql.Open("sqlite", dsn(path, mode))
+	if err != nil {
+		return nil, &BadInputError{Msg: fmt.Sprintf("open database %s: %v", path, err)}
+	}
+	return &DB{sql: s, path: path, now: time.Now}, nil
+}
+
+// checkPorttrack tells a porting database apart from an empty, foreign or
+// damaged file before anything is written to it.
+func (d *DB) checkPorttrack(ctx context.Context) (version int, err error) {
+	if err := d.sql.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		return 0, &BadInputError{Msg: fmt.Sprintf("database %s is corrupt or not a SQLite file: %v", d.path, err)}
+	}
+	if version == 0 {
+		return 0, &BadInputError{Msg: fmt.Sprintf("database %s is not a porttrack database (no schema version)", d.path)}
+	}
+	if version > len(migrations) {
+		return 0, &BadInputError{Msg: fmt.Sprintf("database %s has schema version %d, newer than this porttrack (%d)", d.path, version, len(migrations))}
+	}
+	var batches int
+	if err := d.sql.QueryRowContext(ctx, "SELECT count(*) FROM batches").Scan(&batches); err != nil {
+		return 0, &BadInputError{Msg: fmt.Sprintf("database %s is corrupt: %v", d.path, err)}
+	}
+	return version, nil
+}
+
+// Path is the file this DB was opened from.
+func (d *DB) Path() string { return d.path }
+
+// SetClock replaces the time source for log and evidence timestamps.
+func (d *DB) SetClock(now func() time.Time) { d.now = now }
+
+func (d *DB) timestamp() string { return d.now().UTC().Format(time.RFC3339) }
+
+// Checkpoint folds the write-ahead log into the main file and truncates it, so
+// the database file alone holds every committed change. Write commands call
+// it before exiting because porting.db is committed to git without its -wal.
+// whole is false when another connection's open read kept part of the log;
+// the last connection to close the file checkpoints again in that case.
+func (d *DB) Checkpoint(ctx context.Context) (whole bool, err error) {
+	var busy, logFrames, checkpointed int
+	if err := d.sql.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return false, fmt.Errorf("checkpoint %s: %w", d.path, err)
+	}
+	return busy == 0 && logFrames == checkpointed, nil
+}
+
+// Close releases the database. SQLite also checkpoints when the last
+// connection to a file closes.
+func (d *DB) Close() error { return d.sql.Close() }
+
+// SQL exposes the handle for read-only inspection in tests and tools.
+func (d *DB) SQL() *sql.DB { return d.sql }
