@@ -1,33 +1,271 @@
 package raftport
 
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc64"
+	"os"
+	"path/filepath"
+
+	"github.com/porttrack-dev/porttrack/raftport/storage"
+)
+
+// A snapshot file holds, little-endian, as the reference's:
+//
+//	[0:8)   term of the last entry it covers
+//	[8:16)  index of that entry
+//	[16:20) length of the peer state
+//	        peer state, then the state machine's data
+//	        8-byte checksum of everything before it
+//
+// The reference keys a highwayhash with the group name; raftport uses
+// CRC-64 (ECMA) from the standard library, which catches the same damage
+// (bit flips, truncation) without pulling in a hash the module does not
+// depend on. The whole file is then written through storage's atomic,
+// checksummed file API, so a torn write is caught even before this
+// checksum is looked at.
+const snapChecksumLen = 8
+
+var snapCRC = crc64.MakeTable(crc64.ECMA)
+
+// encodeSnapshot serialises snap for its file.
+// Lock should be held.
 func (n *raft) encodeSnapshot(snap *snapshot) []byte {
-	panic("unported: feature 2634")
+	if snap == nil {
+		return nil
+	}
+	buf := make([]byte, 0, minSnapshotLen+len(snap.peerstate)+len(snap.data))
+	buf = binary.LittleEndian.AppendUint64(buf, snap.lastTerm)
+	buf = binary.LittleEndian.AppendUint64(buf, snap.lastIndex)
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(len(snap.peerstate)))
+	buf = append(buf, snap.peerstate...)
+	buf = append(buf, snap.data...)
+	return binary.LittleEndian.AppendUint64(buf, crc64.Checksum(buf, snapCRC))
 }
 
+// decodeSnapshot reads what encodeSnapshot wrote; any inconsistency is
+// errSnapshotCorrupt.
+func decodeSnapshot(buf []byte) (*snapshot, error) {
+	if len(buf) < minSnapshotLen {
+		return nil, fmt.Errorf("%w: %d bytes is too short", errSnapshotCorrupt, len(buf))
+	}
+	hoff := len(buf) - snapChecksumLen
+	if got, want := crc64.Checksum(buf[:hoff], snapCRC), binary.LittleEndian.Uint64(buf[hoff:]); got != want {
+		return nil, fmt.Errorf("%w: checksum %016x, want %016x", errSnapshotCorrupt, got, want)
+	}
+	psLen := uint64(binary.LittleEndian.Uint32(buf[16:]))
+	if 20+psLen > uint64(hoff) {
+		return nil, fmt.Errorf("%w: peer state of %d bytes overruns the file", errSnapshotCorrupt, psLen)
+	}
+	return &snapshot{
+		lastTerm:  binary.LittleEndian.Uint64(buf[0:]),
+		lastIndex: binary.LittleEndian.Uint64(buf[8:]),
+		peerstate: buf[20 : 20+psLen],
+		data:      buf[20+psLen : hoff],
+	}, nil
+}
+
+// snapFilePath is where the snapshot covering (term, index) lives.
+func (n *raft) snapFilePath(term, index uint64) string {
+	return filepath.Join(n.sd, snapshotsDir, fmt.Sprintf(snapFileT, term, index))
+}
+
+// writeSnapshotFile stores an encoded snapshot atomically, creating the
+// snapshots directory if a memory-WAL restart removed it.
+func writeSnapshotFile(path string, encoded []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return storage.WriteFileAtomic(storage.OSFS{}, path, encoded)
+}
+
+// removeSnapFile deletes a superseded snapshot. Failing to is only worth a
+// warning: recovery picks the newest snapshot and removes the others.
+func (n *raft) removeSnapFile(path string) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		n.warn("Could not remove old snapshot %q: %v", path, err)
+	}
+}
+
+// SendSnapshot replicates data as a snapshot entry. It does not check
+// leadership: a group being scaled up sends its state this way from the
+// node that holds it.
 func (n *raft) SendSnapshot(data []byte) error {
-	panic("unported: feature 2635")
+	n.Lock()
+	defer n.Unlock()
+	return n.sendAppendEntryLocked([]*Entry{newEntry(EntrySnapshot, data)}, false)
 }
 
+// InstallSnapshot saves data as the state at the applied index and
+// compacts the log up to it. The state machine must have applied exactly
+// what it reported through Applied. force installs even while followers
+// are being caught up from the log.
 func (n *raft) InstallSnapshot(data []byte, force bool) error {
-	panic("unported: feature 2636")
+	n.Lock()
+	defer n.Unlock()
+	c, err := n.createSnapshotCheckpointLocked(force)
+	if err != nil {
+		return err
+	}
+	n.debug("Installing snapshot of %d bytes [%d:%d]", len(data), c.term, c.applied)
+	return n.installSnapshot(&snapshot{
+		lastTerm:  c.term,
+		lastIndex: c.applied,
+		peerstate: c.peerstate,
+		data:      data,
+	})
 }
 
+// installSnapshot writes snap, drops the previous snapshot and compacts
+// the log. It also ends any checkpoint in progress, so that an
+// asynchronous snapshot built from older state cannot overwrite this one.
+// Lock should be held.
 func (n *raft) installSnapshot(snap *snapshot) error {
-	panic("unported: feature 2637")
+	defer func() { n.snapshotting = false }()
+
+	sfile := n.snapFilePath(snap.lastTerm, snap.lastIndex)
+	if err := writeSnapshotFile(sfile, n.encodeSnapshot(snap)); err != nil {
+		// Not a write error of the node: a failed snapshot leaves the log
+		// intact and can be retried.
+		return err
+	}
+	if n.snapfile != "" && n.snapfile != sfile {
+		n.removeSnapFile(n.snapfile)
+	}
+	n.snapfile = sfile
+	if err := n.wal.Compact(snap.lastIndex + 1); err != nil {
+		n.setWriteErrLocked(err)
+		return err
+	}
+	n.papplied = snap.lastIndex
+	n.bytes = n.wal.State().Bytes
+	return nil
 }
 
+// NeedSnapshot reports whether the upper layer should install a snapshot:
+// it has applied more than one entry and none was ever taken.
 func (n *raft) NeedSnapshot() bool {
-	panic("unported: feature 2644")
+	n.RLock()
+	defer n.RUnlock()
+	return n.snapfile == "" && n.applied > 1
 }
 
+// termAndIndexFromSnapFile parses a snapshot file name (a path is fine).
 func termAndIndexFromSnapFile(sn string) (term, index uint64, err error) {
-	panic("unported: feature 2645")
+	if sn == "" {
+		return 0, 0, errBadSnapName
+	}
+	base := filepath.Base(sn)
+	if n, err := fmt.Sscanf(base, snapFileT, &term, &index); err != nil || n != 2 {
+		return 0, 0, errBadSnapName
+	}
+	// Sscanf stops at the last verb, so "snap.1.2.bak" would parse too.
+	if fmt.Sprintf(snapFileT, term, index) != base {
+		return 0, 0, errBadSnapName
+	}
+	return term, index, nil
 }
 
+// setupLastSnapshot recovers the newest snapshot at startup: the log
+// position, commit and peer state it covers, a snapshot entry queued for
+// the state machine, and the log compacted past it. Older snapshots go
+// once the newest has proven readable. errNoSnapAvailable means there is
+// no snapshots directory.
 func (n *raft) setupLastSnapshot() error {
-	panic("unported: feature 2646")
+	snapDir := filepath.Join(n.sd, snapshotsDir)
+	names, err := storage.OSFS{}.ReadDir(snapDir)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return errNoSnapAvailable
+		}
+		return err
+	}
+
+	var lterm, lindex uint64
+	var latest string
+	for _, name := range names {
+		sfile := filepath.Join(snapDir, name)
+		term, index, err := termAndIndexFromSnapFile(name)
+		if err != nil {
+			// Leftovers of an interrupted write or foreign files: nothing
+			// we can recover from.
+			n.debug("Removing snapshot, can't parse name: %q", name)
+			_ = os.Remove(sfile)
+			continue
+		}
+		if term > lterm || (term == lterm && index > lindex) {
+			lterm, lindex, latest = term, index, sfile
+		}
+	}
+	if latest == "" {
+		return nil
+	}
+
+	n.Lock()
+	defer n.Unlock()
+	n.snapfile = latest
+	snap, err := n.loadLastSnapshot()
+	if err != nil {
+		return err
+	}
+
+	// Only commit moves: applied catches up when the state machine has
+	// applied the snapshot queued below.
+	n.pindex = snap.lastIndex
+	n.pterm = snap.lastTerm
+	n.commit = snap.lastIndex
+	n.papplied = snap.lastIndex
+	ps, err := decodePeerState(snap.peerstate)
+	if err != nil {
+		return err
+	}
+	n.processPeerState(ps)
+	n.extSt = ps.domainExt
+
+	n.apply.Push(newCommittedEntry(n.commit, []*Entry{newEntry(EntrySnapshot, snap.data)}))
+	if err := n.wal.Compact(snap.lastIndex + 1); err != nil {
+		n.setWriteErrLocked(err)
+		return err
+	}
+
+	for _, name := range names {
+		if sfile := filepath.Join(snapDir, name); sfile != latest {
+			n.debug("Removing old snapshot: %q", sfile)
+			_ = os.Remove(sfile)
+		}
+	}
+	return nil
 }
 
+// loadLastSnapshot reads and verifies the current snapshot file. A damaged
+// file is reported as errSnapshotCorrupt and never returned. A snapshot at
+// index 0, which an old reference release could write, is removed and
+// reported as errNoSnapAvailable, so no caller has to handle a missing
+// snapshot without an error.
+// Lock should be held.
 func (n *raft) loadLastSnapshot() (*snapshot, error) {
-	panic("unported: feature 2647")
+	if n.snapfile == "" {
+		return nil, errNoSnapAvailable
+	}
+	buf, err := storage.ReadFileChecked(storage.OSFS{}, n.snapfile)
+	if err != nil {
+		n.warn("Error reading snapshot: %v", err)
+		if errors.Is(err, storage.ErrCorrupt) {
+			return nil, fmt.Errorf("%w: %w", errSnapshotCorrupt, err)
+		}
+		return nil, err
+	}
+	snap, err := decodeSnapshot(buf)
+	if err != nil {
+		n.warn("Snapshot %q corrupt: %v", n.snapfile, err)
+		return nil, err
+	}
+	if snap.lastIndex == 0 {
+		n.warn("Snapshot with last index 0 is invalid, cleaning up")
+		_ = os.Remove(n.snapfile)
+		n.snapfile = ""
+		return nil, errNoSnapAvailable
+	}
+	return snap, nil
 }
