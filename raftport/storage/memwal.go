@@ -1,6 +1,9 @@
 package storage
 
-import "sync"
+import (
+	"errors"
+	"sync"
+)
 
 // MemWAL is a WAL held in memory. It loses everything when the process
 // ends; tests and nodes that need no durability use it.
@@ -26,14 +29,26 @@ func NewMemWAL() *MemWAL {
 
 // Append stores a copy of data, so the caller may reuse its buffer.
 func (w *MemWAL) Append(term uint64, data []byte) (uint64, error) {
+	return w.AppendEntries([]Entry{{Term: term, Data: data}})
+}
+
+// AppendEntries stores copies of entries at LastIndex+1 onwards and returns
+// the index of the first, as FileWAL.AppendEntries does.
+func (w *MemWAL) AppendEntries(entries []Entry) (uint64, error) {
+	if len(entries) == 0 {
+		return 0, errors.New("storage: AppendEntries needs at least one entry")
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
 		return 0, ErrClosed
 	}
-	w.entries = append(w.entries, memEntry{term: term, data: append([]byte(nil), data...)})
-	w.bytes += uint64(len(data))
-	return w.first + uint64(len(w.entries)) - 1, nil
+	first := w.first + uint64(len(w.entries))
+	for _, e := range entries {
+		w.entries = append(w.entries, memEntry{term: e.Term, data: append([]byte(nil), e.Data...)})
+		w.bytes += uint64(len(e.Data))
+	}
+	return first, nil
 }
 
 func (w *MemWAL) Load(index uint64) (uint64, []byte, error) {

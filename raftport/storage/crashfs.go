@@ -1,0 +1,421 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// ErrCrashed is returned by every call on a file handle that was open when
+// CrashFS.Crash ran: the process it belonged to is considered dead.
+var ErrCrashed = errors.New("storage: file handle lost in simulated crash")
+
+// CrashFS is a real directory tree under root plus a record of what a power
+// loss would leave of it. Files live on disk, so reads and writes behave like
+// OSFS, but File.Sync and SyncDir only update the record instead of calling
+// fsync: the real machine is not crashing, the simulated one is.
+//
+// Crash applies the model of an ordered-journal file system (ext4 with
+// data=ordered behaves like this):
+//   - a file's content reverts to what it held at its last Sync; bytes
+//     written or truncated since are undone, a never-synced file is empty;
+//   - a directory entry (a created, renamed or removed file, a made or
+//     removed directory) survives only if its parent directory was synced
+//     after the change: an unsynced new file disappears, an unsynced rename
+//     reverts to the old name, an unsynced removal brings the file back with
+//     its synced content;
+//   - anything below a directory that does not survive is gone with it.
+//
+// Paths may be absolute (inside root) or relative to root. Renaming a
+// directory is not supported. Files put under root by other means (a test
+// damaging a file with os.WriteFile) are adopted as durable on first open.
+type CrashFS struct {
+	root string
+
+	mu       sync.Mutex
+	files    map[string]*crashNode // current namespace
+	dirs     map[string]bool
+	durFiles map[string]*crashNode // namespace as of the last SyncDir of each parent
+	durDirs  map[string]bool
+	open     map[*crashFile]struct{}
+	syncs    uint64
+	dirSyncs uint64
+}
+
+// crashNode is one file's identity (an inode): handles and names point at it.
+type crashNode struct {
+	durable []byte // content as of the last Sync
+	// dirtyFrom is the lowest offset changed since the last Sync; content
+	// below it still equals durable.
+	dirtyFrom int64
+}
+
+func newCrashNode(durable []byte) *crashNode {
+	return &crashNode{durable: durable, dirtyFrom: math.MaxInt64}
+}
+
+func (n *crashNode) touch(off int64) { n.dirtyFrom = min(n.dirtyFrom, off) }
+
+var _ FS = (*CrashFS)(nil)
+
+// NewCrashFS starts recording under root, which must exist (t.TempDir()).
+// Whatever root already holds counts as durable.
+func NewCrashFS(root string) (*CrashFS, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	c := &CrashFS{
+		root:     abs,
+		files:    map[string]*crashNode{},
+		dirs:     map[string]bool{},
+		durFiles: map[string]*crashNode{},
+		durDirs:  map[string]bool{},
+		open:     map[*crashFile]struct{}{},
+	}
+	err = filepath.WalkDir(abs, func(p string, d os.DirEntry, err error) error {
+		if err != nil || p == abs {
+			return err
+		}
+		if d.IsDir() {
+			c.dirs[p], c.durDirs[p] = true, true
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		n := newCrashNode(data)
+		c.files[p], c.durFiles[p] = n, n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("storage: CrashFS scanning %s: %w", abs, err)
+	}
+	return c, nil
+}
+
+// Root is the directory CrashFS records.
+func (c *CrashFS) Root() string { return c.root }
+
+// Syncs counts File.Sync calls, SyncDir calls not included.
+func (c *CrashFS) Syncs() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.syncs
+}
+
+// DirSyncs counts SyncDir calls.
+func (c *CrashFS) DirSyncs() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.dirSyncs
+}
+
+func (c *CrashFS) resolve(name string) (string, error) {
+	p := name
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(c.root, p)
+	}
+	p = filepath.Clean(p)
+	rel, err := filepath.Rel(c.root, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("storage: CrashFS path %s is outside root %s", name, c.root)
+	}
+	return p, nil
+}
+
+func (c *CrashFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
+	p, err := c.resolve(name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, known := c.files[p]
+	adopt := false
+	if !known {
+		// A file put there behind CrashFS's back is adopted as durable,
+		// with its content from before any O_TRUNC.
+		data, rerr := os.ReadFile(p)
+		adopt = rerr == nil
+		n = newCrashNode(data)
+		if !adopt {
+			n.touch(0)
+		}
+	}
+	// The real file is always opened read-write: Sync reads it back to
+	// record the durable content.
+	realFlag := flag&^(os.O_RDONLY|os.O_WRONLY|os.O_RDWR) | os.O_RDWR
+	f, err := os.OpenFile(p, realFlag, perm)
+	if err != nil {
+		return nil, err
+	}
+	if !known {
+		c.files[p] = n
+		if adopt {
+			c.durFiles[p] = n
+		}
+	}
+	if flag&os.O_TRUNC != 0 {
+		n.touch(0)
+	}
+	cf := &crashFile{fs: c, node: n, f: f}
+	c.open[cf] = struct{}{}
+	return cf, nil
+}
+
+func (c *CrashFS) Rename(oldpath, newpath string) error {
+	op, err := c.resolve(oldpath)
+	if err != nil {
+		return err
+	}
+	np, err := c.resolve(newpath)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dirs[op] {
+		return fmt.Errorf("storage: CrashFS cannot rename directory %s", oldpath)
+	}
+	if err := os.Rename(op, np); err != nil {
+		return err
+	}
+	n, ok := c.files[op]
+	if !ok {
+		data, rerr := os.ReadFile(np)
+		if rerr != nil {
+			return rerr
+		}
+		n = newCrashNode(data)
+	}
+	delete(c.files, op)
+	c.files[np] = n
+	return nil
+}
+
+func (c *CrashFS) Remove(name string) error {
+	p, err := c.resolve(name)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := os.Remove(p); err != nil {
+		return err
+	}
+	delete(c.files, p)
+	delete(c.dirs, p)
+	return nil
+}
+
+func (c *CrashFS) MkdirAll(path string, perm os.FileMode) error {
+	p, err := c.resolve(path)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := os.MkdirAll(p, perm); err != nil {
+		return err
+	}
+	for d := p; d != c.root; d = filepath.Dir(d) {
+		c.dirs[d] = true
+	}
+	return nil
+}
+
+func (c *CrashFS) ReadDir(dir string) ([]string, error) {
+	p, err := c.resolve(dir)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return OSFS{}.ReadDir(p)
+}
+
+// SyncDir makes the current set of entries directly in dir the durable one.
+func (c *CrashFS) SyncDir(dir string) error {
+	p, err := c.resolve(dir)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p != c.root && !c.dirs[p] {
+		return &os.PathError{Op: "syncdir", Path: dir, Err: os.ErrNotExist}
+	}
+	c.dirSyncs++
+	for f := range c.durFiles {
+		if filepath.Dir(f) == p {
+			delete(c.durFiles, f)
+		}
+	}
+	for f, n := range c.files {
+		if filepath.Dir(f) == p {
+			c.durFiles[f] = n
+		}
+	}
+	for d := range c.durDirs {
+		if filepath.Dir(d) == p {
+			delete(c.durDirs, d)
+		}
+	}
+	for d := range c.dirs {
+		if filepath.Dir(d) == p {
+			c.durDirs[d] = true
+		}
+	}
+	return nil
+}
+
+// Crash simulates power loss and restart: every open handle dies (its calls
+// return ErrCrashed), and the tree under root is rewritten to what the
+// model above says survives. The caller then reopens its WAL or files on
+// the same CrashFS, which keeps recording.
+func (c *CrashFS) Crash() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var errs []error
+	for cf := range c.open {
+		cf.dead = true
+		errs = append(errs, cf.f.Close())
+	}
+	clear(c.open)
+
+	survives := func(p string) bool {
+		for d := filepath.Dir(p); d != c.root; d = filepath.Dir(d) {
+			if !c.durDirs[d] {
+				return false
+			}
+		}
+		return true
+	}
+	entries, err := os.ReadDir(c.root)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		errs = append(errs, os.RemoveAll(filepath.Join(c.root, e.Name())))
+	}
+	dirs, files := map[string]bool{}, map[string]*crashNode{}
+	for d := range c.durDirs {
+		if survives(d) {
+			dirs[d] = true
+			errs = append(errs, os.MkdirAll(d, 0o755))
+		}
+	}
+	for p, n := range c.durFiles {
+		if survives(p) {
+			files[p] = newCrashNode(n.durable)
+			errs = append(errs, os.WriteFile(p, n.durable, 0o644))
+		}
+	}
+	c.files, c.dirs = files, dirs
+	c.durFiles, c.durDirs = map[string]*crashNode{}, map[string]bool{}
+	for p, n := range files {
+		c.durFiles[p] = n
+	}
+	for d := range dirs {
+		c.durDirs[d] = true
+	}
+	return errors.Join(errs...)
+}
+
+// crashFile is a handle on a CrashFS file.
+type crashFile struct {
+	fs   *CrashFS
+	node *crashNode
+	f    *os.File
+	dead bool
+}
+
+// lock takes the CrashFS lock and fails if the handle died in a crash.
+func (cf *crashFile) lock() error {
+	cf.fs.mu.Lock()
+	if cf.dead {
+		cf.fs.mu.Unlock()
+		return ErrCrashed
+	}
+	return nil
+}
+
+func (cf *crashFile) ReadAt(p []byte, off int64) (int, error) {
+	if err := cf.lock(); err != nil {
+		return 0, err
+	}
+	defer cf.fs.mu.Unlock()
+	return cf.f.ReadAt(p, off)
+}
+
+func (cf *crashFile) WriteAt(p []byte, off int64) (int, error) {
+	if err := cf.lock(); err != nil {
+		return 0, err
+	}
+	defer cf.fs.mu.Unlock()
+	cf.node.touch(off)
+	return cf.f.WriteAt(p, off)
+}
+
+func (cf *crashFile) Truncate(size int64) error {
+	if err := cf.lock(); err != nil {
+		return err
+	}
+	defer cf.fs.mu.Unlock()
+	cf.node.touch(size)
+	return cf.f.Truncate(size)
+}
+
+func (cf *crashFile) Size() (int64, error) {
+	if err := cf.lock(); err != nil {
+		return 0, err
+	}
+	defer cf.fs.mu.Unlock()
+	fi, err := cf.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return fi.Size(), nil
+}
+
+// Sync records the file's current content as durable. Only the part
+// changed since the previous Sync is read back.
+func (cf *crashFile) Sync() error {
+	if err := cf.lock(); err != nil {
+		return err
+	}
+	defer cf.fs.mu.Unlock()
+	cf.fs.syncs++
+	n := cf.node
+	fi, err := cf.f.Stat()
+	if err != nil {
+		return err
+	}
+	start := min(n.dirtyFrom, int64(len(n.durable)), fi.Size())
+	tail := make([]byte, fi.Size()-start)
+	if _, err := cf.f.ReadAt(tail, start); err != nil && !errors.Is(err, io.EOF) {
+		return err
+	}
+	n.durable = append(n.durable[:start:start], tail...)
+	n.dirtyFrom = math.MaxInt64
+	return nil
+}
+
+func (cf *crashFile) Close() error {
+	cf.fs.mu.Lock()
+	defer cf.fs.mu.Unlock()
+	if cf.dead {
+		// Crash already released the descriptor.
+		return nil
+	}
+	cf.dead = true
+	delete(cf.fs.open, cf)
+	return cf.f.Close()
+}

@@ -1,0 +1,306 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// Entry is one log entry for AppendEntries.
+type Entry struct {
+	Term uint64
+	Data []byte
+}
+
+// Append stores data at LastIndex+1. Under SyncAlways it returns once the
+// entry is durable, sharing its fsync with concurrent appenders.
+func (w *FileWAL) Append(term uint64, data []byte) (uint64, error) {
+	return w.AppendEntries([]Entry{{Term: term, Data: data}})
+}
+
+// AppendEntries stores entries at LastIndex+1 onwards, in one write per
+// segment and, under SyncAlways, one fsync for the lot: a follower storing
+// an AppendEntries message uses it. It returns the index of the first.
+func (w *FileWAL) AppendEntries(entries []Entry) (uint64, error) {
+	if len(entries) == 0 {
+		return 0, errors.New("storage: AppendEntries needs at least one entry")
+	}
+	for _, e := range entries {
+		if len(e.Data) > maxPayload {
+			return 0, fmt.Errorf("storage: entry of %d bytes exceeds the %d-byte record limit", len(e.Data), maxPayload)
+		}
+	}
+	w.mu.Lock()
+	if err := w.usable(); err != nil {
+		w.mu.Unlock()
+		return 0, err
+	}
+	first := w.last + 1
+	err := w.writeLocked(entries)
+	seq := w.writeSeq
+	w.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	if !w.policy.every {
+		if err := w.waitDurable(seq); err != nil {
+			return 0, err
+		}
+	}
+	return first, nil
+}
+
+func (w *FileWAL) usable() error {
+	if w.closed {
+		return ErrClosed
+	}
+	return w.failed
+}
+
+// fail poisons the WAL: after a failed write or fsync the file content is
+// unknown (and Linux may drop the dirty pages an fsync failed on), so no
+// later fsync could vouch for it. Reopening rereads what is really there.
+func (w *FileWAL) fail(err error) error {
+	if w.failed == nil {
+		w.failed = fmt.Errorf("storage: WAL %s failed, reopen it to recover: %w", w.dir, err)
+	}
+	return w.failed
+}
+
+func (w *FileWAL) writeLocked(entries []Entry) error {
+	for len(entries) > 0 {
+		seg, err := w.segmentFor(recordHeaderLen + int64(len(entries[0].Data)))
+		if err != nil {
+			return w.fail(err)
+		}
+		var buf []byte
+		var locs []recLoc
+		next := w.last + 1
+		n := 0
+		for _, e := range entries {
+			recLen := int64(recordHeaderLen + len(e.Data))
+			if n > 0 && seg.size+int64(len(buf))+recLen > w.segSize {
+				break
+			}
+			locs = append(locs, recLoc{off: seg.size + int64(len(buf)), term: e.Term, size: uint32(len(e.Data))})
+			buf = appendRecord(buf, next+uint64(n), e.Term, e.Data)
+			n++
+		}
+		if _, err := seg.f.WriteAt(buf, seg.size); err != nil {
+			return w.fail(fmt.Errorf("writing %s: %w", seg.path, err))
+		}
+		seg.recs = append(seg.recs, locs...)
+		seg.size += int64(len(buf))
+		for _, e := range entries[:n] {
+			w.last++
+			w.bytes += uint64(len(e.Data))
+			w.writeSeq++
+			w.stats.Appends++
+			w.cachePut(w.last, e)
+		}
+		entries = entries[n:]
+	}
+	return nil
+}
+
+// segmentFor returns the segment the next record of recLen bytes goes to,
+// sealing the current one first if it is full. A sealed segment is fsynced
+// before the next one gets a byte, so recovery finds torn records only at
+// the end of the last segment.
+func (w *FileWAL) segmentFor(recLen int64) (*segment, error) {
+	if n := len(w.segs); n > 0 {
+		active := w.segs[n-1]
+		if active.size == 0 || active.size+recLen <= w.segSize {
+			return active, nil
+		}
+		if err := w.syncFile(active.f); err != nil {
+			return nil, fmt.Errorf("sealing %s: %w", active.path, err)
+		}
+	}
+	first := w.last + 1
+	path := filepath.Join(w.dir, segmentName(first))
+	f, err := w.fs.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("creating segment: %w", err)
+	}
+	seg := &segment{first: first, path: path, f: f}
+	w.segs = append(w.segs, seg)
+	w.dirDirty = true
+	return seg, nil
+}
+
+func (w *FileWAL) cachePut(index uint64, e Entry) {
+	if w.cacheCap == 0 {
+		return
+	}
+	w.cache[index] = memEntry{term: e.Term, data: append([]byte(nil), e.Data...)}
+	if index > uint64(w.cacheCap) {
+		delete(w.cache, index-uint64(w.cacheCap))
+	}
+}
+
+// waitDurable returns once every write up to seq is fsynced. The caller
+// that finds no sync round running starts one covering everything written
+// so far; callers arriving meanwhile wait and then share the next round.
+func (w *FileWAL) waitDurable(seq uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for w.syncedSeq < seq {
+		if w.failed != nil {
+			return w.failed
+		}
+		if w.closed {
+			return ErrClosed
+		}
+		if w.syncing {
+			w.cond.Wait()
+			continue
+		}
+		w.syncRound()
+	}
+	return nil
+}
+
+// syncRound fsyncs the active segment (and the directory if a segment was
+// created) without holding mu, so appends keep writing meanwhile.
+func (w *FileWAL) syncRound() {
+	w.syncing = true
+	target := w.writeSeq
+	var f File
+	if n := len(w.segs); n > 0 {
+		f = w.segs[n-1].f
+	}
+	dirDirty := w.dirDirty
+	w.dirDirty = false
+	w.mu.Unlock()
+
+	var err error
+	if f != nil {
+		err = f.Sync()
+	}
+	if err == nil && dirDirty {
+		err = w.fs.SyncDir(w.dir)
+	}
+
+	w.mu.Lock()
+	if f != nil {
+		w.stats.Syncs++
+	}
+	w.syncing = false
+	if err != nil {
+		w.fail(err)
+	} else {
+		w.syncedSeq = max(w.syncedSeq, target)
+	}
+	w.cond.Broadcast()
+}
+
+// awaitIdle waits for a running sync round, so the caller (holding mu) may
+// close or remove segment files.
+func (w *FileWAL) awaitIdle() {
+	for w.syncing {
+		w.cond.Wait()
+	}
+}
+
+// syncAllLocked makes everything written durable while mu is held; force
+// fsyncs the active segment even without new appends (after a cut).
+func (w *FileWAL) syncAllLocked(force bool) error {
+	if n := len(w.segs); n > 0 && (force || w.syncedSeq < w.writeSeq) {
+		if err := w.syncFile(w.segs[n-1].f); err != nil {
+			return w.fail(err)
+		}
+	}
+	if w.dirDirty {
+		if err := w.syncDir(); err != nil {
+			return w.fail(err)
+		}
+	}
+	w.syncedSeq = w.writeSeq
+	return nil
+}
+
+func (w *FileWAL) syncFile(f File) error {
+	w.stats.Syncs++
+	return f.Sync()
+}
+
+func (w *FileWAL) syncDir() error {
+	w.dirDirty = false
+	return w.fs.SyncDir(w.dir)
+}
+
+// syncLoop drives SyncEvery. A failed fsync poisons the WAL, so the error
+// reaches the node through its next call.
+func (w *FileWAL) syncLoop() {
+	defer w.done.Done()
+	t := time.NewTicker(w.policy.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-t.C:
+			if err := w.Sync(); errors.Is(err, ErrClosed) {
+				return
+			}
+		}
+	}
+}
+
+// Load reads index from its segment (or the cache of recent entries) and
+// verifies it; damage gives an error wrapping ErrCorrupt with file and
+// offset.
+func (w *FileWAL) Load(index uint64) (uint64, []byte, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return 0, nil, ErrClosed
+	}
+	if index < w.first || index > w.last {
+		return 0, nil, ErrNotFound
+	}
+	if e, ok := w.cache[index]; ok {
+		return e.term, append([]byte(nil), e.data...), nil
+	}
+	seg, loc := w.locate(index)
+	buf := make([]byte, recordHeaderLen+int(loc.size))
+	if n, err := seg.f.ReadAt(buf, loc.off); err != nil {
+		if errors.Is(err, io.EOF) && n < len(buf) {
+			return 0, nil, corruptAt(seg.path, loc.off, "record cut short")
+		}
+		return 0, nil, fmt.Errorf("storage: reading WAL segment %s offset %d: %w", seg.path, loc.off, err)
+	}
+	if p := checksumProblem(buf); p != "" {
+		return 0, nil, corruptAt(seg.path, loc.off, p)
+	}
+	if p := indexProblem(buf, index); p != "" {
+		return 0, nil, corruptAt(seg.path, loc.off, p)
+	}
+	return binary.LittleEndian.Uint64(buf[16:24]), buf[recordHeaderLen:], nil
+}
+
+// locate finds the segment and record of an index the segments hold.
+func (w *FileWAL) locate(index uint64) (*segment, recLoc) {
+	i := sort.Search(len(w.segs), func(i int) bool { return w.segs[i].first > index }) - 1
+	seg := w.segs[i]
+	return seg, seg.recs[index-seg.first]
+}
+
+func (w *FileWAL) State() State {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := State{FirstIndex: w.first, LastIndex: w.last, Bytes: w.bytes}
+	if w.last >= w.first {
+		s.Entries = w.last - w.first + 1
+		_, fl := w.locate(w.first)
+		_, ll := w.locate(w.last)
+		s.FirstTerm, s.LastTerm = fl.term, ll.term
+	}
+	return s
+}
