@@ -334,3 +334,51 @@ func (p *Probe) SetPeerLastSeen(peer string, ts time.Time) error {
 	ps.ts = ts
 	return nil
 }
+
+// SetScaleUpTime sets when the cluster last grew; the zero time turns off
+// the grace period that keeps a leader from judging quorum too early.
+func (p *Probe) SetScaleUpTime(t time.Time) {
+	p.n.Lock()
+	defer p.n.Unlock()
+	p.n.lsut = t
+}
+
+// TrackPeer records contact with peer, as a response from it would.
+func (p *Probe) TrackPeer(peer string) error { return p.n.trackPeer(peer) }
+
+// UpdateLeader records newLeader as the group's leader.
+func (p *Probe) UpdateLeader(newLeader string) {
+	p.n.Lock()
+	defer p.n.Unlock()
+	p.n.updateLeader(newLeader)
+}
+
+// PeerView is a copy of what the node tracks of one peer.
+type PeerView struct {
+	LastSeen  time.Time
+	LastIndex uint64
+	Known     bool // a voting member, not just someone we heard from
+}
+
+// PeerViews returns the node's tracking of every peer, itself included.
+func (p *Probe) PeerViews() map[string]PeerView {
+	p.n.RLock()
+	defer p.n.RUnlock()
+	out := make(map[string]PeerView, len(p.n.peers))
+	for id, ps := range p.n.peers {
+		out[id] = PeerView{LastSeen: ps.ts, LastIndex: ps.li, Known: ps.kp}
+	}
+	return out
+}
+
+// SetPeerKnown marks a tracked peer as a voting member or not.
+func (p *Probe) SetPeerKnown(peer string, known bool) error {
+	p.n.Lock()
+	defer p.n.Unlock()
+	ps, ok := p.n.peers[peer]
+	if !ok {
+		return fmt.Errorf("raftport: %q is not a peer of %s", peer, p.n.id)
+	}
+	ps.kp = known
+	return nil
+}
