@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -58,6 +59,19 @@ func goCmd(ctx context.Context, dir string, timeout time.Duration, args ...strin
 		return r, err
 	}
 	return r, nil
+}
+
+// GoVersion is the version of the go command the gates run in dir (for
+// example "go1.26.8"), for the caller to store with the evidence.
+func GoVersion(ctx context.Context, dir string) (string, error) {
+	r, err := goCmd(ctx, dir, time.Minute, "env", "GOVERSION")
+	if err != nil {
+		return "", err
+	}
+	if r.ExitCode != 0 {
+		return "", fmt.Errorf("go env GOVERSION: exit %d: %s", r.ExitCode, strings.TrimSpace(string(r.Stderr)))
+	}
+	return strings.TrimSpace(string(r.Stdout)), nil
 }
 
 // tail returns the last n non-empty lines of out, for summaries.

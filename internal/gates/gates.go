@@ -2,6 +2,28 @@
 // inspects the port (statically or by running the go command) and returns
 // one Result per item it applies to. The package stores nothing; the caller
 // records the results as evidence and decides on status changes.
+//
+// A verification fills an Input with the items and what the tracker knows
+// (whether the batch can start, each feature's callees and their statuses)
+// and runs the default gates:
+//
+//	in := &gates.Input{RepoDir: root, Items: items, BatchCanStart: ok,
+//		BlockingReason: why, CalleeStatus: callees, Mutants: n, Progress: os.Stderr}
+//	results, err := gates.RunAll(ctx, gates.Default(in), in)
+//	passed := gates.Verdicts(in.Items, results) // per item: every gate passed
+//
+// A checkpoint sets ScanDirs (and usually no items) and runs StubScan,
+// Build and Coverage or Test as it needs. Which gates judge which items:
+//
+//	dependency  features and tests (callees: features only)
+//	stubscan    features and tests; plus one whole-tree result with ScanDirs
+//	build       every item (one outcome, repeated), or one whole-tree result
+//	test        tests
+//	coverage    features
+//	mutation    features, only when Input.Mutants > 0
+//
+// An error from a gate means it could not judge (bad input, cancelled
+// context); a defect in the port is a Result with Passed false.
 package gates
 
 import (

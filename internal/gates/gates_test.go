@@ -71,3 +71,14 @@ func TestRunAllRejectsBadInput(t *testing.T) {
 		}
 	}
 }
+
+func TestRunPatternAndGoVersion(t *testing.T) {
+	got := RunPattern([]Item{testAdd, featAdd, testSign, testAdd})
+	if got != "^(TestAdd|TestSign)$" {
+		t.Fatalf("RunPattern = %q", got)
+	}
+	v, err := GoVersion(context.Background(), fixtureDir(t))
+	if err != nil || !strings.HasPrefix(v, "go1.") {
+		t.Fatalf("GoVersion = %q, %v", v, err)
+	}
+}

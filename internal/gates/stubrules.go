@@ -124,10 +124,37 @@ func isZeroValue(e ast.Expr) bool {
 	case *ast.CompositeLit:
 		return len(x.Elts) == 0
 	case *ast.CallExpr:
-		// A conversion of a zero value, as in time.Duration(0) or T(nil).
-		return len(x.Args) == 1 && isZeroValue(x.Args[0])
+		// A conversion of a zero value, as in uint64(0) or []byte(nil). Only
+		// unmistakable type expressions count: n.stop(nil) is a call that
+		// does work, and syntax alone cannot tell T(nil) from f(nil).
+		return len(x.Args) == 1 && isTypeExpr(x.Fun) && isZeroValue(x.Args[0])
 	}
 	return false
+}
+
+var predeclaredTypes = map[string]bool{
+	"bool": true, "byte": true, "complex64": true, "complex128": true, "error": true,
+	"float32": true, "float64": true, "int": true, "int8": true, "int16": true,
+	"int32": true, "int64": true, "rune": true, "string": true, "uint": true,
+	"uint8": true, "uint16": true, "uint32": true, "uint64": true, "uintptr": true, "any": true,
+}
+
+func isTypeExpr(e ast.Expr) bool {
+	switch x := e.(type) {
+	case *ast.Ident:
+		return predeclaredTypes[x.Name]
+	case *ast.ParenExpr:
+		return isTypeExpr(x.X) || isPointerType(x.X)
+	case *ast.ArrayType, *ast.MapType, *ast.ChanType, *ast.FuncType, *ast.InterfaceType:
+		return true
+	}
+	return false
+}
+
+// isPointerType recognises (*T) in a conversion such as (*T)(nil).
+func isPointerType(e ast.Expr) bool {
+	_, ok := e.(*ast.StarExpr)
+	return ok
 }
 
 func isPlaceholderError(e ast.Expr) bool {

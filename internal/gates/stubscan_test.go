@@ -115,6 +115,13 @@ func TestPlaceholderRules(t *testing.T) {
 		{"func f() int {\n\t// FIXME\n\treturn 1\n}", "f", "unfinished work"},
 		{"type T[K any] struct{ k K }\nfunc (t *T[K]) Key() K { return t.k }", "(*T).Key", ""},
 		{"func f(a, b int) int { return a }", "f", "never uses its parameter b"},
+		{"type raft struct{}\nfunc (n *raft) stop(err error) error { return err }\nfunc (n *raft) Stop() error { return n.stop(nil) }", "(*raft).Stop", ""},
+		{"func f(b []byte) []byte { _ = b; return []byte(nil) }", "f", ""},
+		{"func f(b []byte) []byte { return []byte(nil) }", "f", "only returns zero values"},
+		{"func f(b []byte) uint64 { return uint64(0) }", "f", "only returns zero values"},
+		{"type T struct{}\nfunc f(b []byte) *T { return (*T)(nil) }", "f", "only returns zero values"},
+		{"func parse() (v int) { return }", "parse", "only returns zero values"},
+		{"func f() {}", "f", "empty body"},
 	}
 	dir := t.TempDir()
 	for i, c := range cases {

@@ -49,21 +49,9 @@ func (Test) Run(ctx context.Context, in *Input) ([]Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(tests))
-	seen := map[string]bool{}
-	for _, it := range tests {
-		sym, err := parseSymbol(it.TargetSymbol)
-		if err != nil {
-			return nil, err
-		}
-		if !seen[sym.Name] {
-			seen[sym.Name] = true
-			names = append(names, regexp.QuoteMeta(sym.Name))
-		}
-	}
 	args := []string{"test", "-race", "-json", "-count=1",
 		"-timeout=" + in.commandTimeout().String(),
-		"-run=^(" + strings.Join(names, "|") + ")$"}
+		"-run=" + RunPattern(tests)}
 	args = append(args, in.testPackages()...)
 	in.progressf("test: running %s", plural(len(tests), "test"))
 	out, err := goCmd(ctx, in.RepoDir, in.commandTimeout()+time.Minute, args...)
@@ -111,6 +99,23 @@ func (Test) Run(ctx context.Context, in *Input) ([]Result, error) {
 		res = append(res, r)
 	}
 	return res, nil
+}
+
+// RunPattern is the -run expression that selects exactly the test items'
+// functions (top level, subtests included), in item order; callers use it
+// for Input.MutationRun to rerun only a batch's tests against mutants.
+func RunPattern(items []Item) string {
+	var names []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		sym, err := parseSymbol(it.TargetSymbol)
+		if it.Kind != KindTest || err != nil || seen[sym.Name] {
+			continue
+		}
+		seen[sym.Name] = true
+		names = append(names, regexp.QuoteMeta(sym.Name))
+	}
+	return "^(" + strings.Join(names, "|") + ")$"
 }
 
 // parseTestEvents indexes the top-level tests' outcomes by package and
