@@ -1,0 +1,740 @@
+package raftport_test
+
+// The shared harness of the ported reference tests: the reference's
+// require_* helpers, a cluster of raftport hosts on one in-process network
+// (what createJetStreamClusterExplicit gives the reference), Raft groups
+// driven by the stateAdder state machine, and a single node that is
+// initialised but not running, for tests that step the protocol by hand.
+
+import (
+	"cmp"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/porttrack-dev/porttrack/raftport"
+	"github.com/porttrack-dev/porttrack/raftport/storage"
+	"github.com/porttrack-dev/porttrack/raftport/transport"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// globalAccountName is the account the reference binds test groups to; with
+// NRGInAssetAccount off their traffic travels in the system account anyway.
+const globalAccountName = "$G"
+
+// ---- require helpers, as the reference's test_test.go ----
+
+func require_True(t testing.TB, b bool) {
+	t.Helper()
+	if !b {
+		t.Fatalf("require true, but got false")
+	}
+}
+
+func require_False(t testing.TB, b bool) {
+	t.Helper()
+	if b {
+		t.Fatalf("require false, but got true")
+	}
+}
+
+func require_NoError(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("require no error, but got: %v", err)
+	}
+}
+
+// require_Error checks that err is set and, when expected errors are given,
+// that it is one of them: the same error, one it wraps, or one whose
+// message contains (or is contained in) err's message. Matching messages
+// lets tests outside the package name the node's unexported errors by text.
+func require_Error(t testing.TB, err error, expected ...error) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("require error, but got none")
+	}
+	if len(expected) == 0 {
+		return
+	}
+	got := err.Error()
+	for _, e := range expected {
+		if errors.Is(err, e) || strings.Contains(got, e.Error()) || strings.Contains(e.Error(), got) {
+			return
+		}
+	}
+	t.Fatalf("expected one of %v, got %v", expected, err)
+}
+
+func require_Equal[T comparable](t testing.TB, a, b T) {
+	t.Helper()
+	if a != b {
+		t.Fatalf("require %T equal, but got: %v != %v", a, a, b)
+	}
+}
+
+func require_NotEqual[T comparable](t testing.TB, a, b T) {
+	t.Helper()
+	if a == b {
+		t.Fatalf("require %T not equal, but got: %v == %v", a, a, b)
+	}
+}
+
+func require_Len(t testing.TB, a, b int) {
+	t.Helper()
+	if a != b {
+		t.Fatalf("require len, but got: %v != %v", a, b)
+	}
+}
+
+func require_LessThan[T cmp.Ordered](t testing.TB, a, b T) {
+	t.Helper()
+	if a >= b {
+		t.Fatalf("require %v to be less than %v", a, b)
+	}
+}
+
+func require_NotNil[T any](t testing.TB, vs ...T) {
+	t.Helper()
+	for _, v := range vs {
+		r := reflect.ValueOf(v)
+		if !r.IsValid() {
+			t.Fatalf("require not nil, but got nil")
+		}
+		switch r.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func:
+			if r.IsNil() {
+				t.Fatalf("require not nil, but got nil")
+			}
+		}
+	}
+}
+
+func require_Contains(t testing.TB, s string, subStrs ...string) {
+	t.Helper()
+	for _, sub := range subStrs {
+		if !strings.Contains(s, sub) {
+			t.Fatalf("require %q to be contained in %q", sub, s)
+		}
+	}
+}
+
+func require_ChanRead[T any](t testing.TB, ch chan T, timeout time.Duration) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(timeout):
+		t.Fatalf("require read from channel within %v but didn't get anything", timeout)
+	}
+	var zero T
+	return zero
+}
+
+func require_NoChanRead[T any](t testing.TB, ch chan T, timeout time.Duration) {
+	t.Helper()
+	select {
+	case <-ch:
+		t.Fatalf("require no read from channel within %v but got something", timeout)
+	case <-time.After(timeout):
+	}
+}
+
+// checkFor polls f every interval until it returns nil, and fails the test
+// with f's last error once total has passed.
+func checkFor(t testing.TB, total, interval time.Duration, f func() error) {
+	t.Helper()
+	deadline := time.Now().Add(total)
+	var err error
+	for {
+		if err = f(); err == nil {
+			return
+		}
+		if !time.Now().Before(deadline) {
+			break
+		}
+		time.Sleep(interval)
+	}
+	t.Fatalf("condition not met within %v: %v", total, err)
+}
+
+// ---- the cluster ----
+
+// fastTiming keeps the reference test timings' proportions (heartbeats
+// well inside an election timeout, quorum loss noticed after a few missed
+// heartbeats) at a tenth of their length, so elections take tens of
+// milliseconds yet do not flap under -race on two cores.
+func fastTiming() raftport.Timing {
+	return raftport.Timing{
+		MinElectionTimeout: 250 * time.Millisecond,
+		MaxElectionTimeout: 500 * time.Millisecond,
+		MinCampaignTimeout: 10 * time.Millisecond,
+		MaxCampaignTimeout: 60 * time.Millisecond,
+		HeartbeatInterval:  25 * time.Millisecond,
+		LostQuorumInterval: 500 * time.Millisecond,
+		LostQuorumCheck:    100 * time.Millisecond,
+	}
+}
+
+// cluster is a set of raftport hosts on one in-process network. Every host
+// uses one connection for all accounts, dialled under its node ID so that
+// tests can partition hosts by node ID.
+type cluster struct {
+	t       *testing.T
+	name    string
+	timing  raftport.Timing
+	net     *transport.Network
+	servers []*raftport.Server
+
+	mu      sync.Mutex
+	conns   []transport.Conn // host and client connections, closed on shutdown
+	sms     []stateMachine   // every state machine started, waited on at shutdown
+	clients int
+	down    bool
+}
+
+// createRaftCluster stands in for the reference's
+// createJetStreamClusterExplicit: numServers hosts named nats-0, nats-1, ...
+// with fast timings. It shuts itself down when the test ends.
+func createRaftCluster(t *testing.T, clusterName string, numServers int) *cluster {
+	t.Helper()
+	return createRaftClusterWithTiming(t, clusterName, numServers, fastTiming())
+}
+
+// createRaftClusterWithTiming is createRaftCluster for tests that change
+// the reference's timing globals (minElectionTimeout, hbInterval, ...).
+func createRaftClusterWithTiming(t *testing.T, clusterName string, numServers int, tm raftport.Timing) *cluster {
+	t.Helper()
+	c := &cluster{
+		t:      t,
+		name:   clusterName,
+		timing: tm,
+		net:    transport.NewNetwork(transport.NetworkOptions{Seed: rand.Int64()}),
+	}
+	t.Cleanup(c.shutdown)
+	for range numServers {
+		c.addInNewServer()
+	}
+	return c
+}
+
+// serverName is the name of the i-th host, as in the reference clusters.
+func serverName(i int) string { return fmt.Sprintf("nats-%d", i) }
+
+// addInNewServer starts one more host on the network.
+func (c *cluster) addInNewServer() *raftport.Server {
+	c.t.Helper()
+	name := serverName(len(c.servers))
+	conn, err := c.net.Dial(raftport.NodeID(name))
+	require_NoError(c.t, err)
+	s, err := raftport.NewServer(raftport.ServerConfig{
+		Name:    name,
+		Cluster: c.name,
+		Connect: func(string) (transport.Conn, error) { return conn, nil },
+		Timing:  c.timing,
+	})
+	require_NoError(c.t, err)
+	c.mu.Lock()
+	c.conns = append(c.conns, conn)
+	c.mu.Unlock()
+	c.servers = append(c.servers, s)
+	return s
+}
+
+// client returns a connection for the test itself, as the reference tests
+// connect a NATS client to watch or inject $NRG traffic.
+func (c *cluster) client() transport.Conn {
+	c.t.Helper()
+	c.mu.Lock()
+	c.clients++
+	id := fmt.Sprintf("client-%d", c.clients)
+	c.mu.Unlock()
+	conn, err := c.net.Dial(id)
+	require_NoError(c.t, err)
+	c.mu.Lock()
+	c.conns = append(c.conns, conn)
+	c.mu.Unlock()
+	return conn
+}
+
+func (c *cluster) randomServer() *raftport.Server {
+	return c.servers[rand.IntN(len(c.servers))]
+}
+
+func (c *cluster) serverByName(name string) *raftport.Server {
+	for _, s := range c.servers {
+		if s.Name() == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// shutdown stops every host, waits for every state machine loop to end and
+// closes the network. It is safe to call more than once.
+func (c *cluster) shutdown() {
+	c.mu.Lock()
+	if c.down {
+		c.mu.Unlock()
+		return
+	}
+	c.down = true
+	c.mu.Unlock()
+	for _, s := range c.servers {
+		s.Shutdown()
+	}
+	c.mu.Lock()
+	sms := append([]stateMachine(nil), c.sms...)
+	conns := append([]transport.Conn(nil), c.conns...)
+	c.mu.Unlock()
+	for _, sm := range sms {
+		sm.waitGroup().Wait()
+	}
+	for _, conn := range conns {
+		conn.Close()
+	}
+	c.net.Close()
+}
+
+// createWAL opens a fresh log of the given kind.
+func (c *cluster) createWAL(st raftport.StorageType) (storage.WAL, string) {
+	c.t.Helper()
+	if st == raftport.MemoryStorage {
+		return storage.NewMemWAL(), ""
+	}
+	dir := c.t.TempDir()
+	return openFileWAL(c.t, dir), dir
+}
+
+// request publishes data to subject and waits for the first answer, as a
+// NATS client's Request.
+func request(conn transport.Conn, subject string, data []byte, timeout time.Duration) ([]byte, error) {
+	inbox := conn.NewInbox()
+	ch := make(chan []byte, 1)
+	sub, err := conn.Subscribe(inbox, func(_, _ string, msg []byte) {
+		select {
+		case ch <- msg:
+		default:
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer sub.Unsubscribe()
+	if err := conn.Publish(subject, inbox, data); err != nil {
+		return nil, err
+	}
+	select {
+	case msg := <-ch:
+		return msg, nil
+	case <-time.After(timeout):
+		return nil, fmt.Errorf("request on %s: no answer within %v", subject, timeout)
+	}
+}
+
+// message is what chanSubscribe delivers.
+type message struct {
+	Subject string
+	Reply   string
+	Data    []byte
+}
+
+// chanSubscribe is nats.Conn.ChanSubscribe: every message on subject goes
+// to the returned channel (buffered; a full buffer drops, as a slow
+// consumer would).
+func chanSubscribe(t testing.TB, conn transport.Conn, subject string, size int) (chan *message, transport.Subscription) {
+	t.Helper()
+	ch := make(chan *message, size)
+	sub, err := conn.Subscribe(subject, func(subj, reply string, data []byte) {
+		select {
+		case ch <- &message{Subject: subj, Reply: reply, Data: data}:
+		default:
+		}
+	})
+	require_NoError(t, err)
+	return ch, sub
+}
+
+// ---- state machines ----
+
+type stateMachine interface {
+	server() *raftport.Server
+	node() raftport.RaftNode
+	waitGroup() *sync.WaitGroup
+	// propose forwards as needed, so it can be called on any member.
+	propose(data []byte)
+	applyEntry(ce *raftport.CommittedEntry)
+	leaderChange(isLeader bool)
+	stop()
+	restart()
+}
+
+type smFactory func(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, node raftport.RaftNode) stateMachine
+
+type smGroup []stateMachine
+
+func (sg smGroup) leader() stateMachine {
+	for _, sm := range sg {
+		if sm.node().Leader() {
+			return sm
+		}
+	}
+	return nil
+}
+
+func (sg smGroup) followers() []stateMachine {
+	var f []stateMachine
+	for _, sm := range sg {
+		if !sm.node().Leader() {
+			f = append(f, sm)
+		}
+	}
+	return f
+}
+
+// waitOnLeader waits up to 10s for a member to lead and returns it, or nil.
+func (sg smGroup) waitOnLeader() stateMachine {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if l := sg.leader(); l != nil {
+			return l
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+func (sg smGroup) randomMember() stateMachine {
+	return sg[rand.IntN(len(sg))]
+}
+
+func (sg smGroup) nonLeader() stateMachine {
+	for _, sm := range sg {
+		if !sm.node().Leader() {
+			return sm
+		}
+	}
+	return nil
+}
+
+func (sg smGroup) lockAll() {
+	for _, sm := range sg {
+		raftport.NewProbe(sm.node()).Lock()
+	}
+}
+
+func (sg smGroup) unlockAll() {
+	for _, sm := range sg {
+		raftport.NewProbe(sm.node()).Unlock()
+	}
+}
+
+// lockFollowers locks every member that is not leader and returns them.
+func (sg smGroup) lockFollowers() []stateMachine {
+	var locked []stateMachine
+	for _, sm := range sg {
+		if !sm.node().Leader() {
+			raftport.NewProbe(sm.node()).Lock()
+			locked = append(locked, sm)
+		}
+	}
+	return locked
+}
+
+// waitOnTotal waits until every running adder of the group sums to expected.
+func (sg smGroup) waitOnTotal(t testing.TB, expected int64) {
+	t.Helper()
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		var err error
+		for _, sm := range sg {
+			if sm.node().State() == raftport.Closed {
+				continue
+			}
+			asm := sm.(*stateAdder)
+			if total := asm.total(); total != expected {
+				err = errors.Join(err, fmt.Errorf("adder on %s has wrong total: %d vs %d",
+					asm.server().Name(), total, expected))
+			}
+		}
+		return err
+	})
+}
+
+func (c *cluster) createRaftGroup(name string, numMembers int, smf smFactory) smGroup {
+	return c.createRaftGroupEx(name, numMembers, smf, raftport.FileStorage)
+}
+
+func (c *cluster) createMemRaftGroup(name string, numMembers int, smf smFactory) smGroup {
+	return c.createRaftGroupEx(name, numMembers, smf, raftport.MemoryStorage)
+}
+
+// createRaftGroupEx places a group on numMembers hosts picked at random.
+func (c *cluster) createRaftGroupEx(name string, numMembers int, smf smFactory, st raftport.StorageType) smGroup {
+	c.t.Helper()
+	if numMembers > len(c.servers) {
+		c.t.Fatalf("members > peers: %d vs %d", numMembers, len(c.servers))
+	}
+	servers := append([]*raftport.Server(nil), c.servers...)
+	rand.Shuffle(len(servers), func(i, j int) { servers[i], servers[j] = servers[j], servers[i] })
+	return c.createRaftGroupWithPeers(name, servers[:numMembers], smf, st)
+}
+
+func serverPeerNames(servers []*raftport.Server) []string {
+	peers := make([]string, 0, len(servers))
+	for _, s := range servers {
+		peers = append(peers, s.ID())
+	}
+	return peers
+}
+
+func (c *cluster) createRaftGroupWithPeers(name string, servers []*raftport.Server, smf smFactory, st raftport.StorageType) smGroup {
+	c.t.Helper()
+	peers := serverPeerNames(servers)
+	var sg smGroup
+	for _, s := range servers {
+		wal, walDir := c.createWAL(st)
+		cfg := &raftport.RaftConfig{Name: name, Store: c.t.TempDir(), Log: wal}
+		sg = append(sg, c.createStateMachine(s, cfg, walDir, peers, smf))
+	}
+	return sg
+}
+
+func (c *cluster) createStateMachine(s *raftport.Server, cfg *raftport.RaftConfig, walDir string, peers []string, smf smFactory) stateMachine {
+	c.t.Helper()
+	require_NoError(c.t, s.BootstrapRaftNode(cfg, peers, true))
+	n, err := s.StartRaftNode(globalAccountName, cfg)
+	require_NoError(c.t, err)
+	sm := smf(c, s, cfg, n)
+	if a, ok := sm.(*stateAdder); ok {
+		a.walDir = walDir
+	}
+	c.startLoop(sm)
+	return sm
+}
+
+// startLoop runs smLoop for sm and records it so shutdown can wait for it.
+func (c *cluster) startLoop(sm stateMachine) {
+	c.mu.Lock()
+	known := false
+	for _, have := range c.sms {
+		if have == sm {
+			known = true
+			break
+		}
+	}
+	if !known {
+		c.sms = append(c.sms, sm)
+	}
+	c.mu.Unlock()
+	wg := sm.waitGroup()
+	wg.Add(1)
+	go smLoop(sm, wg)
+}
+
+// addNodeEx starts a new host and a member of group name on it, knowing
+// every host of the cluster as a peer.
+func (c *cluster) addNodeEx(name string, smf smFactory, st raftport.StorageType) stateMachine {
+	c.t.Helper()
+	s := c.addInNewServer()
+	wal, walDir := c.createWAL(st)
+	cfg := &raftport.RaftConfig{Name: name, Store: c.t.TempDir(), Log: wal}
+	return c.createStateMachine(s, cfg, walDir, serverPeerNames(c.servers), smf)
+}
+
+func (c *cluster) addRaftNode(name string, smf smFactory) stateMachine {
+	return c.addNodeEx(name, smf, raftport.FileStorage)
+}
+
+func (c *cluster) addMemRaftNode(name string, smf smFactory) stateMachine {
+	return c.addNodeEx(name, smf, raftport.MemoryStorage)
+}
+
+// smLoop drives a state machine until its node quits. wg was incremented
+// by the caller so that a waiter never misses a loop about to start.
+func smLoop(sm stateMachine, wg *sync.WaitGroup) {
+	defer wg.Done()
+	n := sm.node()
+	qch, lch, aq := n.QuitC(), n.LeadChangeC(), n.ApplyQ()
+	for {
+		select {
+		case <-qch:
+			return
+		case <-aq.Ch():
+			ces := aq.Pop()
+			for _, ce := range ces {
+				sm.applyEntry(ce)
+			}
+			aq.Recycle(&ces)
+		case isLeader := <-lch:
+			sm.leaderChange(isLeader)
+		}
+	}
+}
+
+// stateAdder is the reference's replicated state: it sums int64 deltas.
+type stateAdder struct {
+	sync.Mutex
+	c      *cluster
+	s      *raftport.Server
+	n      raftport.RaftNode
+	wg     sync.WaitGroup
+	cfg    *raftport.RaftConfig
+	walDir string // file WAL directory, empty for a memory WAL
+	sum    int64
+	lch    chan bool
+}
+
+func newStateAdder(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
+	return &stateAdder{c: c, s: s, n: n, cfg: cfg, lch: make(chan bool, 1)}
+}
+
+func (a *stateAdder) server() *raftport.Server {
+	a.Lock()
+	defer a.Unlock()
+	return a.s
+}
+
+func (a *stateAdder) node() raftport.RaftNode {
+	a.Lock()
+	defer a.Unlock()
+	return a.n
+}
+
+func (a *stateAdder) waitGroup() *sync.WaitGroup { return &a.wg }
+
+// propose does not hold the adder lock: the test may hold the node lock.
+func (a *stateAdder) propose(data []byte) {
+	_ = a.node().ForwardProposal(data)
+}
+
+func (a *stateAdder) applyEntry(ce *raftport.CommittedEntry) {
+	a.Lock()
+	if ce == nil {
+		// The end of a replay or a catchup.
+		a.Unlock()
+		return
+	}
+	for _, e := range ce.Entries {
+		switch e.Type {
+		case raftport.EntryNormal:
+			delta, _ := binary.Varint(e.Data)
+			a.sum += delta
+		case raftport.EntrySnapshot:
+			a.sum, _ = binary.Varint(e.Data)
+		}
+	}
+	n := a.n
+	a.Unlock()
+	// Outside the adder lock, as the node may be locked by the test.
+	n.Applied(ce.Index)
+}
+
+func (a *stateAdder) leaderChange(isLeader bool) {
+	select {
+	case a.lch <- isLeader:
+	default:
+	}
+}
+
+func (a *stateAdder) proposeDelta(delta int64) {
+	a.propose(binary.AppendVarint(nil, delta))
+}
+
+func (a *stateAdder) stop() {
+	n := a.node()
+	n.Stop()
+	n.WaitForStop()
+	a.wg.Wait()
+}
+
+// restart starts a stopped member again on the same host: a file WAL is
+// reopened from its directory, a memory WAL starts empty (its content died
+// with the node), as in the reference.
+func (a *stateAdder) restart() {
+	a.Lock()
+	defer a.Unlock()
+	if a.n.State() != raftport.Closed {
+		return
+	}
+	if a.walDir != "" {
+		a.cfg.Log = openFileWAL(a.c.t, a.walDir)
+	} else {
+		a.cfg.Log = storage.NewMemWAL()
+	}
+	// A real restart loses the in-memory sum, and the adder cannot tell
+	// which entries it already applied, so it rebuilds from the replay.
+	a.sum = 0
+	n, err := a.s.StartRaftNode(globalAccountName, a.cfg)
+	if err != nil {
+		a.c.t.Errorf("restarting %s: %v", a.s.Name(), err)
+		return
+	}
+	a.n = n
+	a.c.startLoop(a)
+}
+
+func (a *stateAdder) total() int64 {
+	a.Lock()
+	defer a.Unlock()
+	return a.sum
+}
+
+// snapshot installs the current sum as the node's snapshot.
+func (a *stateAdder) snapshot(t testing.TB) {
+	t.Helper()
+	a.Lock()
+	sum, n := a.sum, a.n
+	a.Unlock()
+	require_NoError(t, n.InstallSnapshot(binary.AppendVarint(nil, sum), false))
+}
+
+// ---- a single node that is not running ----
+
+// initSingleMemRaftNode creates a one-member group with a memory WAL on the
+// first host of a 3-host cluster and initialises its node without starting
+// the run loop, so that the test drives it through the returned Probe.
+func initSingleMemRaftNode(t *testing.T) (raftport.RaftNode, *raftport.Probe, func()) {
+	t.Helper()
+	n, p, c := initSingleMemRaftNodeWithCluster(t)
+	return n, p, c.shutdown
+}
+
+func initSingleMemRaftNodeWithCluster(t *testing.T) (raftport.RaftNode, *raftport.Probe, *cluster) {
+	t.Helper()
+	c := createRaftCluster(t, "R3S", 3)
+	s := c.servers[0]
+	cfg := &raftport.RaftConfig{Name: "TEST", Store: t.TempDir(), Log: storage.NewMemWAL()}
+	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
+	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+	return n, p, c
+}
+
+// openFileWAL opens (or reopens, after a stop) the file WAL in dir with the
+// safe default sync policy.
+func openFileWAL(t testing.TB, dir string) storage.WAL {
+	t.Helper()
+	w, err := storage.OpenFileWAL(dir, storage.WALOptions{})
+	require_NoError(t, err)
+	return w
+}
+
+// encode is the reference's encode helper: the append entry as it is
+// stored in the WAL and sent on the wire.
+func encode(t testing.TB, spec raftport.AppendEntrySpec) *raftport.AppendEntryMsg {
+	t.Helper()
+	msg, err := raftport.EncodeAppendEntry(spec)
+	require_NoError(t, err)
+	return msg
+}
