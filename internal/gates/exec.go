@@ -25,13 +25,18 @@ type run struct {
 // non-zero is an outcome, not an error. The error reports only a command
 // that could not start or a cancelled parent context.
 func goCmd(ctx context.Context, dir string, timeout time.Duration, args ...string) (run, error) {
+	return goCmdEnv(ctx, dir, timeout, nil, args...)
+}
+
+// goCmdEnv is goCmd with extra environment variables.
+func goCmdEnv(ctx context.Context, dir string, timeout time.Duration, env []string, args ...string) (run, error) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, "go", args...)
 	cmd.Dir = dir
 	// The fixture and the port are their own modules; a go.work above them
 	// must not pull them into a workspace.
-	cmd.Env = append(os.Environ(), "GOWORK=off")
+	cmd.Env = append(append(os.Environ(), "GOWORK=off"), env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	killGroup(cmd)

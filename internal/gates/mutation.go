@@ -1,6 +1,7 @@
 package gates
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -173,7 +174,7 @@ func runMutant(ctx context.Context, in *Input, overlay string) (mutantOutcome, s
 		return mutantKilled, out.Command, err
 	}
 	switch {
-	case out.TimedOut:
+	case out.TimedOut || bytes.Contains(out.Stdout, []byte("panic: test timed out after")):
 		return mutantTimedOut, out.Command, nil
 	case out.ExitCode == 0:
 		return mutantSurvived, out.Command, nil

@@ -42,6 +42,29 @@ func TestMutationGate(t *testing.T) {
 	}
 }
 
+// Dropping i++ makes SumTo's loop endless: the per-mutant timeout ends the
+// run and the mutant counts as killed.
+func TestMutationGateTimeout(t *testing.T) {
+	sumTo := Item{Kind: KindFeature, ID: 8, TargetFile: "calc/calc.go", TargetSymbol: "SumTo"}
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, Mutants: 5,
+		MutationRun: "^TestSumTo$", MutantTimeout: 2 * time.Second, Items: []Item{sumTo}}
+	start := time.Now()
+	rs, err := Mutation{}.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := byItem(t, rs)[ItemKey{KindFeature, sumTo.ID}]
+	if !r.Passed || r.KillRate != 1 || r.Detail["timeouts"] != 1 || r.Detail["mutants"] != 5 {
+		t.Fatalf("passed %v, kill rate %v, detail %v, findings %v", r.Passed, r.KillRate, r.Detail, r.Findings)
+	}
+	if !strings.Contains(r.Command, "-run=^TestSumTo$") {
+		t.Fatalf("command %q does not restrict the run", r.Command)
+	}
+	if d := time.Since(start); d > time.Minute {
+		t.Fatalf("the endless mutant was not bounded: %s", d)
+	}
+}
+
 // A failing baseline makes mutants meaningless: every feature is refused.
 func TestMutationGateNeedsPassingBaseline(t *testing.T) {
 	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./failing"}, Mutants: 1, Items: []Item{featAdd}}

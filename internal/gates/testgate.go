@@ -54,7 +54,9 @@ func (Test) Run(ctx context.Context, in *Input) ([]Result, error) {
 		"-run=" + RunPattern(tests)}
 	args = append(args, in.testPackages()...)
 	in.progressf("test: running %s", plural(len(tests), "test"))
-	out, err := goCmd(ctx, in.RepoDir, in.commandTimeout()+time.Minute, args...)
+	// The race detector needs cgo, which an inherited CGO_ENABLED=0 would
+	// turn off.
+	out, err := goCmdEnv(ctx, in.RepoDir, in.commandTimeout()+time.Minute, []string{"CGO_ENABLED=1"}, args...)
 	if err != nil {
 		return nil, err
 	}
