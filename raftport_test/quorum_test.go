@@ -1,0 +1,286 @@
+package raftport_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/porttrack-dev/porttrack/raftport"
+	"github.com/porttrack-dev/porttrack/raftport/storage"
+)
+
+// The reference tests' node IDs of hosts nats-0..2 and S-2, used as
+// members that exist only in the node's peer set.
+const (
+	refNats0 = "S1Nunr6R"
+	refNats1 = "yrzKKRBu"
+	refNats2 = "cnrtt3eg"
+	refS2    = "z3WIzPtj"
+)
+
+// TestNRGQuorumAccounting ports test 2663: with five members a leader
+// commits only once two followers acknowledged, not after one.
+func TestNRGQuorumAccounting(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	require_NoError(t, p.AddPeer(refNats1))
+	require_NoError(t, p.AddPeer(refNats2))
+
+	aeHeartbeat1Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats1, Success: true}
+	aeHeartbeat2Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats2, Success: true}
+
+	// Two responses from other members are needed for a quorum.
+	require_NoError(t, n.AdjustBootClusterSize(5))
+	r := p.Replication()
+	require_Equal(t, r.ClusterSize, 5)
+	require_Equal(t, r.Quorum, 3)
+
+	// Becoming leader stores a first entry.
+	p.SwitchToLeader()
+	require_Equal(t, p.Replication().PIndex, 1)
+
+	p.ProcessAppendEntryResponse(aeHeartbeat1Response)
+	require_Equal(t, p.Replication().Commit, 0)
+
+	p.ProcessAppendEntryResponse(aeHeartbeat2Response)
+	require_Equal(t, p.Replication().Commit, 1)
+}
+
+// TestNRGRevalidateQuorumAfterLeaderChange ports test 2664: acks counted
+// in an earlier term must not count after the node leads again.
+func TestNRGRevalidateQuorumAfterLeaderChange(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	require_NoError(t, p.AddPeer(refNats1))
+	require_NoError(t, p.AddPeer(refNats2))
+
+	aeHeartbeat1Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats1, Success: true}
+	aeHeartbeat2Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats2, Success: true}
+
+	require_NoError(t, n.AdjustBootClusterSize(5))
+	r := p.Replication()
+	require_Equal(t, r.ClusterSize, 5)
+	require_Equal(t, r.Quorum, 3)
+
+	p.SetTerm(p.Replication().Term + 1)
+	p.SwitchToLeader()
+	r = p.Replication()
+	require_Equal(t, r.Term, 1)
+	require_Equal(t, r.PIndex, 1)
+
+	// One follower stored it; with our own copy that is two of three.
+	p.ProcessAppendEntryResponse(aeHeartbeat1Response)
+	require_Equal(t, p.Replication().Commit, 0)
+	require_Len(t, len(p.Acks()), 1)
+
+	// After a stepdown we cannot know whether the first entry survived.
+	p.Stepdown("")
+
+	p.SetTerm(6)
+	p.SwitchToLeader()
+	require_Equal(t, p.Replication().Term, 6)
+
+	// The earlier ack is void: counting restarts, commit stays.
+	p.ProcessAppendEntryResponse(aeHeartbeat2Response)
+	require_Equal(t, p.Replication().Commit, 0)
+	require_Len(t, len(p.Acks()), 1)
+}
+
+// TestNRGIgnoreTrackResponseWhenNotLeader ports test 2667: a response
+// that arrives after stepping down does not commit anything.
+func TestNRGIgnoreTrackResponseWhenNotLeader(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	require_NoError(t, p.AddPeer(refNats1))
+	// Keep the quorum at 2 so the leader's first entry does not commit
+	// by itself.
+	p.SetScaleUpTime(time.Time{})
+
+	p.SetTerm(p.Replication().Term + 1)
+	p.SwitchToLeader()
+	r := p.Replication()
+	require_Equal(t, r.Term, 1)
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.PTerm, 1)
+	require_Equal(t, r.Commit, 0)
+
+	p.Stepdown("")
+	r = p.Replication()
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.PTerm, 1)
+	require_Equal(t, r.Commit, 0)
+
+	// As leader this would commit; as follower it must be ignored.
+	p.TrackResponse(raftport.ResponseSpec{Term: 1, Index: 1, Peer: "peer", Success: true})
+	require_Equal(t, p.Replication().Commit, 0)
+}
+
+// TestNRGSendAppendEntryNotLeader ports test 2687: sendAppendEntry takes
+// the lock itself and must refuse to store or send once not leader.
+func TestNRGSendAppendEntryNotLeader(t *testing.T) {
+	n, p, c := initSingleMemRaftNodeWithCluster(t)
+	defer c.shutdown()
+
+	require_Equal(t, n.State(), raftport.Follower)
+	require_Equal(t, p.Replication().PIndex, 0)
+
+	nc := c.client()
+	asubj := p.AppendSubject()
+	ch, sub := chanSubscribe(t, nc, asubj, 1)
+	defer sub.Unsubscribe()
+
+	p.SendAppendEntry([]*raftport.Entry{{Type: raftport.EntryNormal}})
+
+	// Nothing stored, and nothing was published: once the network is idle
+	// no append entry was sent nor is one on its way.
+	require_Equal(t, p.Replication().PIndex, 0)
+	require_NoError(t, c.net.WaitIdle(5*time.Second))
+	require_Equal(t, c.net.Stats(asubj).Sent, 0)
+	require_NoChanRead(t, ch, 250*time.Millisecond)
+}
+
+// TestNRGLostQuorum ports test 2690: a follower or candidate without
+// recent contact reports no quorum; winning an election restores it.
+func TestNRGLostQuorum(t *testing.T) {
+	n, p, c := initSingleMemRaftNodeWithCluster(t)
+	defer c.shutdown()
+
+	require_NoError(t, p.AddPeer(refNats1))
+	// Leave out the scale-up grace period: this is about peer tracking.
+	p.SetScaleUpTime(time.Time{})
+
+	require_Equal(t, n.State(), raftport.Follower)
+	require_False(t, n.Quorum())
+	require_True(t, p.LostQuorum())
+
+	// nats-0 grants every vote it is asked for.
+	nc := c.client()
+	sub, err := nc.Subscribe(p.Subjects().Vote, func(_, reply string, data []byte) {
+		req, err := raftport.DecodeVoteRequest(data, reply)
+		if err != nil {
+			return
+		}
+		resp := raftport.EncodeVoteResponse(raftport.VoteResponseSpec{Term: req.Term, Peer: refNats0, Granted: true})
+		_ = nc.Publish(reply, "", resp)
+	})
+	require_NoError(t, err)
+	defer sub.Unsubscribe()
+
+	// A candidate has heard from nobody yet.
+	p.SwitchToCandidate()
+	require_Equal(t, n.State(), raftport.Candidate)
+	require_False(t, n.Quorum())
+	require_True(t, p.LostQuorum())
+
+	require_NoError(t, p.AddPeer(refNats0))
+
+	p.RunAsCandidate()
+	require_Equal(t, n.State(), raftport.Leader)
+	require_True(t, n.Quorum())
+	require_False(t, p.LostQuorum())
+}
+
+// TestNRGQuorumAfterLeaderStepdown ports test 2694: a leader that hands
+// over keeps its peers' last-seen times, so it still reports a quorum;
+// once it follows the new leader it tracks only that leader.
+func TestNRGQuorumAfterLeaderStepdown(t *testing.T) {
+	// As the reference: default election and heartbeat timings.
+	tm := fastTiming()
+	def := raftport.DefaultTiming()
+	tm.MinElectionTimeout, tm.MaxElectionTimeout, tm.HeartbeatInterval = def.MinElectionTimeout, def.MaxElectionTimeout, def.HeartbeatInterval
+	c := createRaftClusterWithTiming(t, "R3S", 3, tm)
+	defer c.shutdown()
+	n, p := initSingleMemRaftNodeOn(t, c)
+
+	require_NoError(t, p.AddPeer(refNats0))
+	require_NoError(t, p.AddPeer(refNats1))
+
+	p.SwitchToCandidate()
+	p.SwitchToLeader()
+
+	// No quorum until at least one peer was heard from. (The reference
+	// also registers the peers' server info, which only feeds names into
+	// its logs and has no counterpart here.)
+	require_False(t, n.Quorum())
+	require_NoError(t, p.TrackPeer(refNats0))
+	require_True(t, n.Quorum())
+	require_NoError(t, p.TrackPeer(refNats1))
+	require_True(t, n.Quorum())
+	require_Len(t, len(p.PeerViews()), 3)
+	for peer := range p.PeerViews() {
+		require_NoError(t, p.SetPeerKnown(peer, true))
+	}
+
+	// Handing off leadership keeps every peer's timestamp.
+	require_NoError(t, n.StepDown())
+	require_True(t, n.Quorum())
+	views := p.PeerViews()
+	require_Len(t, len(views), 3)
+	for peer, ps := range views {
+		if peer == n.ID() {
+			continue
+		}
+		require_False(t, ps.LastSeen.IsZero())
+	}
+
+	// Following the new leader, only its timestamp is kept.
+	p.UpdateLeader(refNats0)
+	require_Equal(t, p.Replication().Leader, refNats0)
+	require_True(t, n.Quorum())
+	views = p.PeerViews()
+	require_Len(t, len(views), 3)
+	for peer, ps := range views {
+		if peer == n.ID() {
+			continue
+		}
+		if peer == refNats0 {
+			require_False(t, ps.LastSeen.IsZero())
+		} else {
+			require_True(t, ps.LastSeen.IsZero())
+		}
+	}
+}
+
+// initSingleMemRaftNodeOn is initSingleMemRaftNode on an existing cluster.
+func initSingleMemRaftNodeOn(t *testing.T, c *cluster) (raftport.RaftNode, *raftport.Probe) {
+	t.Helper()
+	s := c.servers[0]
+	cfg := &raftport.RaftConfig{Name: "TEST", Store: t.TempDir(), Log: storage.NewMemWAL()}
+	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
+	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+	return n, p
+}
+
+// TestNRGAppendEntryResurrectsLeader ports test 2712: a leftover append
+// entry from a removed leader must not bring it back into the peer set.
+func TestNRGAppendEntryResurrectsLeader(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	require_NoError(t, p.AddPeer(refS2))
+	require_Equal(t, len(p.PeerViews()), 2)
+	require_Equal(t, n.ClusterSize(), 2)
+
+	aeRemovePeer := encode(t, raftport.AppendEntrySpec{
+		Leader: refS2, Term: 1, Commit: 0, PTerm: 0, PIndex: 0,
+		Entries: []*raftport.Entry{{Type: raftport.EntryRemovePeer, Data: []byte(refS2)}},
+	})
+	require_NoError(t, p.ProcessAppendEntry(aeRemovePeer, p.AESub()))
+
+	// A heartbeat commits the removal.
+	aeHeartBeat := encode(t, raftport.AppendEntrySpec{Leader: refS2, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	require_NoError(t, p.ProcessAppendEntry(aeHeartBeat, p.AESub()))
+
+	require_Equal(t, len(p.PeerViews()), 1)
+	require_Equal(t, n.ClusterSize(), 1)
+
+	// Another entry from the removed leader must not resurrect it.
+	aeHeartBeat2 := encode(t, raftport.AppendEntrySpec{Leader: refS2, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	require_NoError(t, p.ProcessAppendEntry(aeHeartBeat2, p.AESub()))
+
+	require_Equal(t, len(p.PeerViews()), 1)
+	require_Equal(t, n.ClusterSize(), 1)
+}
