@@ -179,12 +179,14 @@ func (w *FileWAL) syncRound() {
 	w.dirDirty = false
 	w.mu.Unlock()
 
+	// The directory goes first so that the segment's own fsync is the last
+	// step before the acknowledgement; see syncAllLocked.
 	var err error
-	if f != nil {
-		err = f.Sync()
-	}
-	if err == nil && dirDirty {
+	if dirDirty {
 		err = w.fs.SyncDir(w.dir)
+	}
+	if err == nil && f != nil {
+		err = f.Sync()
 	}
 
 	w.mu.Lock()
@@ -210,14 +212,20 @@ func (w *FileWAL) awaitIdle() {
 
 // syncAllLocked makes everything written durable while mu is held; force
 // fsyncs the active segment even without new appends (after a cut).
+//
+// Both here and in syncRound the directory is synced before the segment.
+// Either order is durable on a real disk, but a file handle dies in a
+// CrashFS crash while a directory sync cannot tell which side of the crash
+// it runs on; ending with the handle's fsync means a crash racing this call
+// makes it fail instead of acknowledging.
 func (w *FileWAL) syncAllLocked(force bool) error {
-	if n := len(w.segs); n > 0 && (force || w.syncedSeq < w.writeSeq) {
-		if err := w.syncFile(w.segs[n-1].f); err != nil {
+	if w.dirDirty {
+		if err := w.syncDir(); err != nil {
 			return w.fail(err)
 		}
 	}
-	if w.dirDirty {
-		if err := w.syncDir(); err != nil {
+	if n := len(w.segs); n > 0 && (force || w.syncedSeq < w.writeSeq) {
+		if err := w.syncFile(w.segs[n-1].f); err != nil {
 			return w.fail(err)
 		}
 	}
