@@ -298,4 +298,15 @@ type raft struct {
 	scaleUp      bool
 	deleted      bool
 	snapshotting bool
+
+	// Foundation (N1): the traffic account behind conn; a lock-free view of
+	// conn for sends made with or without the lock; the once-only teardown
+	// that Stop runs itself when no run loop was started; and the
+	// rate-limiting of identical warnings, as the reference server does.
+	trafficAcc string
+	sendConn   atomic.Pointer[transport.Conn]
+	runStarted atomic.Bool
+	teardown   sync.Once
+	warnMu     sync.Mutex
+	warned     map[string]time.Time
 }
