@@ -4,9 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
+	"time"
 
+	"github.com/porttrack-dev/porttrack/raftport/storage"
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
@@ -144,54 +149,421 @@ func (s *Server) Shutdown() {
 	s.shutdownRaftNodes()
 }
 
+var errServerShutdown = errors.New("raft: server is shut down")
+
+// bootstrapRaftNode checks that cfg.Store is a writable directory (creating
+// it if needed) and writes the group's initial peer state there.
 func (s *Server) bootstrapRaftNode(cfg *RaftConfig, knownPeers []string, allPeersKnown bool) error {
-	panic("unported: feature 2600")
+	if cfg == nil {
+		return errNilCfg
+	}
+	for _, p := range knownPeers {
+		if len(p) != idLen {
+			return fmt.Errorf("raft: illegal peer: %q", p)
+		}
+	}
+	expected := len(knownPeers)
+	if !allPeersKnown {
+		// Until the group has met, size it by the hosts we know of, so
+		// that a partial list cannot elect a leader on its own.
+		s.log.Debug("Determining expected peer size for group", "group", cfg.Name)
+		expected = max(expected, 2)
+		s.mu.RLock()
+		others := len(s.nodeInfo) - 1
+		s.mu.RUnlock()
+		if expected < others {
+			expected = others
+			s.log.Debug("Adjusting expected peer set size", "expected", expected, "known", len(knownPeers))
+		}
+	}
+	if err := checkStoreDir(cfg.Store); err != nil {
+		return err
+	}
+	return writePeerState(cfg.Store, &peerState{knownPeers: knownPeers, clusterSize: expected, domainExt: extUndetermined})
 }
 
+// checkStoreDir makes sure dir exists, is a directory and can be written.
+func checkStoreDir(dir string) error {
+	if dir == "" {
+		return errors.New("raft: no storage directory given")
+	}
+	st, err := os.Stat(dir)
+	switch {
+	case os.IsNotExist(err):
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("raft: could not create storage directory - %v", err)
+		}
+	case err != nil:
+		return fmt.Errorf("raft: storage directory: %v", err)
+	case !st.IsDir():
+		return errors.New("raft: storage directory is not a directory")
+	}
+	probe, err := os.CreateTemp(dir, "_test_")
+	if err != nil {
+		return errors.New("raft: storage directory is not writable")
+	}
+	name := probe.Name()
+	return errors.Join(probe.Close(), os.Remove(name))
+}
+
+// initRaftNode builds a node and recovers its state, without starting its
+// run loop: tav.idx (term and vote), the last snapshot, peers.idx when the
+// snapshot had no peer state, then every entry left in the WAL, which is
+// checked for alignment with the snapshot and truncated where it breaks.
 func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
-	panic("unported: feature 2601")
+	if cfg == nil {
+		return nil, errNilCfg
+	}
+	if cfg.Log == nil {
+		return nil, errors.New("raft: config has no log")
+	}
+	if err := transport.CheckGroup(cfg.Name); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	down := s.shutdown
+	s.mu.RUnlock()
+	if down {
+		return nil, errServerShutdown
+	}
+
+	qname := fmt.Sprintf("[ACC:%s] RAFT '%s' ", accName, cfg.Name)
+	n := &raft{
+		created:  time.Now(),
+		id:       s.id,
+		group:    cfg.Name,
+		sd:       cfg.Store,
+		wal:      cfg.Log,
+		wtype:    walType(cfg.Log),
+		timing:   s.timing,
+		track:    cfg.Track,
+		peers:    make(map[string]*lps),
+		acks:     make(map[uint64]map[string]struct{}),
+		pae:      make(map[uint64]*appendEntry),
+		s:        s,
+		quit:     make(chan struct{}),
+		reqs:     newIPQueue[*voteRequest](qname + "vreq"),
+		votes:    newIPQueue[*voteResponse](qname + "vresp"),
+		prop:     newIPQueue[*proposedEntry](qname + "entry"),
+		entry:    newIPQueue[*appendEntry](qname + "appendEntry"),
+		resp:     newIPQueue[*appendEntryResponse](qname + "appendEntryResponse"),
+		apply:    newIPQueue[*CommittedEntry](qname + "committedEntry"),
+		accName:  accName,
+		leadc:    make(chan bool, 32),
+		observer: cfg.Observer,
+		dflag:    s.cfg.Debug,
+	}
+
+	// Without its subscriptions the node would be cut off from the group,
+	// so failing here is fatal.
+	if err := n.RecreateInternalSubs(); err != nil {
+		n.abandon()
+		return nil, err
+	}
+
+	// The file may lag what the group decided while we were gone; a
+	// catchup corrects that, what matters is never voting twice.
+	if term, vote, err := n.readTermVote(); err == nil && term > 0 {
+		n.term = term
+		n.vote = vote
+	}
+
+	// A memory log starts empty, so an old snapshot would not line up
+	// with it: the state comes from the leader instead.
+	n.papplied = 0
+	if n.wtype == MemoryStorage {
+		if err := os.RemoveAll(filepath.Join(n.sd, snapshotsDir)); err != nil {
+			n.warn("Could not remove stale snapshots: %v", err)
+		}
+	} else if err := n.setupLastSnapshot(); err != nil && !errors.Is(err, errNoSnapAvailable) {
+		// Recovering without the snapshot would leave a partial view of
+		// the state, so surface it.
+		n.abandon()
+		return nil, err
+	}
+
+	if len(n.peers) == 0 {
+		ps, err := readPeerState(n.sd)
+		if err != nil {
+			n.abandon()
+			return nil, err
+		}
+		n.processPeerState(ps)
+		n.extSt = ps.domainExt
+	}
+
+	if err := os.MkdirAll(filepath.Join(n.sd, snapshotsDir), 0o755); err != nil {
+		n.abandon()
+		return nil, fmt.Errorf("could not create snapshots directory - %v", err)
+	}
+
+	n.replayWAL()
+
+	n.debug("Started (cluster size %d, quorum %d)", n.csz, n.qn)
+
+	// Start both timers from now so that neither an election nor a lost
+	// quorum is declared before we have heard from the others.
+	n.Lock()
+	n.resetElectionTimeout()
+	n.llqrt = time.Now()
+	// A new group's empty log is expected, not lost data, so relax the
+	// empty-log checks until the first entry. A new member of a group
+	// being scaled up must not campaign until the leader has sent data.
+	if !cfg.Recovering && n.pindex == 0 {
+		n.initializing = true
+		if !cfg.Observer && cfg.ScaleUp {
+			n.scaleUp = true
+			n.setObserverLocked(true, extUndetermined)
+		}
+	}
+	n.Unlock()
+
+	s.registerRaftNode(n.group, n)
+	return n, nil
 }
 
+// walType tells memory logs from durable ones, which keep snapshots.
+func walType(wal storage.WAL) StorageType {
+	if _, ok := wal.(*storage.MemWAL); ok {
+		return MemoryStorage
+	}
+	return FileStorage
+}
+
+// maxReplayQueueBytes bounds what a replay queues for the state machine
+// before it pauses applies; run resumes them.
+const maxReplayQueueBytes = 32 * 1024 * 1024
+
+// replayWAL feeds every entry left in the WAL through processAppendEntry,
+// so that committed but unapplied entries reach the state machine. The
+// first entry must follow the snapshot; any entry that cannot be loaded or
+// does not follow its predecessor ends the log there.
+func (n *raft) replayWAL() {
+	st := n.wal.State()
+	n.bytes = st.Bytes
+	if st.Entries == 0 {
+		return
+	}
+	n.debug("Replaying state of %d entries", st.Entries)
+
+	truncate := func(index uint64) {
+		if err := n.wal.Truncate(index); err != nil {
+			n.setWriteErr(err)
+		}
+	}
+	queued := 0
+	for index := st.FirstIndex; index <= st.LastIndex; index++ {
+		ae, err := n.loadEntry(index)
+		if index == st.FirstIndex {
+			// Checked first: a misaligned start means truncating back to
+			// the snapshot, further than this index.
+			if err != nil || ae == nil || ae.pindex != index-1 || n.pindex != ae.pindex {
+				if err != nil {
+					n.warn("Could not load %d from WAL [%+v]: %v", index, st, err)
+				} else {
+					n.warn("Misaligned WAL, will truncate")
+				}
+				truncate(n.pindex)
+				return
+			}
+			n.pterm, n.pindex = ae.pterm, ae.pindex
+			if ae.commit > n.commit {
+				n.commit = ae.commit
+			}
+		}
+		if err != nil {
+			n.warn("Could not load %d from WAL [%+v]: %v", index, st, err)
+			truncate(index - 1)
+			return
+		}
+		if ae.pindex != index-1 {
+			n.warn("Corrupt WAL, will truncate")
+			truncate(index - 1)
+			return
+		}
+		n.processAppendEntry(ae, nil)
+		for _, e := range ae.entries {
+			queued += len(e.Data)
+			if queued > maxReplayQueueBytes && !n.paused {
+				if err := n.PauseApply(); err != nil {
+					n.warn("Could not pause applies during replay: %v", err)
+				}
+			}
+		}
+	}
+}
+
+// abandon undoes a partial initRaftNode: the node is marked closed and
+// leaves the transport, while the WAL stays with the caller that gave it.
+func (n *raft) abandon() {
+	n.shutdown()
+	n.Lock()
+	n.releaseTransport()
+	n.Unlock()
+}
+
+// startRaftNode initializes a node and starts its run loop.
 func (s *Server) startRaftNode(accName string, cfg *RaftConfig) (RaftNode, error) {
-	panic("unported: feature 2602")
+	n, err := s.initRaftNode(accName, cfg)
+	if err != nil {
+		return nil, err
+	}
+	n.startRun()
+	return n, nil
 }
 
+// startRun launches the run loop; Stop then leaves the final teardown to it.
+func (n *raft) startRun() {
+	n.runStarted.Store(true)
+	n.wg.Add(1)
+	go n.run()
+}
+
+// serverNameForNode maps a node ID back to its host's name, "" if unknown.
 func (s *Server) serverNameForNode(node string) string {
-	panic("unported: feature 2609")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nodeInfo[node].Name
 }
 
+// clusterNameForNode maps a node ID back to its host's cluster, "" if unknown.
 func (s *Server) clusterNameForNode(node string) string {
-	panic("unported: feature 2610")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.nodeInfo[node].Cluster
 }
 
 func (s *Server) registerRaftNode(group string, n RaftNode) {
-	panic("unported: feature 2611")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.raftNodes == nil {
+		s.raftNodes = make(map[string]RaftNode)
+	}
+	s.raftNodes[group] = n
 }
 
 func (s *Server) unregisterRaftNode(group string) {
-	panic("unported: feature 2612")
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.raftNodes, group)
 }
 
 func (s *Server) numRaftNodes() int {
-	panic("unported: feature 2613")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.raftNodes)
 }
 
 func (s *Server) lookupRaftNode(group string) RaftNode {
-	panic("unported: feature 2614")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.raftNodes[group]
 }
 
+// nodes returns the registered nodes, so callers can act on them without
+// holding the host lock while they take node locks.
+func (s *Server) nodes() []RaftNode {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]RaftNode, 0, len(s.raftNodes))
+	for _, n := range s.raftNodes {
+		out = append(out, n)
+	}
+	return out
+}
+
+// reloadDebugRaftNodes switches debug logging of every node, after the
+// host's logging configuration changed.
 func (s *Server) reloadDebugRaftNodes(debug bool) {
-	panic("unported: feature 2615")
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	s.cfg.Debug = debug
+	s.mu.Unlock()
+	for _, node := range s.nodes() {
+		n := node.(*raft)
+		n.Lock()
+		n.dflag = debug
+		n.Unlock()
+	}
 }
 
+// stepdownRaftNodes asks every leader to step down and makes every node an
+// observer, so that none takes leadership while the host goes away.
 func (s *Server) stepdownRaftNodes() {
-	panic("unported: feature 2616")
+	if s == nil {
+		return
+	}
+	nodes := s.nodes()
+	if len(nodes) == 0 {
+		return
+	}
+	s.log.Debug("Stepping down all leader raft nodes")
+	for _, node := range nodes {
+		// A follower refuses with errNotLeader, which is fine here.
+		_ = node.StepDown()
+		node.SetObserver(true)
+	}
 }
 
+// shutdownRaftNodes stops every node and waits for their run loops.
 func (s *Server) shutdownRaftNodes() {
-	panic("unported: feature 2617")
+	if s == nil {
+		return
+	}
+	nodes := s.nodes()
+	if len(nodes) == 0 {
+		return
+	}
+	s.log.Debug("Shutting down all raft nodes")
+	for _, node := range nodes {
+		node.Stop()
+	}
+	for _, node := range nodes {
+		node.WaitForStop()
+	}
 }
 
+// transferRaftLeaders moves leadership off this host and makes every node
+// an observer so that leadership cannot come back; it reports whether any
+// node was leading.
 func (s *Server) transferRaftLeaders() bool {
-	panic("unported: feature 2618")
+	if s == nil {
+		return false
+	}
+	var transferred bool
+	for _, node := range s.nodes() {
+		if err := node.StepDown(); err == nil {
+			transferred = true
+		}
+		node.SetObserver(true)
+	}
+	return transferred
+}
+
+// handleStorageFailure reacts to a disk that is full or not writable as
+// the reference server does, by stopping storage use altogether: every
+// node of this host shares the disk, so every node is stopped. It runs
+// under the failing node's lock, so it only closes the nodes (shutdown
+// takes no lock); their run loops, or a later Stop, do the teardown.
+func (s *Server) handleStorageFailure(group string, err error) {
+	s.log.Error("Storage failure, stopping all raft nodes", "group", group, "error", err)
+	for _, node := range s.nodes() {
+		node.(*raft).shutdown()
+	}
+}
+
+// trackedBytes sums the log bytes of every node that tracks resources.
+func (s *Server) trackedBytes() uint64 {
+	var total uint64
+	for _, node := range s.nodes() {
+		n := node.(*raft)
+		if !n.track {
+			continue
+		}
+		_, bytes := n.Size()
+		total += bytes
+	}
+	return total
 }

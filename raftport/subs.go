@@ -4,30 +4,118 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
+// newCatchupInbox returns a fresh "$NRG.CR.<suffix>" inbox, where a leader
+// streams a catchup to this node.
+// Lock should be held.
 func (n *raft) newCatchupInbox() string {
-	panic("unported: feature 2684")
+	return transport.NewCatchupInbox(n.conn)
 }
 
+// newInbox returns a fresh "$NRG.R.<suffix>" reply inbox.
+// Lock should be held.
 func (n *raft) newInbox() string {
-	panic("unported: feature 2685")
+	return n.conn.NewInbox()
 }
 
+// subscribe listens on subject and hands cb the subscription along with
+// each message, so a handler can tell a catchup stream from live traffic.
+// Lock should be held.
 func (n *raft) subscribe(subject string, cb msgHandler) (transport.Subscription, error) {
-	panic("unported: feature 2686")
+	if n.conn == nil {
+		return nil, errNoInternalClient
+	}
+	// The transport may deliver before Subscribe has returned the
+	// subscription; ready holds such a message until it is known.
+	var sub transport.Subscription
+	ready := make(chan struct{})
+	s, err := n.conn.Subscribe(subject, func(subj, reply string, data []byte) {
+		<-ready
+		cb(sub, subj, reply, data)
+	})
+	sub = s
+	close(ready)
+	if err != nil {
+		return nil, err
+	}
+	n.subs = append(n.subs, sub)
+	return sub, nil
 }
 
+// unsubscribe ends one subscription of this node.
+// Lock should be held.
 func (n *raft) unsubscribe(sub transport.Subscription) {
-	panic("unported: feature 2687")
+	if sub == nil {
+		return
+	}
+	for i, s := range n.subs {
+		if s == sub {
+			n.subs = append(n.subs[:i], n.subs[i+1:]...)
+			break
+		}
+	}
+	if err := sub.Unsubscribe(); err != nil && n.conn != nil {
+		n.debug("Unsubscribe from %q failed: %v", sub.Subject(), err)
+	}
 }
 
+// createInternalSubs listens for votes and append entries of the group and
+// for the replies to our own requests. Proposals are subscribed to only
+// while leading.
+// Lock should be held.
 func (n *raft) createInternalSubs() error {
-	panic("unported: feature 2688")
+	n.vsubj, n.vreply = transport.VoteSubject(n.group), n.newInbox()
+	n.asubj, n.areply = transport.AppendSubject(n.group), n.newInbox()
+	n.psubj = transport.ProposeSubject(n.group)
+	n.rpsubj = transport.RemovePeerSubject(n.group)
+
+	if _, err := n.subscribe(n.vreply, n.handleVoteResponse); err != nil {
+		return err
+	}
+	if _, err := n.subscribe(n.vsubj, n.handleVoteRequest); err != nil {
+		return err
+	}
+	if _, err := n.subscribe(n.areply, n.handleAppendEntryResponse); err != nil {
+		return err
+	}
+	sub, err := n.subscribe(n.asubj, n.handleAppendEntry)
+	if err != nil {
+		return err
+	}
+	n.aesub = sub
+	return nil
 }
 
+// releaseTransport ends every subscription of this node. The connection
+// belongs to the host and other groups may share it, so it stays open.
+// Lock should be held.
+func (n *raft) releaseTransport() {
+	for _, sub := range append([]transport.Subscription(nil), n.subs...) {
+		n.unsubscribe(sub)
+	}
+	n.subs = nil
+	n.aesub = nil
+	n.conn = nil
+	n.sendConn.Store(nil)
+}
+
+// sendRPC publishes a request; answers come to reply. Sends are fire and
+// forget as in the reference: Raft recovers lost messages by retrying.
+// It is called with and without the lock, hence sendConn.
 func (n *raft) sendRPC(subject, reply string, msg []byte) {
-	panic("unported: feature 2787")
+	n.publish(subject, reply, msg)
 }
 
+// sendReply answers a request; no answer is expected back.
 func (n *raft) sendReply(subject string, msg []byte) {
-	panic("unported: feature 2788")
+	n.publish(subject, "", msg)
+}
+
+func (n *raft) publish(subject, reply string, msg []byte) {
+	c := n.sendConn.Load()
+	if c == nil || subject == "" {
+		return
+	}
+	if err := (*c).Publish(subject, reply, msg); err != nil {
+		n.debug("Publish to %q failed: %v", subject, err)
+	}
 }
