@@ -3,6 +3,7 @@ package transport
 import (
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 const benchPayload = 256
@@ -30,7 +31,13 @@ func benchPublishDeliver(b *testing.B, pub, sub Conn) {
 			b.Fatal(err)
 		}
 	}
-	<-done
+	// A subscriber that falls too far behind has messages dropped (NATS
+	// slow consumer); fail then rather than hang.
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		b.Fatalf("delivered %d of %d messages", got.Load(), want)
+	}
 }
 
 func BenchmarkInprocPublishDeliver(b *testing.B) {
