@@ -206,13 +206,28 @@ func (p *Probe) LoadEntry(index uint64) (AppendEntrySpec, error) {
 
 // StoreToWAL stores msg in the node's log as a follower would.
 func (p *Probe) StoreToWAL(msg *AppendEntryMsg) error {
+	p.n.Lock()
+	defer p.n.Unlock()
+	return p.StoreToWALLocked(msg)
+}
+
+// StoreToWALLocked is StoreToWAL for a caller that holds Lock.
+func (p *Probe) StoreToWALLocked(msg *AppendEntryMsg) error {
 	ae, err := decodeAppendEntry(append([]byte(nil), msg.buf...), nil, "")
 	if err != nil {
 		return err
 	}
-	p.n.Lock()
-	defer p.n.Unlock()
 	return p.n.storeToWAL(ae)
+}
+
+// BuildAppendEntryLocked builds and encodes the append entry the node
+// would send next with entries (its id, term, commit and last log
+// position). The caller holds Lock.
+func (p *Probe) BuildAppendEntryLocked(entries []*Entry) (*AppendEntryMsg, error) {
+	ae := p.n.buildAppendEntry(entries)
+	spec := specOf(ae)
+	ae.returnToPool()
+	return EncodeAppendEntry(spec)
 }
 
 // TruncateWAL drops every log entry after index, taking term as the new
@@ -272,11 +287,10 @@ func (p *Probe) PendingEntry(index uint64) (AppendEntrySpec, bool) {
 	return specOf(ae), true
 }
 
-// CachePending puts spec into the pending cache at index, standing in for
-// an entry cached earlier with different contents.
-func (p *Probe) CachePending(index uint64, spec AppendEntrySpec) {
-	p.n.Lock()
-	defer p.n.Unlock()
+// CachePendingLocked puts spec into the pending cache at index, standing
+// in for an entry cached earlier with different contents. The caller holds
+// Lock.
+func (p *Probe) CachePendingLocked(index uint64, spec AppendEntrySpec) {
 	p.n.pae[index] = newAppendEntry(spec.Leader, spec.Term, spec.Commit, spec.PTerm, spec.PIndex, spec.Entries)
 }
 
@@ -382,3 +396,7 @@ func (p *Probe) SetPeerKnown(peer string, known bool) error {
 	ps.kp = known
 	return nil
 }
+
+// PendingCacheDropThreshold is how many entries the leader caches in
+// memory before it stops caching and reloads from the log.
+const PendingCacheDropThreshold = paeDropThreshold
