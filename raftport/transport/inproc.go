@@ -37,7 +37,7 @@ type Network struct {
 	mu            sync.Mutex
 	rng           *rand.Rand
 	reorderWindow time.Duration
-	conns         map[string]*inprocConn
+	conns         map[endpoint]*inprocConn
 	subs          []*inprocSub // in subscription order, so decisions are deterministic
 	inboxes       map[string]struct{}
 	seq           uint64
@@ -61,6 +61,9 @@ type Network struct {
 // link is a directed sender-to-receiver pair.
 type link struct{ from, to string }
 
+// endpoint is a node's connection within one account.
+type endpoint struct{ account, node string }
+
 // NewNetwork returns an empty network.
 func NewNetwork(opts NetworkOptions) *Network {
 	window := opts.ReorderWindow
@@ -71,7 +74,7 @@ func NewNetwork(opts NetworkOptions) *Network {
 	n := &Network{
 		rng:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		reorderWindow: window,
-		conns:         make(map[string]*inprocConn),
+		conns:         make(map[endpoint]*inprocConn),
 		inboxes:       make(map[string]struct{}),
 		blocked:       make(map[link]struct{}),
 		isolated:      make(map[string]struct{}),
@@ -84,6 +87,14 @@ func NewNetwork(opts NetworkOptions) *Network {
 // Dial connects a node. An ID may be reused once its previous connection is
 // closed, which is how a test restarts a node.
 func (n *Network) Dial(nodeID string) (Conn, error) {
+	return n.DialAccount(nodeID, "")
+}
+
+// DialAccount connects a node within an account: connections see only the
+// traffic of their own account, as NATS accounts do, so one node may hold
+// a connection per account (the reference's NRG traffic account). Faults
+// and partitions name nodes, and so cut every account of a node alike.
+func (n *Network) DialAccount(nodeID, account string) (Conn, error) {
 	if nodeID == "" {
 		return nil, errors.New("transport: empty node ID")
 	}
@@ -92,11 +103,12 @@ func (n *Network) Dial(nodeID string) (Conn, error) {
 	if n.closed {
 		return nil, ErrClosed
 	}
-	if _, ok := n.conns[nodeID]; ok {
-		return nil, fmt.Errorf("transport: node %q is already connected", nodeID)
+	key := endpoint{account, nodeID}
+	if _, ok := n.conns[key]; ok {
+		return nil, fmt.Errorf("transport: node %q is already connected in account %q", nodeID, account)
 	}
-	c := &inprocConn{net: n, id: nodeID}
-	n.conns[nodeID] = c
+	c := &inprocConn{net: n, id: nodeID, account: account}
+	n.conns[key] = c
 	return c, nil
 }
 
@@ -129,7 +141,8 @@ func (n *Network) Close() {
 }
 
 // WaitIdle waits until no message is queued in or being handled by any
-// subscription (held messages do not count), or until timeout.
+// subscription (held messages do not count), or until timeout. Called
+// from a handler it would wait for itself, and so time out.
 func (n *Network) WaitIdle(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	// A Cond cannot wait with a deadline, so a timer broadcasts once to
@@ -194,10 +207,10 @@ func (n *Network) publish(from *inprocConn, subject, reply string, data []byte) 
 	st.Sent++
 	now := time.Now()
 	for _, s := range n.subs {
-		if s.closed || !subjectMatches(s.subject, subject) {
+		if s.closed || s.conn.account != from.account || !subjectMatches(s.subject, subject) {
 			continue
 		}
-		msg := Message{From: from.id, To: s.conn.id, Subject: subject, Reply: reply}
+		msg := Message{From: from.id, To: s.conn.id, Account: from.account, Subject: subject, Reply: reply}
 		fate := n.decideLocked(msg)
 		if fate.drop {
 			st.Dropped++
@@ -248,10 +261,11 @@ func (n *Network) handled(d *delivery, delivered bool) {
 
 // inprocConn is one node's endpoint on a Network.
 type inprocConn struct {
-	net    *Network
-	id     string
-	closed bool // guarded by net.mu
-	subs   []*inprocSub
+	net     *Network
+	id      string
+	account string
+	closed  bool // guarded by net.mu
+	subs    []*inprocSub
 }
 
 func (c *inprocConn) Publish(subject, reply string, data []byte) error {
@@ -299,8 +313,9 @@ func (c *inprocConn) closeLocked() {
 	for _, s := range subs {
 		c.net.unsubscribeLocked(s)
 	}
-	if c.net.conns[c.id] == c {
-		delete(c.net.conns, c.id)
+	key := endpoint{c.account, c.id}
+	if c.net.conns[key] == c {
+		delete(c.net.conns, key)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 // Message is one copy of a published message on its way to one receiver.
 type Message struct {
 	From, To string // node IDs of the publisher and the subscriber
+	Account  string // the account both connections are in
 	Subject  string
 	Reply    string
 	Data     []byte

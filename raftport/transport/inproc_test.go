@@ -440,3 +440,44 @@ func TestSubjectHelpers(t *testing.T) {
 		}
 	}
 }
+
+func TestInprocAccountsSeparateTraffic(t *testing.T) {
+	n := newTestNetwork(t, NetworkOptions{})
+	sysA, err := n.DialAccount("a", "$SYS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sysB, err := n.DialAccount("b", "$SYS")
+	if err != nil {
+		t.Fatal(err)
+	}
+	acctB, err := n.DialAccount("b", "ACME")
+	if err != nil {
+		t.Fatalf("a second account for the same node: %v", err)
+	}
+	if _, err := n.DialAccount("b", "ACME"); err == nil {
+		t.Fatal("the same node connected twice in one account")
+	}
+	inSys, inAcme := newRecorder(), newRecorder()
+	mustSubscribe(t, sysB, VoteSubject("g"), inSys.handle)
+	mustSubscribe(t, acctB, VoteSubject("g"), inAcme.handle)
+	n.Hold()
+	mustPublish(t, sysA, VoteSubject("g"), "", []byte("sys"))
+	if p := n.Pending(); len(p) != 1 || p[0].Account != "$SYS" || p[0].To != "b" {
+		t.Fatalf("pending %+v, want one $SYS message to b", p)
+	}
+	n.Release()
+	waitIdle(t, n)
+	if got := inSys.data(); !equalStrings(got, []string{"sys"}) {
+		t.Fatalf("$SYS subscriber got %v", got)
+	}
+	if got := inAcme.data(); len(got) != 0 {
+		t.Fatalf("ACME subscriber saw $SYS traffic: %v", got)
+	}
+	n.Isolate("a")
+	mustPublish(t, sysA, VoteSubject("g"), "", []byte("cut"))
+	waitIdle(t, n)
+	if got := inSys.data(); len(got) != 1 {
+		t.Fatalf("isolating node a did not cut its $SYS connection: %v", got)
+	}
+}
