@@ -1,0 +1,437 @@
+package raftport_test
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/porttrack-dev/porttrack/raftport"
+)
+
+// sampleEntries is one normal entry; its content never matters, only that
+// it is stored (the reference encodes a stream message).
+func sampleEntries() []*raftport.Entry {
+	return []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
+}
+
+// processAE delivers msg to the node on via, as the reference tests call
+// n.processAppendEntry(ae, sub).
+func processAE(t *testing.T, p *raftport.Probe, msg *raftport.AppendEntryMsg, via raftport.Sub) {
+	t.Helper()
+	require_NoError(t, p.ProcessAppendEntry(msg, via))
+}
+
+// walMsgs is the number of entries in the node's log (the reference's
+// n.wal.State().Msgs).
+func walMsgs(p *raftport.Probe) uint64 { return p.WALState().Entries }
+
+// storedLeader returns the leader recorded in the log entry at index.
+func storedLeader(t *testing.T, p *raftport.Probe, index uint64) string {
+	t.Helper()
+	spec, err := p.LoadEntry(index)
+	require_NoError(t, err)
+	return spec.Leader
+}
+
+// requireCatchup returns the catchup under way, failing when there is none.
+func requireCatchup(t *testing.T, p *raftport.Probe) raftport.CatchupView {
+	t.Helper()
+	cv, ok := p.Catchup()
+	if !ok {
+		t.Fatalf("expected the node to be catching up")
+	}
+	return cv
+}
+
+func requireNoCatchup(t *testing.T, p *raftport.Probe) {
+	t.Helper()
+	if _, ok := p.Catchup(); ok {
+		t.Fatalf("expected the node not to be catching up")
+	}
+}
+
+// TestNRGWALEntryWithoutQuorumMustTruncate ports test 2640: an entry only
+// the old leader stored (it died before sending it) is truncated once it
+// rejoins, whether or not the new leader wrote something else there.
+func TestNRGWALEntryWithoutQuorumMustTruncate(t *testing.T) {
+	tests := []struct {
+		title  string
+		modify func(rg smGroup)
+	}{
+		// The logs are equal, the entry only needs to go.
+		{title: "equal", modify: func(rg smGroup) {}},
+		// The logs diverged, the entry must be replaced.
+		{title: "diverged", modify: func(rg smGroup) {
+			rg.leader().(*stateAdder).proposeDelta(11)
+		}},
+	}
+
+	for _, test := range tests {
+		t.Run(test.title, func(t *testing.T) {
+			c := createRaftCluster(t, "R3S", 3)
+			defer c.shutdown()
+
+			rg := c.createRaftGroup("TEST", 3, newStateAdder)
+			rg.waitOnLeader()
+
+			// The leader stores an entry, then dies before proposing it.
+			leader := rg.leader()
+			p := raftport.NewProbe(leader.node())
+			p.Lock()
+			ae, err := p.BuildAppendEntryLocked(sampleEntries())
+			if err == nil {
+				err = p.StoreToWALLocked(ae)
+			}
+			p.Unlock()
+			require_NoError(t, err)
+
+			leader.stop()
+			rg.waitOnLeader()
+
+			test.modify(rg)
+
+			leader.restart()
+
+			// Every log must end up the same, the extra entry gone.
+			checkFor(t, 5*time.Second, 200*time.Millisecond, func() error {
+				var expected []raftport.AppendEntrySpec
+				for _, sm := range rg {
+					sp := raftport.NewProbe(sm.node())
+					state := sp.WALState()
+					if len(expected) > 0 && int(state.LastIndex-state.FirstIndex+1) != len(expected) {
+						return fmt.Errorf("WAL is different: too many entries")
+					}
+					for index := state.FirstIndex; index <= state.LastIndex; index++ {
+						spec, err := sp.LoadEntry(index)
+						if err != nil {
+							return err
+						}
+						// lterm differs when one node caught up another.
+						spec.LTerm = 0
+						seq := int(index)
+						if len(expected) < seq {
+							expected = append(expected, spec)
+						} else if !reflect.DeepEqual(expected[seq-1], spec) {
+							return fmt.Errorf("WAL is different: stored AEs differ")
+						}
+					}
+				}
+				return nil
+			})
+		})
+	}
+}
+
+// TestNRGTermNoDecreaseAfterWALReset ports test 2641: a follower takes
+// the higher term of an append entry and keeps it against an older one,
+// even after its log was reset.
+func TestNRGTermNoDecreaseAfterWALReset(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	rg.waitOnLeader()
+
+	leader := rg.leader().node()
+	lp := raftport.NewProbe(leader)
+	lp.SetTerm(20)
+
+	lp.Lock()
+	ae, err := lp.BuildAppendEntryLocked(sampleEntries())
+	lp.Unlock()
+	require_NoError(t, err)
+
+	for _, f := range rg {
+		if f.node().ID() == leader.ID() {
+			continue
+		}
+		fp := raftport.NewProbe(f.node())
+		processAE(t, fp, ae, fp.AESub())
+		require_Equal(t, fp.Replication().Term, 20)
+	}
+
+	// The same entry from an old term or leader.
+	old := ae.Spec()
+	old.Term = 3
+	aeOld := encode(t, old)
+	for _, f := range rg {
+		if f.node().ID() == leader.ID() {
+			continue
+		}
+		fp := raftport.NewProbe(f.node())
+		processAE(t, fp, aeOld, fp.AESub())
+		require_Equal(t, fp.Replication().Term, 20)
+
+		fp.ResetWAL()
+		processAE(t, fp, aeOld, fp.AESub())
+		require_Equal(t, fp.Replication().Term, 20)
+	}
+}
+
+// TestNRGPendingAppendEntryCacheInvalidation ports test 2642: entries
+// cached at indexes not yet stored must never be applied; storing a new
+// entry replaces or drops the stale cache slot.
+func TestNRGPendingAppendEntryCacheInvalidation(t *testing.T) {
+	for _, test := range []struct {
+		title   string
+		entries int
+	}{
+		{title: "empty", entries: 1},
+		{title: "at limit", entries: raftport.PendingCacheDropThreshold},
+		{title: "full", entries: raftport.PendingCacheDropThreshold + 1},
+	} {
+		t.Run(test.title, func(t *testing.T) {
+			c := createRaftCluster(t, "R3S", 3)
+			defer c.shutdown()
+
+			rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
+			rg.waitOnLeader()
+			l := rg.leader()
+
+			l.(*stateAdder).proposeDelta(1)
+			rg.waitOnTotal(t, 1)
+
+			// Fill the cache past every node's log with entries that
+			// would break the adder if they were ever applied.
+			rg.lockAll()
+			for _, sm := range rg {
+				p := raftport.NewProbe(sm.node())
+				pindex := p.ReplicationLocked().PIndex
+				for i := range test.entries {
+					p.CachePendingLocked(pindex+uint64(1+i), raftport.AppendEntrySpec{})
+				}
+			}
+			rg.unlockAll()
+
+			l.(*stateAdder).proposeDelta(1)
+			rg.waitOnTotal(t, 2)
+		})
+	}
+}
+
+// TestNRGCatchupDoesNotTruncateUncommittedEntriesWithQuorum ports test
+// 2643: after a leader change a follower truncates only the entry the new
+// leader does not have, and catches up from there.
+func TestNRGCatchupDoesNotTruncateUncommittedEntriesWithQuorum(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	entries := sampleEntries()
+
+	// Timeline, for the first leader.
+	aeInitial := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeUncommitted := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeNoQuorum := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+
+	// Timeline, after the leader change.
+	aeMissed := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 3, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 4})
+	aeHeartbeat3 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 4, PTerm: 2, PIndex: 4})
+
+	processAE(t, p, aeInitial, p.AESub())
+	require_Equal(t, walMsgs(p), 1)
+	require_Equal(t, storedLeader(t, p, 1), refNats0)
+
+	processAE(t, p, aeHeartbeat, p.AESub())
+	require_Equal(t, p.Replication().Commit, 1)
+
+	// An entry that has a quorum, though we do not know it yet.
+	processAE(t, p, aeUncommitted, p.AESub())
+	require_Equal(t, walMsgs(p), 2)
+	require_Equal(t, storedLeader(t, p, 2), refNats0)
+
+	// An entry that has no quorum, though we do not know it yet.
+	processAE(t, p, aeNoQuorum, p.AESub())
+	require_Equal(t, walMsgs(p), 3)
+	require_Equal(t, storedLeader(t, p, 3), refNats0)
+
+	// A new leader, and we missed one of its entries: the last one goes.
+	processAE(t, p, aeCatchupTrigger, p.AESub())
+	require_Equal(t, walMsgs(p), 2)
+	requireNoCatchup(t, p)
+
+	// A heartbeat makes us catch up.
+	processAE(t, p, aeHeartbeat2, p.AESub())
+	require_Equal(t, walMsgs(p), 2)
+	require_Equal(t, p.Replication().Commit, 1) // we missed an entry
+	cv := requireCatchup(t, p)
+	require_Equal(t, cv.PTerm, 1)
+	require_Equal(t, cv.PIndex, 2)
+
+	// The new leader's entry at the no-quorum index is stored.
+	processAE(t, p, aeMissed, p.CatchupSub())
+	require_Equal(t, walMsgs(p), 3)
+	requireCatchup(t, p)
+
+	// Then the entry that triggered the catchup.
+	processAE(t, p, aeCatchupTrigger, p.CatchupSub())
+	require_Equal(t, walMsgs(p), 4)
+	requireCatchup(t, p)
+	require_Equal(t, storedLeader(t, p, 4), refNats1)
+
+	// A heartbeat commits everything and ends the catchup.
+	processAE(t, p, aeHeartbeat3, p.AESub())
+	require_Equal(t, p.Replication().Commit, 4)
+	requireNoCatchup(t, p)
+}
+
+// TestNRGCatchupCanTruncateMultipleEntriesWithoutQuorum ports test 2644:
+// a catchup may truncate again when the new leader's log differs at more
+// than one uncommitted index.
+func TestNRGCatchupCanTruncateMultipleEntriesWithoutQuorum(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	entries := sampleEntries()
+
+	// Timeline, for the first leader.
+	aeInitial := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeNoQuorum1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeNoQuorum2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+
+	// Timeline, after the leader change.
+	aeMissed1 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMissed2 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 2, Entries: entries})
+	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 3, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 4})
+	aeHeartbeat3 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 4, PTerm: 2, PIndex: 4})
+
+	processAE(t, p, aeInitial, p.AESub())
+	require_Equal(t, walMsgs(p), 1)
+	require_Equal(t, storedLeader(t, p, 1), refNats0)
+
+	processAE(t, p, aeHeartbeat, p.AESub())
+	require_Equal(t, p.Replication().Commit, 1)
+
+	// Two entries without a quorum, though we do not know it yet.
+	processAE(t, p, aeNoQuorum1, p.AESub())
+	require_Equal(t, walMsgs(p), 2)
+	require_Equal(t, storedLeader(t, p, 2), refNats0)
+
+	processAE(t, p, aeNoQuorum2, p.AESub())
+	require_Equal(t, walMsgs(p), 3)
+	require_Equal(t, storedLeader(t, p, 3), refNats0)
+
+	// A new leader, and we missed its entries: the last one goes.
+	processAE(t, p, aeCatchupTrigger, p.AESub())
+	require_Equal(t, walMsgs(p), 2)
+	requireNoCatchup(t, p)
+
+	processAE(t, p, aeHeartbeat2, p.AESub())
+	require_Equal(t, walMsgs(p), 2)
+	require_Equal(t, p.Replication().Commit, 1)
+	cv := requireCatchup(t, p)
+	require_Equal(t, cv.PTerm, 1)
+	require_Equal(t, cv.PIndex, 2)
+
+	// The new leader differs at the other no-quorum index too.
+	processAE(t, p, aeMissed2, p.CatchupSub())
+	require_Equal(t, walMsgs(p), 1)
+	requireNoCatchup(t, p)
+
+	processAE(t, p, aeHeartbeat2, p.AESub())
+	require_Equal(t, walMsgs(p), 1)
+	require_Equal(t, p.Replication().Commit, 1)
+	cv = requireCatchup(t, p)
+	require_Equal(t, cv.PTerm, 1)
+	require_Equal(t, cv.PIndex, 1)
+
+	processAE(t, p, aeMissed1, p.CatchupSub())
+	require_Equal(t, walMsgs(p), 2)
+	requireCatchup(t, p)
+
+	processAE(t, p, aeMissed2, p.CatchupSub())
+	require_Equal(t, walMsgs(p), 3)
+	requireCatchup(t, p)
+
+	processAE(t, p, aeCatchupTrigger, p.CatchupSub())
+	require_Equal(t, walMsgs(p), 4)
+	requireCatchup(t, p)
+	require_Equal(t, storedLeader(t, p, 4), refNats1)
+
+	processAE(t, p, aeHeartbeat3, p.AESub())
+	require_Equal(t, p.Replication().Commit, 4)
+	requireNoCatchup(t, p)
+}
+
+// TestNRGCatchupDoesNotTruncateCommittedEntriesDuringRedelivery ports test
+// 2645: a redelivered old entry must not truncate committed entries.
+func TestNRGCatchupDoesNotTruncateCommittedEntriesDuringRedelivery(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	entries := sampleEntries()
+
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
+
+	processAE(t, p, aeMsg1, p.AESub())
+	require_Equal(t, walMsgs(p), 1)
+	require_Equal(t, storedLeader(t, p, 1), refNats0)
+
+	processAE(t, p, aeMsg2, p.AESub())
+	require_Equal(t, walMsgs(p), 2)
+	require_Equal(t, storedLeader(t, p, 2), refNats0)
+
+	processAE(t, p, aeHeartbeat1, p.AESub())
+	require_Equal(t, p.Replication().Commit, 2)
+
+	processAE(t, p, aeMsg3, p.AESub())
+	require_Equal(t, walMsgs(p), 3)
+	require_Equal(t, storedLeader(t, p, 3), refNats0)
+
+	// A redelivery of the first entry: truncating would lower our commit.
+	processAE(t, p, aeMsg1, p.AESub())
+	require_Equal(t, p.Replication().Commit, 2)
+
+	processAE(t, p, aeHeartbeat2, p.AESub())
+	require_Equal(t, p.Replication().Commit, 3)
+}
+
+// TestNRGCatchupFromNewLeaderWithIncorrectPterm ports test 2646: a first
+// catchup entry whose pterm disagrees with ours ends the catchup after
+// taking the leader's pterm, and the next catchup then succeeds.
+func TestNRGCatchupFromNewLeaderWithIncorrectPterm(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	entries := sampleEntries()
+
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+
+	// A heartbeat makes us catch up.
+	processAE(t, p, aeHeartbeat, p.AESub())
+	require_Equal(t, p.Replication().Commit, 0)
+	cv := requireCatchup(t, p)
+	require_Equal(t, cv.PTerm, 0)
+	require_Equal(t, cv.PIndex, 0)
+
+	// The first catchup entry has another pterm: stop, to retry with it.
+	processAE(t, p, aeMsg, p.CatchupSub())
+	requireNoCatchup(t, p)
+	r := p.Replication()
+	require_Equal(t, r.PTerm, 1)
+	require_Equal(t, r.PIndex, 0)
+
+	processAE(t, p, aeHeartbeat, p.AESub())
+	require_Equal(t, p.Replication().Commit, 0)
+	cv = requireCatchup(t, p)
+	require_Equal(t, cv.PTerm, 1)
+	require_Equal(t, cv.PIndex, 0)
+
+	// Now the entry fits and is stored.
+	processAE(t, p, aeMsg, p.CatchupSub())
+	require_Equal(t, walMsgs(p), 1)
+	require_Equal(t, storedLeader(t, p, 1), refNats0)
+
+	processAE(t, p, aeHeartbeat, p.AESub())
+	require_Equal(t, p.Replication().Commit, 1)
+}
