@@ -207,7 +207,7 @@ type cluster struct {
 }
 
 // createRaftCluster stands in for the reference's
-// createJetStreamClusterExplicit: numServers hosts named nats-0, nats-1, ...
+// createJetStreamClusterExplicit: numServers hosts named S-1, S-2, ...
 // with fast timings. It shuts itself down when the test ends.
 func createRaftCluster(t *testing.T, clusterName string, numServers int) *cluster {
 	t.Helper()
@@ -240,8 +240,10 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
-// serverName is the name of the i-th host, as in the reference clusters.
-func serverName(i int) string { return fmt.Sprintf("nats-%d", i) }
+// serverName is the name of the i-th host, S-1, S-2, ... as in the
+// reference clusters; the reference tests' fictional members (nats-0,
+// nats-1, ...) must not be hosts of the cluster.
+func serverName(i int) string { return fmt.Sprintf("S-%d", i+1) }
 
 // addInNewServer starts one more host on the network.
 func (c *cluster) addInNewServer() *raftport.Server {
