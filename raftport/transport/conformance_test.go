@@ -217,3 +217,20 @@ func testClosed(t *testing.T, newConns connFactory) {
 		t.Errorf("second Close = %v, want ErrClosed", err)
 	}
 }
+
+// testNoEcho checks connections made without echo: self never hears itself,
+// other still hears everyone.
+func testNoEcho(t *testing.T, self, other Conn) {
+	subject := VoteSubject("echo")
+	selfRec, otherRec := newRecorder(), newRecorder()
+	mustSubscribe(t, self, subject, selfRec.handle)
+	mustSubscribe(t, other, subject, otherRec.handle)
+	mustPublish(t, self, subject, "", []byte("mine"))
+	otherRec.waitCount(t, 1)
+	mustPublish(t, other, subject, "", []byte("theirs"))
+	// Were "mine" echoed, it would have reached self ahead of "theirs".
+	selfRec.waitCount(t, 1)
+	if got := selfRec.data(); !equalStrings(got, []string{"theirs"}) {
+		t.Fatalf("connection without echo got %v, want only [theirs]", got)
+	}
+}

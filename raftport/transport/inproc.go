@@ -16,6 +16,9 @@ type NetworkOptions struct {
 	// ReorderWindow bounds how long a message picked by a Reorder rule
 	// waits for a later message to overtake it; zero means 20ms.
 	ReorderWindow time.Duration
+	// NoEcho keeps a connection's publishes from its own subscriptions, as
+	// the reference's send queue never hands a node its own messages back.
+	NoEcho bool
 }
 
 const defaultReorderWindow = 20 * time.Millisecond
@@ -37,6 +40,7 @@ type Network struct {
 	mu            sync.Mutex
 	rng           *rand.Rand
 	reorderWindow time.Duration
+	noEcho        bool
 	conns         map[endpoint]*inprocConn
 	subs          []*inprocSub // in subscription order, so decisions are deterministic
 	inboxes       map[string]struct{}
@@ -74,6 +78,7 @@ func NewNetwork(opts NetworkOptions) *Network {
 	n := &Network{
 		rng:           rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		reorderWindow: window,
+		noEcho:        opts.NoEcho,
 		conns:         make(map[endpoint]*inprocConn),
 		inboxes:       make(map[string]struct{}),
 		blocked:       make(map[link]struct{}),
@@ -207,7 +212,7 @@ func (n *Network) publish(from *inprocConn, subject, reply string, data []byte) 
 	st.Sent++
 	now := time.Now()
 	for _, s := range n.subs {
-		if s.closed || s.conn.account != from.account || !subjectMatches(s.subject, subject) {
+		if s.closed || s.conn.account != from.account || (n.noEcho && s.conn == from) || !subjectMatches(s.subject, subject) {
 			continue
 		}
 		msg := Message{From: from.id, To: s.conn.id, Account: from.account, Subject: subject, Reply: reply}

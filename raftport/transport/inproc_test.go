@@ -481,3 +481,8 @@ func TestInprocAccountsSeparateTraffic(t *testing.T) {
 		t.Fatalf("isolating node a did not cut its $SYS connection: %v", got)
 	}
 }
+
+func TestInprocNoEcho(t *testing.T) {
+	n := newTestNetwork(t, NetworkOptions{NoEcho: true})
+	testNoEcho(t, n.Connect("a"), n.Connect("b"))
+}

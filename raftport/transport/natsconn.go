@@ -54,6 +54,7 @@ type natsConfig struct {
 	reconnectBuf   int
 	pingInterval   time.Duration
 	name           string
+	noEcho         bool
 	onEvent        func(NATSEvent, error)
 	extra          []nats.Option
 	dialOnlyPassed []string
@@ -158,6 +159,14 @@ func WithName(name string) NATSOption {
 	return dialOnly("WithName", func(c *natsConfig) { c.name = name })
 }
 
+// WithNoEcho keeps this connection's publishes from its own subscriptions,
+// as the reference's send queue never hands a node its own messages back.
+// Every node sharing the connection is then deaf to the others, which is
+// harmless as long as they are in different groups.
+func WithNoEcho() NATSOption {
+	return dialOnly("WithNoEcho", func(c *natsConfig) { c.noEcho = true })
+}
+
 // WithEventHandler is called, from a nats.go goroutine, on every connection
 // state change.
 func WithEventHandler(f func(NATSEvent, error)) NATSOption {
@@ -225,6 +234,9 @@ func DialNATS(url string, opts ...NATSOption) (*NATSConn, error) {
 		nats.ReconnectBufSize(cfg.reconnectBuf),
 		nats.PingInterval(cfg.pingInterval),
 		nats.MaxPingsOutstanding(2),
+	}
+	if cfg.noEcho {
+		natsOpts = append(natsOpts, nats.NoEcho())
 	}
 	if cfg.name != "" {
 		natsOpts = append(natsOpts, nats.Name(cfg.name))

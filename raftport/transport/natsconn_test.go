@@ -296,3 +296,8 @@ func TestNATSBareNRGSubjectsAreRefused(t *testing.T) {
 		t.Fatalf("a bare $NRG publish from a normal account was delivered: %v", got)
 	}
 }
+
+func TestNATSNoEcho(t *testing.T) {
+	s := startServer(t, -1)
+	testNoEcho(t, dialTest(t, s.ClientURL(), WithNoEcho()), dialTest(t, s.ClientURL(), WithNoEcho()))
+}
