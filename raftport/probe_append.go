@@ -400,3 +400,39 @@ func (p *Probe) SetPeerKnown(peer string, known bool) error {
 // PendingCacheDropThreshold is how many entries the leader caches in
 // memory before it stops caching and reloads from the log.
 const PendingCacheDropThreshold = paeDropThreshold
+
+// CatchupHandle holds on to one catchup of a node, so a test can put it
+// back after the node dropped it, as the reference tests assign n.catchup.
+type CatchupHandle struct {
+	c *catchupState
+}
+
+// Sub is the subscription the held catchup's stream arrives on.
+func (h CatchupHandle) Sub() Sub {
+	if h.c == nil {
+		return Sub{}
+	}
+	return Sub{h.c.sub}
+}
+
+// HoldCatchup returns the catchup under way (a zero handle when none).
+func (p *Probe) HoldCatchup() CatchupHandle {
+	p.n.RLock()
+	defer p.n.RUnlock()
+	return CatchupHandle{p.n.catchup}
+}
+
+// RestoreCatchup makes h the node's catchup again.
+func (p *Probe) RestoreCatchup(h CatchupHandle) {
+	p.n.Lock()
+	defer p.n.Unlock()
+	p.n.catchup = h.c
+}
+
+// ReplaceWAL swaps the node's log for wrap(log), e.g. to inject storage
+// failures.
+func (p *Probe) ReplaceWAL(wrap func(storage.WAL) storage.WAL) {
+	p.n.Lock()
+	defer p.n.Unlock()
+	p.n.wal = wrap(p.n.wal)
+}

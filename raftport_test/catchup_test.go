@@ -1,0 +1,290 @@
+package raftport_test
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/porttrack-dev/porttrack/raftport"
+	"github.com/porttrack-dev/porttrack/raftport/storage"
+)
+
+// TestNRGRejectNewAppendEntryFromPreviousLeader ports test 2668: after
+// voting in a higher term a follower refuses a new entry of the old one.
+func TestNRGRejectNewAppendEntryFromPreviousLeader(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+
+	// Accepted: it is of our term.
+	p.SetTerm(1)
+	processAE(t, p, aeMsg1, p.AESub())
+	r := p.Replication()
+	require_Equal(t, r.PTerm, 1)
+	require_Equal(t, r.PIndex, 1)
+
+	// We vote for a new leader in a new term.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, LastTerm: 1, LastIndex: 2})
+
+	// An entry of the previous term is refused.
+	processAE(t, p, aeMsg2, p.AESub())
+	r = p.Replication()
+	require_Equal(t, r.PTerm, 1)
+	require_Equal(t, r.PIndex, 1)
+}
+
+// TestNRGRejectAppendEntryDuringCatchupFromPreviousLeader ports test 2669:
+// once we voted in a higher term, catchup entries of an old leader are
+// refused when they carry that leader's term (lterm); a leader too old to
+// send lterm is still accepted for compatibility.
+func TestNRGRejectAppendEntryDuringCatchupFromPreviousLeader(t *testing.T) {
+	test := func(t *testing.T, isCatchingUp, oldBehavior bool) {
+		_, p, cleanup := initSingleMemRaftNode(t)
+		defer cleanup()
+
+		entries := sampleEntries()
+		spec1 := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries}
+		spec2 := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries}
+		aeMsg2 := encode(t, spec2)
+
+		// The second entry makes us catch up from the start.
+		p.SetTerm(1)
+		processAE(t, p, aeMsg2, p.AESub())
+		cv := requireCatchup(t, p)
+		require_Equal(t, cv.PTerm, 0)
+		require_Equal(t, cv.PIndex, 0)
+		require_Equal(t, cv.CTerm, spec2.PTerm)
+		require_Equal(t, cv.CIndex, spec2.PIndex)
+
+		// A current leader sends its term with catchup entries.
+		if !oldBehavior {
+			spec1.LTerm = 1
+			spec2.LTerm = 1
+		}
+		aeMsg1 := encode(t, spec1)
+		aeMsg2 = encode(t, spec2)
+
+		catchup := p.HoldCatchup()
+		processAE(t, p, aeMsg1, catchup.Sub())
+		r := p.Replication()
+		require_Equal(t, r.PTerm, 1)
+		require_Equal(t, r.PIndex, 1)
+
+		// We vote for a new leader in a new term.
+		p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, LastTerm: 1, LastIndex: 2})
+
+		// Voting cancels the catchup; put it back to see what a catchup
+		// entry does after the term moved on.
+		nsub := p.AESub()
+		if isCatchingUp {
+			p.RestoreCatchup(catchup)
+			nsub = catchup.Sub()
+		}
+
+		processAE(t, p, aeMsg2, nsub)
+		r = p.Replication()
+		require_Equal(t, r.PTerm, 1)
+
+		// Only a catchup from an old server (no lterm) is still accepted.
+		if isCatchingUp && oldBehavior {
+			require_Equal(t, r.PIndex, 2)
+		} else {
+			require_Equal(t, r.PIndex, 1)
+		}
+	}
+
+	for _, isCatchingUp := range []bool{false, true} {
+		for _, oldBehavior := range []bool{false, true} {
+			title := "new-entry"
+			if isCatchingUp {
+				title = "catchup"
+			}
+			if oldBehavior {
+				title += "-backward-compatible"
+			}
+			t.Run(title, func(t *testing.T) { test(t, isCatchingUp, oldBehavior) })
+		}
+	}
+}
+
+// TestNRGDontRejectAppendEntryFromReplay ports test 2670: entries a leader
+// stored alone are replayed (after an optional restart) and still reach a
+// follower that comes back.
+func TestNRGDontRejectAppendEntryFromReplay(t *testing.T) {
+	test := func(t *testing.T, restart bool) {
+		c := createRaftCluster(t, "R3S", 3)
+		defer c.shutdown()
+
+		rg := c.createRaftGroup("TEST", 3, newStateAdder)
+		rg.waitOnLeader()
+
+		// Stop every member but the leader.
+		l := rg.leader().(*stateAdder)
+		rs := rg.nonLeader()
+		for _, sm := range rg {
+			if sm != l {
+				sm.stop()
+			}
+		}
+
+		// The leader stores a new entry.
+		pindex, _, _ := l.node().Progress()
+		l.proposeDelta(10)
+		checkFor(t, 2*time.Second, 200*time.Millisecond, func() error {
+			if index, _, _ := l.node().Progress(); index == pindex {
+				return errors.New("proposal not stored yet")
+			}
+			return nil
+		})
+
+		// A restart makes the leader replay its log.
+		if restart {
+			l.stop()
+			l.restart()
+		}
+
+		rs.restart()
+
+		// Both running members apply the delta.
+		checkFor(t, 5*time.Second, 200*time.Millisecond, func() (err error) {
+			for _, sm := range rg {
+				if sm != l && sm != rs {
+					break
+				}
+				if total := sm.(*stateAdder).total(); total != 10 {
+					err = errors.Join(err, fmt.Errorf("expected 10 total, got: %d", total))
+				}
+			}
+			return err
+		})
+	}
+
+	t.Run("no-restart", func(t *testing.T) { test(t, false) })
+	t.Run("with-restart", func(t *testing.T) { test(t, true) })
+}
+
+// TestNRGSimpleCatchup ports test 2671: a member that was down catches up
+// from the log, from the same or from a new leader.
+func TestNRGSimpleCatchup(t *testing.T) {
+	test := func(t *testing.T, leaderChange bool) {
+		c := createRaftCluster(t, "R3S", 3)
+		defer c.shutdown()
+
+		rg := c.createRaftGroup("TEST", 3, newStateAdder)
+		rg.waitOnLeader()
+
+		nl := rg.nonLeader()
+		nl.stop()
+
+		l := rg.leader().(*stateAdder)
+		l.proposeDelta(10)
+
+		checkFor(t, 2*time.Second, 200*time.Millisecond, func() (err error) {
+			for _, sm := range rg {
+				total := sm.(*stateAdder).total()
+				if sm == nl && total != 0 {
+					err = errors.Join(err, errors.New("expected shutdown server to not get data"))
+				} else if sm != nl && total != 10 {
+					err = errors.Join(err, fmt.Errorf("expected 10 total, got: %d", total))
+				}
+			}
+			return err
+		})
+
+		if leaderChange {
+			require_NoError(t, l.node().StepDown())
+		}
+
+		nl.restart()
+		rg.waitOnTotal(t, 10)
+	}
+
+	t.Run("same-leader", func(t *testing.T) { test(t, false) })
+	t.Run("change-leader", func(t *testing.T) { test(t, true) })
+}
+
+// TestNRGTruncateDownToCommitted ports test 2655: an entry of a new leader
+// at an uncommitted index replaces ours and is stored right away.
+func TestNRGTruncateDownToCommitted(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	entries := sampleEntries()
+
+	// Timeline, first leader.
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+
+	// Timeline, after the leader change.
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 2})
+
+	processAE(t, p, aeMsg1, p.AESub())
+	require_Equal(t, p.Replication().Commit, 0)
+	require_Equal(t, walMsgs(p), 1)
+	require_Equal(t, storedLeader(t, p, 1), refNats0)
+
+	// The second entry commits the first.
+	processAE(t, p, aeMsg2, p.AESub())
+	require_Equal(t, p.Replication().Commit, 1)
+	require_Equal(t, walMsgs(p), 2)
+	require_Equal(t, storedLeader(t, p, 2), refNats0)
+
+	// The new leader's entry truncates down to the commit and is stored.
+	processAE(t, p, aeMsg3, p.AESub())
+	require_Equal(t, p.Replication().Commit, 1)
+	require_Equal(t, walMsgs(p), 2)
+	require_Equal(t, storedLeader(t, p, 2), refNats1)
+
+	processAE(t, p, aeHeartbeat, p.AESub())
+	require_Equal(t, p.Replication().Commit, 2)
+}
+
+// truncateAlwaysFails is a log whose Truncate always fails.
+type truncateAlwaysFails struct {
+	storage.WAL
+}
+
+var errTruncateFails = errors.New("test: truncate always fails")
+
+func (truncateAlwaysFails) Truncate(uint64) error { return errTruncateFails }
+
+// TestNRGTruncateDownToCommittedWhenTruncateFails ports test 2656: a failed
+// truncation is recorded as a write error and leaves pindex and pterm.
+func TestNRGTruncateDownToCommittedWhenTruncateFails(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	p.ReplaceWAL(func(w storage.WAL) storage.WAL { return truncateAlwaysFails{w} })
+
+	entries := sampleEntries()
+
+	// Timeline, first leader.
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+
+	// Timeline, after the leader change.
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+
+	processAE(t, p, aeMsg1, p.AESub())
+	require_Equal(t, p.Replication().Commit, 0)
+	require_Equal(t, walMsgs(p), 1)
+	require_Equal(t, storedLeader(t, p, 1), refNats0)
+
+	processAE(t, p, aeMsg2, p.AESub())
+	require_Equal(t, p.Replication().Commit, 1)
+	require_Equal(t, walMsgs(p), 2)
+	require_Equal(t, storedLeader(t, p, 2), refNats0)
+
+	// Truncating fails: the error is kept and the log position stays.
+	before := p.Replication()
+	processAE(t, p, aeMsg3, p.AESub())
+	after := p.Replication()
+	require_Error(t, after.WriteErr, errTruncateFails)
+	require_Equal(t, before.PIndex, after.PIndex)
+	require_Equal(t, before.PTerm, after.PTerm)
+}
