@@ -486,3 +486,35 @@ func TestInprocNoEcho(t *testing.T) {
 	n := newTestNetwork(t, NetworkOptions{NoEcho: true})
 	testNoEcho(t, n.Connect("a"), n.Connect("b"))
 }
+
+func TestInprocClearRulesAndWaitIdleTimeout(t *testing.T) {
+	n := newTestNetwork(t, NetworkOptions{})
+	conns, recs := cluster(t, n, VoteSubject("g"), "a", "b")
+	n.Drop(Filter{}, 1)
+	n.Delay(Filter{}, time.Hour, time.Hour)
+	mustPublish(t, conns["a"], VoteSubject("g"), "", []byte("dropped"))
+	n.ClearRules()
+	mustPublish(t, conns["a"], VoteSubject("g"), "", []byte("kept"))
+	waitIdle(t, n)
+	if got := recs["b"].data(); !equalStrings(got, []string{"kept"}) {
+		t.Fatalf("after ClearRules b got %v, want [kept]", got)
+	}
+	n.Delay(Filter{To: "b"}, time.Hour, time.Hour)
+	mustPublish(t, conns["a"], VoteSubject("g"), "", []byte("stuck"))
+	err := n.WaitIdle(30 * time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "1 messages still in flight") {
+		t.Fatalf("WaitIdle with an hour-delayed message = %v, want a timeout naming 1 in flight", err)
+	}
+}
+
+// plainConn is a Conn whose inboxes are not NRG inboxes.
+type plainConn struct{ Conn }
+
+func (plainConn) NewInbox() string { return "_INBOX.x" }
+
+func TestNewCatchupInboxFromForeignInbox(t *testing.T) {
+	inbox := NewCatchupInbox(plainConn{})
+	if suffix, ok := strings.CutPrefix(inbox, "$NRG.CR."); !ok || len(suffix) != inboxSuffixLen {
+		t.Fatalf("catchup inbox %q from a non-NRG inbox, want $NRG.CR.<8 digits>", inbox)
+	}
+}

@@ -390,8 +390,8 @@ func (c *NATSConn) Flush() error {
 }
 
 // Close stops every handler of this Conn. A dialled connection first
-// flushes what was published, when connected, then closes; messages not yet
-// handled are dropped.
+// flushes what was published, when connected, then closes; received
+// messages still waiting for their handler are dropped.
 func (c *NATSConn) Close() error {
 	c.mu.Lock()
 	if c.closed {

@@ -301,3 +301,28 @@ func TestNATSNoEcho(t *testing.T) {
 	s := startServer(t, -1)
 	testNoEcho(t, dialTest(t, s.ClientURL(), WithNoEcho()), dialTest(t, s.ClientURL(), WithNoEcho()))
 }
+
+func TestNATSNameFlushAndEvents(t *testing.T) {
+	s := startServer(t, -1)
+	ev := newEvents()
+	c := dialTest(t, s.ClientURL(), WithName("node-a"), WithEventHandler(ev.handle), WithFlushTimeout(time.Second))
+	if got := c.NATS().Opts.Name; got != "node-a" {
+		t.Fatalf("connection name %q, want node-a", got)
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatalf("flush: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	ev.wait(t, NATSClosed, 1)
+	if err := c.Flush(); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Flush after Close = %v, want ErrClosed", err)
+	}
+	names := map[NATSEvent]string{NATSDisconnected: "disconnected", NATSReconnected: "reconnected", NATSClosed: "closed", NATSAsyncError: "async error", 0: "NATSEvent(0)"}
+	for e, want := range names {
+		if e.String() != want {
+			t.Errorf("%d.String() = %q, want %q", int(e), e.String(), want)
+		}
+	}
+}
