@@ -121,6 +121,7 @@ type ReplicationState struct {
 	Applied         uint64
 	PApplied        uint64
 	HCommit         uint64
+	ApplyFloor      uint64 // a new leader signals once this index is applied
 	MembChangeIndex uint64
 	Leader          string
 	Vote            string
@@ -145,7 +146,7 @@ func (p *Probe) ReplicationLocked() ReplicationState {
 	return ReplicationState{
 		State: RaftState(n.state.Load()), Term: n.term, PTerm: n.pterm, PIndex: n.pindex,
 		Commit: n.commit, Processed: n.processed, Applied: n.applied, PApplied: n.papplied,
-		HCommit: n.hcommit, MembChangeIndex: n.membChangeIndex, Leader: n.leader, Vote: n.vote,
+		HCommit: n.hcommit, ApplyFloor: n.aflr, MembChangeIndex: n.membChangeIndex, Leader: n.leader, Vote: n.vote,
 		ClusterSize: n.csz, Quorum: n.qn, Bytes: n.bytes, Paused: n.paused,
 		Initializing: n.initializing, WriteErr: n.werr,
 	}
@@ -303,6 +304,18 @@ type ResponseSpec struct {
 	Success bool
 }
 
+// DecodeAppendEntryResponse reads a follower's answer as sent on the wire;
+// reply is the subject the answer asked to be answered on (a catchup
+// inbox when the follower wants to be caught up).
+func DecodeAppendEntryResponse(msg []byte, reply string) (ResponseSpec, error) {
+	ar := decodeAppendEntryResponse(msg)
+	if ar == nil {
+		return ResponseSpec{}, fmt.Errorf("raftport: append entry response of %d bytes, want %d", len(msg), appendEntryResponseLen)
+	}
+	defer arPool.Put(ar)
+	return ResponseSpec{Term: ar.term, Index: ar.index, Peer: ar.peer, Reply: reply, Success: ar.success}, nil
+}
+
 func (r ResponseSpec) response() *appendEntryResponse {
 	return &appendEntryResponse{term: r.Term, index: r.Index, peer: r.Peer, reply: r.Reply, success: r.Success}
 }
@@ -435,4 +448,11 @@ func (p *Probe) ReplaceWAL(wrap func(storage.WAL) storage.WAL) {
 	p.n.Lock()
 	defer p.n.Unlock()
 	p.n.wal = wrap(p.n.wal)
+}
+
+// CancelCatchup ends the catchup under way, dropping its subscription.
+func (p *Probe) CancelCatchup() {
+	p.n.Lock()
+	defer p.n.Unlock()
+	p.n.cancelCatchup()
 }

@@ -288,3 +288,24 @@ func TestNRGTruncateDownToCommittedWhenTruncateFails(t *testing.T) {
 	require_Equal(t, before.PIndex, after.PIndex)
 	require_Equal(t, before.PTerm, after.PTerm)
 }
+
+// TestNRGIgnoreEntryAfterCanceledCatchup ports test 2680: an entry that
+// arrives on a catchup subscription after the catchup was canceled is not
+// stored.
+func TestNRGIgnoreEntryAfterCanceledCatchup(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+
+	processAE(t, p, aeMsg2, p.AESub())
+	requireCatchup(t, p)
+
+	csub := p.CatchupSub()
+	p.CancelCatchup()
+
+	processAE(t, p, aeMsg1, csub)
+	require_Equal(t, p.Replication().PIndex, 0)
+}

@@ -1,6 +1,7 @@
 package raftport_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -283,4 +284,163 @@ func TestNRGAppendEntryResurrectsLeader(t *testing.T) {
 
 	require_Equal(t, len(p.PeerViews()), 1)
 	require_Equal(t, n.ClusterSize(), 1)
+}
+
+// TestNRGAppendEntryCanEstablishQuorumAfterLeaderChange ports test 2662: a
+// new leader's first heartbeat response commits an entry of the previous
+// term, and the applied floor clears once that is applied.
+func TestNRGAppendEntryCanEstablishQuorumAfterLeaderChange(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	require_NoError(t, p.AddPeer(refNats0))
+
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
+	aeHeartbeatResponse := raftport.ResponseSpec{Term: 1, Index: 2, Peer: refNats0, Success: true}
+
+	processAE(t, p, aeMsg, p.AESub())
+	r := p.Replication()
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.ApplyFloor, 0)
+
+	// As new leader we cannot know whether the entry has a quorum; taking
+	// office sends an entry.
+	p.SwitchToLeader()
+	r = p.Replication()
+	require_Equal(t, r.ApplyFloor, 2)
+	require_Equal(t, r.Commit, 0)
+
+	// The follower's success moves the commit up.
+	p.ProcessAppendEntryResponse(aeHeartbeatResponse)
+	r = p.Replication()
+	require_Equal(t, r.Commit, 2)
+	require_Equal(t, r.ApplyFloor, 2)
+
+	// Applying it resets the floor.
+	n.Applied(2)
+	require_Equal(t, p.Replication().ApplyFloor, 0)
+}
+
+// aeResponses subscribes a test client to subject, where the node under
+// test answers append entries.
+func aeResponses(t *testing.T, c *cluster, subject string) chan *message {
+	t.Helper()
+	ch, sub := chanSubscribe(t, c.client(), subject, 16)
+	t.Cleanup(func() { _ = sub.Unsubscribe() })
+	return ch
+}
+
+// requireNoResponse checks that no answer was sent: once the network is
+// idle, whatever was published has been delivered.
+func requireNoResponse(t *testing.T, c *cluster, ch chan *message) {
+	t.Helper()
+	require_NoError(t, c.net.WaitIdle(5*time.Second))
+	select {
+	case msg := <-ch:
+		t.Fatalf("expected no response, got %d bytes on %s", len(msg.Data), msg.Subject)
+	default:
+	}
+}
+
+// requireResponse returns the answer that was sent.
+func requireResponse(t *testing.T, c *cluster, ch chan *message) (raftport.ResponseSpec, *message) {
+	t.Helper()
+	require_NoError(t, c.net.WaitIdle(5*time.Second))
+	msg := require_ChanRead(t, ch, time.Second)
+	ar, err := raftport.DecodeAppendEntryResponse(msg.Data, msg.Reply)
+	require_NoError(t, err)
+	return ar, msg
+}
+
+// TestNRGCatchupDontCountTowardQuorum ports test 2666: a follower never
+// acknowledges catchup entries, only live ones, so a leader cannot count
+// it towards a quorum for a log it does not fully hold.
+func TestNRGCatchupDontCountTowardQuorum(t *testing.T) {
+	_, p, c := initSingleMemRaftNodeWithCluster(t)
+	defer c.shutdown()
+
+	entries := sampleEntries()
+	aeReply := "$TEST"
+	responses := aeResponses(t, c, aeReply)
+
+	aeMissedMsg := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
+	trigger := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries, Reply: aeReply}
+	aeCatchupTrigger := encode(t, trigger)
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Reply: aeReply})
+
+	// We missed everything so far.
+	processAE(t, p, aeCatchupTrigger, p.AESub())
+	cv := requireCatchup(t, p)
+	require_Equal(t, cv.PTerm, 0)
+	require_Equal(t, cv.PIndex, 0)
+	require_Equal(t, cv.CTerm, trigger.PTerm)
+	require_Equal(t, cv.CIndex, trigger.PIndex)
+
+	// We answer that we need a catchup, on a catchup inbox.
+	ar, msg := requireResponse(t, c, responses)
+	require_Equal(t, ar.Index, 0)
+	require_False(t, ar.Success)
+	require_True(t, strings.HasPrefix(msg.Reply, "$NRG.CR"))
+
+	// Catchup entries are never answered.
+	processAE(t, p, aeMissedMsg, p.CatchupSub())
+	requireNoResponse(t, c, responses)
+
+	processAE(t, p, aeCatchupTrigger, p.CatchupSub())
+	requireNoResponse(t, c, responses)
+
+	// Caught up: the catchup ends and a live entry is acknowledged.
+	processAE(t, p, aeHeartbeat, p.AESub())
+	ar, msg = requireResponse(t, c, responses)
+	require_Equal(t, ar.Index, aeHeartbeat.Spec().PIndex)
+	require_True(t, ar.Success)
+	require_Equal(t, msg.Reply, "")
+}
+
+// TestNRGDelayedMessagesAfterCatchupDontCountTowardQuorum ports test 2681:
+// live entries delayed past a catchup that already stored them are not
+// acknowledged; only the newest one is.
+func TestNRGDelayedMessagesAfterCatchupDontCountTowardQuorum(t *testing.T) {
+	n, p, c := initSingleMemRaftNodeWithCluster(t)
+	defer c.shutdown()
+
+	entries := sampleEntries()
+	aeReply := "$TEST"
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries, Reply: aeReply})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries, Reply: aeReply})
+
+	// Triggers a catchup.
+	processAE(t, p, aeMsg3, p.AESub())
+	requireCatchup(t, p)
+
+	// The catchup runs part of the way.
+	processAE(t, p, aeMsg1, p.CatchupSub())
+	processAE(t, p, aeMsg2, p.CatchupSub())
+	r := p.Replication()
+	require_Equal(t, r.PIndex, 2)
+	require_Equal(t, r.Commit, 1)
+	n.Applied(1)
+	require_Equal(t, p.Replication().Applied, 1)
+	require_NoError(t, n.InstallSnapshot(nil, false))
+
+	responses := aeResponses(t, c, aeReply)
+
+	// Delayed live entries: answering them would offer a quorum for a log
+	// we do not hold up to date.
+	processAE(t, p, aeMsg1, p.AESub())
+	require_Equal(t, p.Replication().PIndex, 2)
+	requireNoResponse(t, c, responses)
+
+	processAE(t, p, aeMsg2, p.AESub())
+	require_Equal(t, p.Replication().PIndex, 2)
+	requireNoResponse(t, c, responses)
+
+	// The newest entry is stored and acknowledged.
+	processAE(t, p, aeMsg3, p.AESub())
+	require_Equal(t, p.Replication().PIndex, 3)
+	ar, msg := requireResponse(t, c, responses)
+	require_Equal(t, ar.Index, 3)
+	require_True(t, ar.Success)
+	require_Equal(t, msg.Reply, "")
 }
