@@ -83,8 +83,10 @@ func (n *Network) Flush() int {
 }
 
 // Stats counts messages on the subjects under a prefix ("" for all).
-// Sent counts Publish calls; Dropped and Duplicated count per receiving
-// subscription; Delivered counts handler calls that returned.
+// Sent counts Publish calls; Dropped (by a partition or a rule) and
+// Duplicated count per receiving subscription; Delivered counts handler
+// calls that returned. Messages discarded by Unsubscribe or Close are in
+// none of them.
 type Stats struct {
 	Sent       uint64
 	Delivered  uint64

@@ -60,8 +60,9 @@ func newInprocSub(c *inprocConn, subject string, h Handler) *inprocSub {
 
 func (s *inprocSub) Subject() string { return s.subject }
 
-// Unsubscribe stops delivery: queued messages are discarded and no handler
-// call starts afterwards, though one already running may still finish.
+// Unsubscribe stops delivery and discards queued messages; a handler call
+// already under way, or just taken off the queue, may still complete, as
+// with NATS. It does not wait, so a handler may unsubscribe itself.
 func (s *inprocSub) Unsubscribe() error {
 	n := s.conn.net
 	n.mu.Lock()

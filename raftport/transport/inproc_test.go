@@ -518,3 +518,26 @@ func TestNewCatchupInboxFromForeignInbox(t *testing.T) {
 		t.Fatalf("catchup inbox %q from a non-NRG inbox, want $NRG.CR.<8 digits>", inbox)
 	}
 }
+
+func TestInprocHandlerUnsubscribesItself(t *testing.T) {
+	n := newTestNetwork(t, NetworkOptions{})
+	c := n.Connect("a")
+	rec := newRecorder()
+	var sub Subscription
+	ready := make(chan struct{})
+	sub = mustSubscribe(t, c, VoteSubject("g"), func(subject, reply string, data []byte) {
+		<-ready
+		rec.handle(subject, reply, data)
+		if err := sub.Unsubscribe(); err != nil {
+			t.Errorf("unsubscribe from its own handler: %v", err)
+		}
+	})
+	close(ready)
+	for _, m := range numbered("v", 3) {
+		mustPublish(t, c, VoteSubject("g"), "", []byte(m))
+	}
+	waitIdle(t, n)
+	if got := rec.data(); !equalStrings(got, []string{"v0"}) {
+		t.Fatalf("handler that unsubscribed on its first call got %v", got)
+	}
+}

@@ -221,7 +221,9 @@ type NATSConn struct {
 }
 
 // DialNATS connects to url (a comma-separated list is allowed) and keeps
-// reconnecting forever after a loss. Close closes the nats.Conn.
+// reconnecting forever after a loss. The first connection must succeed
+// (pass nats.RetryOnFailedConnect through WithNATSOptions to start without
+// a server). Close closes the nats.Conn.
 func DialNATS(url string, opts ...NATSOption) (*NATSConn, error) {
 	cfg, err := buildNATSConfig(opts)
 	if err != nil {
