@@ -179,15 +179,16 @@ func (p *Probe) Catchup() (CatchupView, bool) {
 		Active: c.active, Signal: c.signal}, true
 }
 
-// SetCatchupActive moves the last-progress time of the catchup under way,
-// so stall detection can be tested without waiting.
-func (p *Probe) SetCatchupActive(t time.Time) error {
+// SetCatchupProgress sets the last progress (index and time) of the
+// catchup under way, so stall detection can be tested without waiting.
+func (p *Probe) SetCatchupProgress(pindex uint64, active time.Time) error {
 	p.n.Lock()
 	defer p.n.Unlock()
 	if p.n.catchup == nil {
 		return fmt.Errorf("raftport: node %s is not catching up", p.n.id)
 	}
-	p.n.catchup.active = t
+	p.n.catchup.pindex = pindex
+	p.n.catchup.active = active
 	return nil
 }
 
@@ -455,4 +456,12 @@ func (p *Probe) CancelCatchup() {
 	p.n.Lock()
 	defer p.n.Unlock()
 	p.n.cancelCatchup()
+}
+
+// CatchupFollower has a leader start streaming its log to the follower
+// that sent r (r.Reply is where the stream goes).
+func (p *Probe) CatchupFollower(r ResponseSpec) {
+	ar := arPool.Get().(*appendEntryResponse)
+	*ar = *r.response()
+	p.n.catchupFollower(ar)
 }

@@ -309,3 +309,113 @@ func TestNRGIgnoreEntryAfterCanceledCatchup(t *testing.T) {
 	processAE(t, p, aeMsg1, csub)
 	require_Equal(t, p.Replication().PIndex, 0)
 }
+
+// TestNRGLeaderCatchupHandling ports test 2684: a leader asked by a
+// follower that holds only the first entry streams the rest, in order.
+func TestNRGLeaderCatchupHandling(t *testing.T) {
+	_, p, c := initSingleMemRaftNodeWithCluster(t)
+	defer c.shutdown()
+
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Entries: entries})
+
+	processAE(t, p, aeMsg1, p.AESub())
+	processAE(t, p, aeMsg2, p.AESub())
+	processAE(t, p, aeMsg3, p.AESub())
+	require_Equal(t, p.Replication().PIndex, 3)
+
+	p.SwitchToLeader()
+
+	catchupReply := "$TEST"
+	stream, sub := chanSubscribe(t, c.client(), catchupReply, 16)
+	defer sub.Unsubscribe()
+
+	// A follower that holds only the first entry.
+	p.CatchupFollower(raftport.ResponseSpec{Success: false, Term: 1, Index: 1, Reply: catchupReply})
+
+	// It receives what the leader has, from the second entry on.
+	msg := require_ChanRead(t, stream, 5*time.Second)
+	ae, err := raftport.DecodeAppendEntry(msg.Data)
+	require_NoError(t, err)
+	require_Equal(t, ae.PTerm, 1)
+	require_Equal(t, ae.PIndex, 1)
+
+	msg = require_ChanRead(t, stream, 5*time.Second)
+	ae, err = raftport.DecodeAppendEntry(msg.Data)
+	require_NoError(t, err)
+	require_Equal(t, ae.PTerm, 1)
+	require_Equal(t, ae.PIndex, 2)
+}
+
+// TestNRGNewEntriesFromOldLeaderResetsWALDuringCatchup ports test 2685:
+// live entries of an old leader during a catchup neither restart the
+// catchup with that leader nor reset the log; the catchup carries on.
+func TestNRGNewEntriesFromOldLeaderResetsWALDuringCatchup(t *testing.T) {
+	_, p, c := initSingleMemRaftNodeWithCluster(t)
+	defer c.shutdown()
+
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 20, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 20, PIndex: 2, Entries: entries})
+
+	aeReply := "$TEST"
+	aeMsg1Fork := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
+	aeMsg2Fork := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+
+	// Trigger a catchup.
+	processAE(t, p, aeMsg2, p.AESub())
+	validateCatchup := func() {
+		t.Helper()
+		cv := requireCatchup(t, p)
+		require_Equal(t, cv.CTerm, 20)
+		require_Equal(t, cv.CIndex, 1)
+	}
+	validateCatchup()
+
+	// The first missed entry arrives.
+	csub := p.CatchupSub()
+	processAE(t, p, aeMsg1, csub)
+	r := p.Replication()
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.PTerm, 20)
+
+	responses := aeResponses(t, c, aeReply)
+
+	// Make the catchup look stalled: this used to restart it with the
+	// old leader.
+	require_NoError(t, p.SetCatchupProgress(aeMsg1.Spec().PIndex+1, time.Time{}))
+	processAE(t, p, aeMsg1Fork, p.AESub())
+	r = p.Replication()
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.PTerm, 20)
+	validateCatchup()
+
+	// We answer with our higher term, so the old leader steps down.
+	ar, _ := requireResponse(t, c, responses)
+	require_False(t, ar.Success)
+	require_Equal(t, ar.Index, 1)
+	require_Equal(t, ar.Term, 20)
+
+	// This used to reset the log.
+	processAE(t, p, aeMsg2Fork, p.AESub())
+	r = p.Replication()
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.PTerm, 20)
+	validateCatchup()
+
+	// The catchup goes on undisturbed.
+	processAE(t, p, aeMsg2, csub)
+	r = p.Replication()
+	require_Equal(t, r.PIndex, 2)
+	require_Equal(t, r.PTerm, 20)
+	requireNoCatchup(t, p)
+
+	// A catchup entry still in flight is taken though the catchup ended.
+	processAE(t, p, aeMsg3, csub)
+	r = p.Replication()
+	require_Equal(t, r.PIndex, 3)
+	require_Equal(t, r.PTerm, 20)
+}
