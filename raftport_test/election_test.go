@@ -1,0 +1,517 @@
+package raftport_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/porttrack-dev/porttrack/raftport"
+	"github.com/porttrack-dev/porttrack/raftport/transport"
+)
+
+// nats0 is the node ID of a host named "nats-0", the reference tests'
+// stand-in for another member of the group.
+var nats0 = raftport.NodeID("nats-0")
+
+var (
+	errNoLeaderYet  = errors.New("no leader yet")
+	errNoNewTermYet = errors.New("term has not moved on yet")
+)
+
+// setLogPosition moves a node's last log position, keeping its term and
+// commit, as the reference tests assign n.pterm and n.pindex.
+func setLogPosition(p *raftport.Probe, pterm, pindex uint64) {
+	p.Lock()
+	defer p.Unlock()
+	r := p.ReplicationLocked()
+	p.SetLogPositionLocked(r.Term, pterm, pindex, r.Commit)
+}
+
+// TestNRGSwitchStateClearsQueues ports test 2626: a leader that switches
+// to follower drops its queued proposals and append-entry responses.
+func TestNRGSwitchStateClearsQueues(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	p.ForceState(raftport.Leader)
+	require_Equal(t, p.PendingProposals(), 0)
+	require_Equal(t, p.PendingResponses(), 0)
+
+	p.QueueProposalAndResponse()
+	require_Equal(t, p.PendingProposals(), 1)
+	require_Equal(t, p.PendingResponses(), 1)
+
+	p.Lock()
+	p.SwitchStateLocked(raftport.Follower)
+	p.Unlock()
+	require_Equal(t, p.PendingProposals(), 0)
+	require_Equal(t, p.PendingResponses(), 0)
+}
+
+// TestNRGUnsuccessfulVoteRequestCampaignEarly ports test 2629: a follower
+// that refuses a vote because its own log is ahead campaigns early, but a
+// candidate that refuses does not restart its election timer.
+func TestNRGUnsuccessfulVoteRequestCampaignEarly(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	p.ClearElectionTimerReset()
+
+	// Simple case: we are follower and vote for a candidate.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 1, LastTerm: 0, LastIndex: 0, Candidate: nats0})
+	r := p.Replication()
+	require_Equal(t, r.Term, 1)
+	require_Equal(t, r.Vote, nats0)
+	require_NotEqual(t, p.ElectionTimerReset(), time.Time{}) // Reset as it voted.
+	p.ClearElectionTimerReset()
+
+	// We are follower and deny the vote to an outdated candidate.
+	setLogPosition(p, 1, 100)
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 2, LastTerm: 1, LastIndex: 2, Candidate: nats0})
+	r = p.Replication()
+	require_Equal(t, r.Term, 2)
+	require_Equal(t, r.Vote, "")
+	require_NotEqual(t, p.ElectionTimerReset(), time.Time{}) // Reset as it campaigns early.
+	p.ClearElectionTimerReset()
+
+	// Switch to candidate.
+	setLogPosition(p, 2, 200)
+	p.SwitchToCandidate()
+	r = p.Replication()
+	require_Equal(t, r.Term, 3)
+	require_Equal(t, r.State, raftport.Candidate)
+	require_NotEqual(t, p.ElectionTimerReset(), time.Time{}) // Reset by the state switch.
+	p.ClearElectionTimerReset()
+
+	// We are candidate and deny the vote to an outdated candidate, but it
+	// was on a more recent term: restart the campaign.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 4, LastTerm: 1, LastIndex: 2, Candidate: nats0})
+	r = p.Replication()
+	require_Equal(t, r.Term, 4)
+	require_Equal(t, r.Vote, "")
+	require_NotEqual(t, p.ElectionTimerReset(), time.Time{}) // Reset as it restarts campaigning.
+	p.ClearElectionTimerReset()
+
+	// Switch to candidate.
+	setLogPosition(p, 4, 400)
+	p.SwitchToCandidate()
+	r = p.Replication()
+	require_Equal(t, r.Term, 5)
+	require_Equal(t, r.State, raftport.Candidate)
+	require_NotEqual(t, p.ElectionTimerReset(), time.Time{})
+	p.ClearElectionTimerReset()
+
+	// We are candidate and deny the vote to an outdated candidate of our
+	// own term: no early campaign.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, LastTerm: 1, LastIndex: 2, Candidate: nats0})
+	r = p.Replication()
+	require_Equal(t, r.Term, 5)
+	require_Equal(t, r.Vote, "")
+	// Restarting the timer here would let any candidate we refuse
+	// short-circuit our own election.
+	require_Equal(t, p.ElectionTimerReset(), time.Time{})
+}
+
+// waitOnNewTerm waits for a leader whose term is past after, and returns
+// it. StepDown hands leadership over asynchronously, so the next leader
+// is only known once it won its own, later, term.
+func waitOnNewTerm(t *testing.T, rg smGroup, after uint64) stateMachine {
+	t.Helper()
+	var leader stateMachine
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		leader = rg.leader()
+		if leader == nil {
+			return errNoLeaderYet
+		}
+		if term := leader.node().Term(); term <= after {
+			return errNoNewTermYet
+		}
+		return nil
+	})
+	return leader
+}
+
+// waitOnGroupTerm waits until every member reached term.
+func waitOnGroupTerm(t *testing.T, rg smGroup, term uint64) {
+	t.Helper()
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		for _, sm := range rg {
+			if sm.node().Term() != term {
+				return errNoNewTermYet
+			}
+		}
+		return nil
+	})
+}
+
+// TestNRGCandidateDoesntRevertTermAfterOldAE ports test 2635: an append
+// entry whose term is newer than a candidate's last log term but older
+// than its current term must not take the candidate's term back.
+func TestNRGCandidateDoesntRevertTermAfterOldAE(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
+	leaderSM := rg.waitOnLeader()
+	require_NotNil(t, leaderSM)
+
+	// Bump the term up a few times.
+	for range 3 {
+		term := leaderSM.node().Term()
+		require_NoError(t, leaderSM.node().StepDown())
+		leaderSM = waitOnNewTerm(t, rg, term)
+	}
+	waitOnGroupTerm(t, rg, 4)
+
+	leader := raftport.NewProbe(leaderSM.node())
+	follower := raftport.NewProbe(rg.nonLeader().node())
+
+	// Sanity check that we are where we expect to be.
+	require_Equal(t, leader.Replication().Term, 4)
+	require_Equal(t, follower.Replication().Term, 4)
+
+	// The active term is 4 and so is pterm; force the term up to 9
+	// without touching pterm.
+	rg.lockAll()
+	for _, sm := range rg {
+		p := raftport.NewProbe(sm.node())
+		p.SetTermLocked(p.ReplicationLocked().Term + 5)
+	}
+	lr := leader.ReplicationLocked()
+	rg.unlockAll()
+
+	// An append entry with a term newer than pterm but older than the
+	// term, given to the follower as a candidate.
+	ae := encode(t, raftport.AppendEntrySpec{
+		Leader: leaderSM.node().ID(), Term: 6, Commit: lr.Commit, PTerm: lr.PTerm, PIndex: lr.PIndex,
+	})
+	follower.SwitchToCandidate()
+	require_NoError(t, follower.ProcessAppendEntry(ae, raftport.Sub{}))
+
+	// The candidate must not have reverted back to term 6.
+	require_NotEqual(t, follower.Replication().Term, 6)
+}
+
+// TestNRGTermDoesntRollBackToPtermOnCatchup ports test 2636: a follower
+// that starts a catchup keeps its current term instead of taking the term
+// of its last log entry.
+func TestNRGTermDoesntRollBackToPtermOnCatchup(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	nc := c.client()
+
+	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
+	lsm := rg.waitOnLeader()
+	require_NotNil(t, lsm)
+
+	// Propose some entries so that the log holds entries of term 1.
+	for i := range 5 {
+		lsm.(*stateAdder).proposeDelta(1)
+		rg.waitOnTotal(t, int64(i)+1)
+	}
+
+	// Check that everyone is where they are supposed to be.
+	rg.lockAll()
+	for _, sm := range rg {
+		r := raftport.NewProbe(sm.node()).ReplicationLocked()
+		require_Equal(t, r.Term, 1)
+		require_Equal(t, r.PTerm, 1)
+		require_Equal(t, r.PIndex, 6)
+	}
+	rg.unlockAll()
+
+	// Force a stepdown so that we move up to term 2.
+	raftport.NewProbe(lsm.node()).SwitchToFollower("")
+	leaderSM := waitOnNewTerm(t, rg, 1)
+	waitOnGroupTerm(t, rg, 2)
+	leader := raftport.NewProbe(leaderSM.node())
+
+	// Everyone is on term 2. Prune the follower logs back to term 1, which
+	// sets up the catchup.
+	rg.lockAll()
+	for _, sm := range rg {
+		p := raftport.NewProbe(sm.node())
+		require_Equal(t, p.ReplicationLocked().Term, 2)
+		if !sm.node().Leader() {
+			p.TruncateWALLocked(1, 6)
+			r := p.ReplicationLocked()
+			require_Equal(t, r.Term, 2) // The term must stay the same.
+			require_Equal(t, r.PTerm, 1)
+			require_Equal(t, r.PIndex, 6)
+		}
+	}
+	// This will make the followers run a catchup.
+	lr := leader.ReplicationLocked()
+	ae := encode(t, raftport.AppendEntrySpec{
+		Leader: leaderSM.node().ID(), Term: lr.Term, Commit: lr.Commit, PTerm: lr.PTerm, PIndex: lr.PIndex,
+	})
+	rg.unlockAll()
+
+	arInbox := nc.NewInbox()
+	arCh, sub := chanSubscribe(t, nc, arInbox, 2)
+	defer sub.Unsubscribe()
+
+	// An append entry that tricks the followers into a catchup, in which
+	// they used to set their term back to pterm.
+	require_NoError(t, nc.Publish(leader.AppendSubject(), arInbox, ae.Bytes()))
+
+	// Wait for both followers to answer, then none may be back on term 1.
+	require_ChanRead(t, arCh, 5*time.Second)
+	require_ChanRead(t, arCh, 5*time.Second)
+	for _, sm := range rg {
+		require_NotEqual(t, sm.node().Term(), 1)
+	}
+}
+
+// TestNRGReportLeaderAfterNoopEntry ports test 2692: a new leader reports
+// itself leader only once the entry it sent on taking office is applied.
+func TestNRGReportLeaderAfterNoopEntry(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	require_Equal(t, n.State(), raftport.Follower)
+	require_Equal(t, p.Replication().Term, 0)
+	require_False(t, n.Leader())
+
+	p.SwitchToCandidate()
+	require_Equal(t, n.State(), raftport.Candidate)
+	require_Equal(t, p.Replication().Term, 1)
+	require_False(t, n.Leader())
+
+	// Leader state, but not yet an up-to-date leader.
+	p.SwitchToLeader()
+	r := p.Replication()
+	require_Equal(t, n.State(), raftport.Leader)
+	require_Equal(t, r.Term, 1)
+	require_Equal(t, r.PIndex, 1) // Sent the no-op entry establishing leadership.
+	require_Equal(t, r.Applied, 0)
+	require_False(t, n.Leader())
+
+	// Once the entry is committed and applied we report being leader.
+	p.Lock()
+	r = p.ReplicationLocked()
+	p.SetLogPositionLocked(r.Term, r.PTerm, r.PIndex, 1)
+	p.Unlock()
+	n.Applied(1)
+	require_Equal(t, p.Replication().Applied, 1)
+	require_True(t, n.Leader())
+}
+
+// snapshotEntries is a snapshot as a leader sends it in a catchup; the
+// content does not matter.
+func snapshotEntries(p *raftport.Probe) []*raftport.Entry {
+	return []*raftport.Entry{
+		{Type: raftport.EntrySnapshot},
+		p.PeerStateEntry(),
+	}
+}
+
+// TestNRGDontSwitchToCandidateWithInflightSnapshot ports test 2650: a
+// follower may not campaign while a snapshot it received is still on its
+// way to the state machine.
+func TestNRGDontSwitchToCandidateWithInflightSnapshot(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	aeTriggerCatchup := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeCatchupSnapshot := encode(t, raftport.AppendEntrySpec{
+		Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: snapshotEntries(p),
+	})
+
+	// Switch the follower into a catchup.
+	require_NoError(t, p.ProcessAppendEntry(aeTriggerCatchup, p.AESub()))
+	cu, ok := p.Catchup()
+	require_True(t, ok)
+	require_Equal(t, cu.PTerm, 0)  // our pterm
+	require_Equal(t, cu.PIndex, 0) // our pindex
+
+	// The snapshot arrives; it is in flight until the state machine
+	// processes it, as the apply queue is asynchronous.
+	require_NoError(t, p.ProcessAppendEntry(aeCatchupSnapshot, p.CatchupSub()))
+	r := p.Replication()
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.Commit, 1)
+
+	// Becoming candidate is refused while the snapshot is not processed.
+	p.SwitchToCandidate()
+	require_Equal(t, n.State(), raftport.Follower)
+
+	// The upper layer processes the snapshot.
+	n.Applied(1)
+
+	// Now the follower may campaign.
+	p.SwitchToCandidate()
+	require_Equal(t, n.State(), raftport.Candidate)
+}
+
+// TestNRGDontSwitchToCandidateWithMultipleInflightSnapshots ports test
+// 2651: as 2650, with two snapshots in flight, both of which must be
+// processed before the follower may campaign.
+func TestNRGDontSwitchToCandidateWithMultipleInflightSnapshots(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	snap := snapshotEntries(p)
+	aeSnapshot1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: snap})
+	aeSnapshot2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: snap})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
+
+	// Snapshots are sent to us.
+	require_NoError(t, p.ProcessAppendEntry(aeSnapshot1, p.AESub()))
+	r := p.Replication()
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.Commit, 0)
+	require_Equal(t, r.Applied, 0)
+
+	require_NoError(t, p.ProcessAppendEntry(aeSnapshot2, p.AESub()))
+	r = p.Replication()
+	require_Equal(t, r.PIndex, 2)
+	require_Equal(t, r.Commit, 1)
+	require_Equal(t, r.Applied, 0)
+
+	require_NoError(t, p.ProcessAppendEntry(aeHeartbeat, p.AESub()))
+	r = p.Replication()
+	require_Equal(t, r.PIndex, 2)
+	require_Equal(t, r.Commit, 2)
+	require_Equal(t, r.Applied, 0)
+
+	for i := uint64(1); i <= 2; i++ {
+		// Refused while a snapshot is not processed.
+		p.SwitchToCandidate()
+		require_Equal(t, n.State(), raftport.Follower)
+
+		// The upper layer processes one snapshot.
+		n.Applied(i)
+	}
+
+	// All snapshots processed: now the follower may campaign.
+	p.SwitchToCandidate()
+	require_Equal(t, n.State(), raftport.Candidate)
+}
+
+// TestNRGMustNotResetVoteOnStepDownOrLeaderTransfer ports test 2714:
+// neither a stepdown nor a leader transfer clears the vote of the term.
+func TestNRGMustNotResetVoteOnStepDownOrLeaderTransfer(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	// Vote for a new leader.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 1, Candidate: nats0})
+	r := p.Replication()
+	require_Equal(t, r.Term, 1)
+	require_Equal(t, r.Vote, nats0)
+
+	// Stepping down as leader must not reset the vote.
+	p.ForceState(raftport.Leader)
+	require_NoError(t, n.StepDown())
+	require_Equal(t, p.Replication().Vote, nats0)
+
+	// Nor may a leader transfer; the vote is cleared once the intended
+	// leader starts an election with a higher term.
+	aeLeaderTransfer := encode(t, raftport.AppendEntrySpec{
+		Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0,
+		Entries: []*raftport.Entry{{Type: raftport.EntryLeaderTransfer, Data: []byte(nats0)}},
+	})
+	require_NoError(t, p.ProcessAppendEntry(aeLeaderTransfer, p.AESub()))
+	r = p.Replication()
+	require_Equal(t, r.Term, 1)
+	require_Equal(t, r.Vote, nats0)
+}
+
+// subscribeInto is chanSubscribe onto a channel shared by several
+// subscriptions; a full channel drops, as a slow consumer would.
+func subscribeInto(t testing.TB, conn transport.Conn, subject string, ch chan *message) transport.Subscription {
+	t.Helper()
+	sub, err := conn.Subscribe(subject, func(subj, reply string, data []byte) {
+		select {
+		case ch <- &message{Subject: subj, Reply: reply, Data: data}:
+		default:
+		}
+	})
+	require_NoError(t, err)
+	return sub
+}
+
+// TestNRGInlineStepdown ports test 2621: when StepDown returns the node
+// is no longer leader.
+func TestNRGInlineStepdown(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+
+	n := leader.node()
+	require_NoError(t, n.StepDown())
+	require_NotEqual(t, n.State(), raftport.Leader)
+}
+
+// TestNRGSimpleElection ports test 2624: after a stepdown in a 9-member
+// group a candidate asks for votes on the next term with the previous
+// leader's last term, and every other member grants it.
+func TestNRGSimpleElection(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 9)
+	defer c.shutdown()
+
+	nc := c.client()
+
+	rg := c.createRaftGroup("TEST", 9, newStateAdder)
+	leaderSM := rg.waitOnLeader()
+	require_NotNil(t, leaderSM)
+
+	// Keep a record of the term when we started.
+	leader := raftport.NewProbe(leaderSM.node())
+	startTerm := leader.Replication().Term
+
+	// The vote request subject is the same on every member.
+	voteReqs, sub := chanSubscribe(t, nc, leader.Subjects().Vote, 1)
+	defer sub.Unsubscribe()
+
+	// Every member has its own vote response inbox.
+	voteResps := make(chan *message, 64)
+	for _, sm := range rg {
+		sub := subscribeInto(t, nc, raftport.NewProbe(sm.node()).Subjects().VoteReply, voteResps)
+		defer sub.Unsubscribe()
+	}
+
+	// Step down, which starts a new election.
+	require_NoError(t, leaderSM.node().StepDown())
+
+	msg := require_ChanRead(t, voteReqs, time.Second)
+	vr, err := raftport.DecodeVoteRequest(msg.Data, msg.Reply)
+	require_NoError(t, err)
+	require_NotEqual(t, vr.Candidate, "")
+
+	// The candidate bumped the term to start the election.
+	require_Equal(t, vr.Term, startTerm+1)
+	require_Equal(t, vr.LastTerm, startTerm)
+
+	// As many vote responses as there are other members.
+	for i := 0; i < len(rg)-1; i++ {
+		msg := require_ChanRead(t, voteResps, time.Second)
+		re, err := raftport.DecodeVoteResponse(msg.Data)
+		require_NoError(t, err)
+
+		// Ignore old vote responses that could be in flight.
+		if re.Term < vr.Term {
+			i--
+			continue
+		}
+		require_True(t, re.Granted)
+		// Granting moved the voter to the request's term.
+		require_Equal(t, re.Term, vr.Term)
+		require_Equal(t, re.Term, startTerm+1)
+	}
+
+	// Everyone voted for our candidate and is on its term.
+	rg.lockAll()
+	defer rg.unlockAll()
+	for _, sm := range rg {
+		r := raftport.NewProbe(sm.node()).ReplicationLocked()
+		require_Equal(t, r.Term, vr.Term)
+		require_Equal(t, r.Term, startTerm+1)
+		require_Equal(t, r.Vote, vr.Candidate)
+	}
+}
