@@ -303,12 +303,6 @@ func (n *raft) handleVoteRequest(_ transport.Subscription, _, reply string, msg 
 		n.error("Received malformed vote request for %q", n.group)
 		return
 	}
-	// A transport may echo our own request back to us; the reference's
-	// never does (its send client skips local subscriptions), and
-	// answering ourselves would restart our own election timer.
-	if vr.candidate == n.id {
-		return
-	}
 	n.reqs.Push(vr)
 }
 
