@@ -130,6 +130,10 @@ type Input struct {
 	Mutants       int           // per feature; 0 disables the gate
 	MutantTimeout time.Duration // per mutant test run; default 2 minutes
 	MutationRun   string        // optional -run pattern for mutant runs
+	// MinKillRate is the kill rate a feature needs to pass the mutation
+	// gate; 0 means 1: every valid mutant must be killed. Survivors are
+	// reported as findings either way.
+	MinKillRate float64
 
 	// CommandTimeout bounds each go command of the build, test and coverage
 	// gates; default 10 minutes.
@@ -251,7 +255,18 @@ func (in *Input) targetPackages() []string {
 }
 
 func (in *Input) abs(rel string) string {
-	return filepath.Join(in.RepoDir, filepath.FromSlash(rel))
+	return filepath.Join(in.root(), filepath.FromSlash(rel))
+}
+
+// root is RepoDir made absolute: the go command resolves -overlay paths
+// against its own working directory, and findings are reported relative to
+// the root, so every path is built from one absolute base.
+func (in *Input) root() string {
+	root, err := filepath.Abs(in.RepoDir)
+	if err != nil {
+		return in.RepoDir
+	}
+	return root
 }
 
 func (in *Input) commandTimeout() time.Duration {

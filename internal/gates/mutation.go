@@ -17,7 +17,8 @@ import (
 // written), and reruns the test packages. A mutant that still passes has
 // survived; one that does not compile is discarded; one whose run times out
 // counts as killed (the tests did not pass). A feature passes when no mutant
-// survives; its kill rate is killed / (killed + survived), and is 0 with
+// survives, or its kill rate reaches Input.MinKillRate when that is set; its
+// kill rate is killed / (killed + survived), and is 0 with
 // Detail["mutants"] == 0 when the body offers no valid mutant.
 type Mutation struct{}
 
@@ -123,7 +124,7 @@ func mutateFeature(ctx context.Context, in *Input, it Item, tmp string) (Result,
 	if valid > 0 {
 		r.KillRate = float64(killed) / float64(valid)
 	}
-	r.Passed = survived == 0
+	r.Passed = mutationPassed(survived, r.KillRate, in.MinKillRate)
 	r.Detail = map[string]any{"mutants": valid, "killed": killed, "survived": survived, "discarded": invalid, "timeouts": timeouts}
 	switch {
 	case len(ms) == 0:
@@ -137,6 +138,12 @@ func mutateFeature(ctx context.Context, in *Input, it Item, tmp string) (Result,
 		}
 	}
 	return r, nil
+}
+
+// mutationPassed applies the pass rule: no survivor, or a kill rate at the
+// caller's threshold when one is set.
+func mutationPassed(survived int, killRate, minKillRate float64) bool {
+	return survived == 0 || minKillRate > 0 && killRate >= minKillRate
 }
 
 // writeOverlay writes the mutated source under dir, with the original's

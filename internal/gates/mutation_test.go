@@ -13,7 +13,9 @@ import (
 // mutant n >= 0 survive.
 func TestMutationGate(t *testing.T) {
 	var progress strings.Builder
-	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, Mutants: 3,
+	// A relative RepoDir: the overlay must still name the file the go
+	// command compiles, or every mutant would look like a survivor.
+	in := &Input{RepoDir: filepath.Join("testdata", "fixture"), TestPackages: []string{"./calctest"}, Mutants: 3,
 		MutantTimeout: time.Minute, Items: []Item{featSign, featIsPositive, testAdd}, Progress: &progress}
 	rs, err := Mutation{}.Run(context.Background(), in)
 	if err != nil {
@@ -32,6 +34,15 @@ func TestMutationGate(t *testing.T) {
 	if weak.KillRate != 0 || weak.Detail["survived"] != 2 {
 		t.Errorf("IsPositive: kill rate %v, detail %v", weak.KillRate, weak.Detail)
 	}
+	// With a threshold of one half, Sign still passes and IsPositive (0%)
+	// still fails; the threshold does not hide survivors.
+	in.MinKillRate = 0.5
+	in.Items = []Item{featIsPositive}
+	rs, err = Mutation{}.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, byItem(t, rs), featIsPositive, false, "mutant survived", 23)
 	if !strings.Contains(progress.String(), "mutant 1/3") {
 		t.Errorf("no progress lines: %q", progress.String())
 	}
@@ -73,6 +84,25 @@ func TestMutationGateNeedsPassingBaseline(t *testing.T) {
 		t.Fatal(err)
 	}
 	expect(t, byItem(t, rs), featAdd, false, "", 0)
+}
+
+func TestMutationPassRule(t *testing.T) {
+	cases := []struct {
+		survived  int
+		rate, min float64
+		want      bool
+	}{
+		{0, 1, 0, true},
+		{0, 0, 0, true}, // no valid mutant: nothing survived
+		{1, 0.75, 0, false},
+		{1, 0.75, 0.7, true},
+		{1, 0.5, 0.7, false},
+	}
+	for _, c := range cases {
+		if got := mutationPassed(c.survived, c.rate, c.min); got != c.want {
+			t.Errorf("mutationPassed(%d, %v, %v) = %v, want %v", c.survived, c.rate, c.min, got, c.want)
+		}
+	}
 }
 
 func TestMutantSelection(t *testing.T) {

@@ -78,7 +78,7 @@ func (sc *scanner) graph(absDir, pkg string) (*pkgGraph, error) {
 	if g, ok := sc.graphs[k]; ok {
 		return g, nil
 	}
-	g, err := loadPackageGraph(sc.in.RepoDir, absDir, pkg)
+	g, err := loadPackageGraph(sc.in.root(), absDir, pkg)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (sc *scanner) dirs(ctx context.Context, dirs []string) ([]Finding, error) {
 			if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") {
 				continue
 			}
-			rel := relPath(sc.in.RepoDir, filepath.Join(absDir, e.Name()))
+			rel := relPath(sc.in.root(), filepath.Join(absDir, e.Name()))
 			fs, err := sc.wholeFile(rel, absDir)
 			if err != nil {
 				return nil, err
