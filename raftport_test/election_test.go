@@ -515,3 +515,131 @@ func TestNRGSimpleElection(t *testing.T) {
 		require_Equal(t, r.Vote, vr.Candidate)
 	}
 }
+
+// oneNormalEntry is one normal entry; the reference stores an encoded
+// stream message, whose content does not matter to these tests.
+func oneNormalEntry() []*raftport.Entry {
+	return []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
+}
+
+// TestNRGCancelCatchupWhenDetectingHigherTermDuringVoteRequest ports test
+// 2653: a vote request of a higher term cancels a catchup, whose later
+// entries could otherwise give the previous leader a quorum the new
+// leader does not know about.
+func TestNRGCancelCatchupWhenDetectingHigherTermDuringVoteRequest(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{
+		Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: oneNormalEntry(),
+	})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{
+		Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: oneNormalEntry(),
+	})
+
+	// We missed a message and need to catch up.
+	require_NoError(t, p.ProcessAppendEntry(aeCatchupTrigger, p.AESub()))
+	cu, ok := p.Catchup()
+	require_True(t, ok)
+	require_Equal(t, cu.PTerm, 0)  // our pterm
+	require_Equal(t, cu.PIndex, 0) // our pindex
+
+	// The first message of the catchup.
+	require_NoError(t, p.ProcessAppendEntry(aeMsg1, p.CatchupSub()))
+	_, ok = p.Catchup()
+	require_True(t, ok)
+
+	// A vote request of a higher term cancels the catchup.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 2, LastTerm: 1, LastIndex: 1, Candidate: nats0, Reply: "reply"})
+	_, ok = p.Catchup()
+	require_False(t, ok)
+}
+
+// TestNRGSignalLeadChangeFalseIfCampaignImmediately ports test 2665: a
+// node told to campaign immediately signals "not leader" when another
+// leader's entry arrives, whether it got to campaign or even lead.
+func TestNRGSignalLeadChangeFalseIfCampaignImmediately(t *testing.T) {
+	tests := []struct {
+		title      string
+		switchNode func(t *testing.T, n raftport.RaftNode, p *raftport.Probe)
+	}{
+		{title: "Follower"},
+		{
+			title: "Candidate",
+			switchNode: func(_ *testing.T, _ raftport.RaftNode, p *raftport.Probe) {
+				p.SwitchToCandidate()
+			},
+		},
+		{
+			title: "Leader",
+			switchNode: func(t *testing.T, n raftport.RaftNode, p *raftport.Probe) {
+				p.SwitchToCandidate()
+				p.SwitchToLeader()
+				select {
+				case <-n.LeadChangeC():
+					t.Error("Expected no leadChange signal")
+				default:
+					// No signal yet: the leader has applied nothing of its term.
+				}
+			},
+		},
+	}
+	for _, test := range tests {
+		t.Run(test.title, func(t *testing.T) {
+			n, p, cleanup := initSingleMemRaftNode(t)
+			defer cleanup()
+
+			aeMsg1 := encode(t, raftport.AppendEntrySpec{
+				Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: oneNormalEntry(),
+			})
+
+			// Campaigning immediately says we are the preferred leader.
+			require_NoError(t, n.CampaignImmediately())
+			if test.switchNode != nil {
+				test.switchNode(t, n, p)
+			}
+
+			require_NoError(t, p.ProcessAppendEntry(aeMsg1, p.AESub()))
+
+			select {
+			case isLeader := <-n.LeadChangeC():
+				require_False(t, isLeader)
+			default:
+				t.Error("Expected leadChange signal")
+			}
+			require_Equal(t, n.State(), raftport.Follower)
+			require_Equal(t, n.GroupLeader(), nats0)
+			require_Equal(t, p.Replication().Term, 1)
+		})
+	}
+}
+
+// TestNRGStepdownWithHighestTermDuringCatchup ports test 2682: an entry
+// carrying a higher leader term makes a candidate, and a leader, step
+// down to that term and still store the entry.
+func TestNRGStepdownWithHighestTermDuringCatchup(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{
+		Leader: nats0, LTerm: 10, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: oneNormalEntry(),
+	})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{
+		Leader: nats0, LTerm: 20, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: oneNormalEntry(),
+	})
+
+	// Store the message, step down and take the term.
+	p.SwitchToCandidate()
+	require_Equal(t, p.Replication().Term, 1)
+	require_NoError(t, p.ProcessAppendEntry(aeMsg1, p.AESub()))
+	r := p.Replication()
+	require_Equal(t, r.Term, 10)
+	require_Equal(t, r.PIndex, 1)
+
+	// Likewise as leader.
+	p.SwitchToLeader()
+	require_NoError(t, p.ProcessAppendEntry(aeMsg2, p.AESub()))
+	r = p.Replication()
+	require_Equal(t, r.Term, 20)
+	require_Equal(t, r.PIndex, 2)
+}

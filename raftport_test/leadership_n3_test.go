@@ -231,6 +231,9 @@ func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 	nc := c.client()
 
 	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	// The election timer is long: kick one node into campaigning rather
+	// than wait out the first timeout, as test 2628 does.
+	require_NoError(t, rg[0].node().Campaign())
 	leaderSM := rg.waitOnLeader()
 	require_NotNil(t, leaderSM)
 
