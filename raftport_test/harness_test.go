@@ -222,7 +222,10 @@ func createRaftClusterWithTiming(t *testing.T, clusterName string, numServers in
 		t:      t,
 		name:   clusterName,
 		timing: tm,
-		net:    transport.NewNetwork(transport.NetworkOptions{Seed: rand.Int64()}),
+		// What a NATS server's Raft nodes publish never reaches internal
+		// subscriptions of that server (its send queue's client skips
+		// them), so a leader never hears its own append entries: NoEcho.
+		net: transport.NewNetwork(transport.NetworkOptions{Seed: rand.Int64(), NoEcho: true}),
 	}
 	t.Cleanup(c.shutdown)
 	for range numServers {
@@ -249,9 +252,8 @@ func serverName(i int) string { return fmt.Sprintf("S-%d", i+1) }
 func (c *cluster) addInNewServer() *raftport.Server {
 	c.t.Helper()
 	name := serverName(len(c.servers))
-	netConn, err := c.net.Dial(raftport.NodeID(name))
+	conn, err := c.net.Dial(raftport.NodeID(name))
 	require_NoError(c.t, err)
-	conn := newHostConn(netConn)
 	s, err := raftport.NewServer(raftport.ServerConfig{
 		Name:    name,
 		Cluster: c.name,
@@ -331,119 +333,6 @@ func (c *cluster) createWAL(st raftport.StorageType) (storage.WAL, string) {
 	}
 	dir := c.t.TempDir()
 	return openFileWAL(c.t, dir), dir
-}
-
-// hostConn gives a host's connection the delivery rule of the NATS
-// server's internal clients: what a server's Raft nodes publish never
-// reaches internal subscriptions on that same server (the send queue's
-// client has noIcb set), so a leader never hears its own append entries
-// and a candidate never its own vote request. The in-process network, like
-// a client connection, delivers a connection's own messages back to it;
-// hostConn drops exactly those echoes. It remembers, per own subscription
-// the message matches, each message it published until its echo arrives.
-type hostConn struct {
-	transport.Conn
-	mu   sync.Mutex
-	subs map[*hostSub]struct{}
-}
-
-type hostSub struct {
-	transport.Subscription
-	pattern string
-	echoes  map[echoKey]int // own messages still to arrive on this subscription
-}
-
-type echoKey struct{ subject, reply, data string }
-
-func newHostConn(c transport.Conn) *hostConn {
-	return &hostConn{Conn: c, subs: make(map[*hostSub]struct{})}
-}
-
-func (h *hostConn) Publish(subject, reply string, data []byte) error {
-	key := echoKey{subject, reply, string(data)}
-	var expecting []*hostSub
-	h.mu.Lock()
-	for sub := range h.subs {
-		if subjectMatches(sub.pattern, subject) {
-			sub.echoes[key]++
-			expecting = append(expecting, sub)
-		}
-	}
-	h.mu.Unlock()
-	err := h.Conn.Publish(subject, reply, data)
-	if err != nil {
-		// Nothing was sent, so no echo will come.
-		h.mu.Lock()
-		for _, sub := range expecting {
-			sub.forget(key)
-		}
-		h.mu.Unlock()
-	}
-	return err
-}
-
-func (h *hostConn) Subscribe(subject string, handler transport.Handler) (transport.Subscription, error) {
-	sub := &hostSub{pattern: subject, echoes: make(map[echoKey]int)}
-	// Registered first, so that a message published while subscribing is
-	// recognised as our own when it arrives.
-	h.mu.Lock()
-	h.subs[sub] = struct{}{}
-	h.mu.Unlock()
-	inner, err := h.Conn.Subscribe(subject, func(subj, reply string, data []byte) {
-		key := echoKey{subj, reply, string(data)}
-		h.mu.Lock()
-		own := sub.echoes[key] > 0
-		if own {
-			sub.forget(key)
-		}
-		h.mu.Unlock()
-		if !own {
-			handler(subj, reply, data)
-		}
-	})
-	if err != nil {
-		h.mu.Lock()
-		delete(h.subs, sub)
-		h.mu.Unlock()
-		return nil, err
-	}
-	sub.Subscription = inner
-	return &hostSubHandle{hostSub: sub, conn: h}, nil
-}
-
-// hostSubHandle removes the subscription's echo bookkeeping on
-// Unsubscribe.
-type hostSubHandle struct {
-	*hostSub
-	conn *hostConn
-}
-
-func (s *hostSubHandle) Unsubscribe() error {
-	s.conn.mu.Lock()
-	delete(s.conn.subs, s.hostSub)
-	s.conn.mu.Unlock()
-	return s.hostSub.Subscription.Unsubscribe()
-}
-
-func (s *hostSub) forget(key echoKey) {
-	if s.echoes[key]--; s.echoes[key] <= 0 {
-		delete(s.echoes, key)
-	}
-}
-
-// subjectMatches reports whether subject falls under a subscription
-// pattern with NATS wildcards.
-func subjectMatches(pattern, subject string) bool {
-	pt, st := strings.Split(pattern, "."), strings.Split(subject, ".")
-	for i, tok := range pt {
-		if tok == ">" {
-			return len(st) > i
-		}
-		if i >= len(st) || (tok != "*" && tok != st[i]) {
-			return false
-		}
-	}
-	return len(pt) == len(st)
 }
 
 // request publishes data to subject and waits for the first answer, as a
