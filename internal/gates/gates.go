@@ -201,7 +201,9 @@ func Verdicts(items []Item, results []Result) map[ItemKey]bool {
 			}
 			continue
 		}
-		out[ItemKey{r.Kind, r.ItemID}] = false
+		if k := (ItemKey{r.Kind, r.ItemID}); out[k] {
+			out[k] = false
+		}
 	}
 	return out
 }

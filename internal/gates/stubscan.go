@@ -109,7 +109,12 @@ func (sc *scanner) item(it Item) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
-	return g.testFindings(g.funcs[funcKey(fd)]), nil
+	n := g.funcs[funcKey(fd)]
+	if n == nil {
+		return []Finding{{File: it.TargetFile, Line: p.line(fd.Pos()),
+			Message: fmt.Sprintf("%s is not in package %s's call graph", it.TargetSymbol, p.file.Name.Name)}}, nil
+	}
+	return g.testFindings(n), nil
 }
 
 // dirs scans every .go file of the directories (not recursively): each

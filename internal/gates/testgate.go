@@ -72,6 +72,10 @@ func (Test) Run(ctx context.Context, in *Input) ([]Result, error) {
 			r.Duration = o.elapsed
 			r.Findings = outputFindings(o.output, path.Dir(it.TargetFile))
 		}
+		r.Detail = map[string]any{"outcome": "missing"}
+		if o != nil && o.action != "" {
+			r.Detail["outcome"] = o.action
+		}
 		switch {
 		case o != nil && o.action == "pass":
 			r.Passed = true

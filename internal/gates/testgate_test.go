@@ -26,6 +26,11 @@ func TestTestGate(t *testing.T) {
 	if f := got[ItemKey{KindTest, testFailing.ID}].Findings[0]; f.File != "failing/failing_test.go" {
 		t.Fatalf("failure located in %q", f.File)
 	}
+	for it, want := range map[Item]string{testAdd: "pass", testSkipped: "skip", testFailing: "fail", testMissing: "missing"} {
+		if d := got[ItemKey{KindTest, it.ID}].Detail; d["outcome"] != want {
+			t.Errorf("%s: outcome %v, want %s", it.TargetSymbol, d["outcome"], want)
+		}
+	}
 	r := got[ItemKey{KindTest, testMissing.ID}]
 	if r.Passed || !containsFold(r.Summary, "never ran") {
 		t.Fatalf("a mapped test that never ran: passed %v, summary %q", r.Passed, r.Summary)
