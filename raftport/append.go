@@ -18,26 +18,7 @@ func (n *raft) handleAppendEntry(sub transport.Subscription, _, reply string, ms
 		n.warn("AppendEntry failed to be placed on internal channel: corrupt entry")
 		return
 	}
-	if n.isOwnLiveAppendEntry(ae, sub) {
-		ae.returnToPool()
-		return
-	}
 	n.entry.Push(ae)
-}
-
-// isOwnLiveAppendEntry reports whether ae is our own broadcast coming back
-// to us. The reference server never delivers a node's sends to the node
-// itself (its send queue client skips internal callbacks), while a
-// transport may echo them; a leader taking its own entry for another
-// leader's would step down. Only the live subject is filtered: a catchup
-// stream legitimately carries entries we wrote when we led.
-func (n *raft) isOwnLiveAppendEntry(ae *appendEntry, sub transport.Subscription) bool {
-	if ae.leader != n.id {
-		return false
-	}
-	n.RLock()
-	defer n.RUnlock()
-	return sub != nil && sub == n.aesub
 }
 
 // truncateWAL drops every entry after index and takes term as the term of
