@@ -200,22 +200,46 @@ func (d *DB) Import(ctx context.Context, c *Catalog, actor string) error {
 				}
 			}
 		}
-		for _, it := range c.Items {
-			table, err := it.Kind.table()
+		// Prepared once: the catalog has hundreds of rows.
+		insert := map[ItemKind]*sql.Stmt{}
+		for _, kind := range []ItemKind{KindFeature, KindTest} {
+			table, err := kind.table()
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO `+table+` (id, batch_id, slice, go_file, go_symbol, go_line_start, go_line_end, status, reason)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-				it.ID, it.BatchID, it.Slice, it.GoFile, it.GoSymbol, it.GoLineStart, it.GoLineEnd, it.Status, it.Reason); err != nil {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (id, batch_id, slice, go_file, go_symbol, go_line_start, go_line_end, status, reason)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			insert[kind] = stmt
+		}
+		logStmt, err := tx.PrepareContext(ctx, `INSERT INTO status_log (item_kind, item_id, from_status, to_status, reason, actor, at)
+			VALUES (?, ?, NULL, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer logStmt.Close()
+		for _, it := range c.Items {
+			stmt, ok := insert[it.Kind]
+			if !ok {
+				return &BadInputError{Msg: fmt.Sprintf("catalog %s %d: unknown kind", it.Kind, it.ID)}
+			}
+			if _, err := stmt.ExecContext(ctx, it.ID, it.BatchID, it.Slice, it.GoFile, it.GoSymbol, it.GoLineStart, it.GoLineEnd, it.Status, it.Reason); err != nil {
 				return &BadInputError{Msg: fmt.Sprintf("catalog %s %d: %v", it.Kind, it.ID, err)}
 			}
-			if err := logChange(ctx, tx, it.Kind, it.ID, "", string(it.Status), it.Reason, actor, at, nil); err != nil {
+			if _, err := logStmt.ExecContext(ctx, it.Kind, it.ID, it.Status, it.Reason, actor, at); err != nil {
 				return err
 			}
 		}
+		callStmt, err := tx.PrepareContext(ctx, `INSERT INTO calls (caller_id, callee_id) VALUES (?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer callStmt.Close()
 		for _, call := range c.Calls {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO calls (caller_id, callee_id) VALUES (?, ?)`, call[0], call[1]); err != nil {
+			if _, err := callStmt.ExecContext(ctx, call[0], call[1]); err != nil {
 				return &BadInputError{Msg: fmt.Sprintf("catalog call %d -> %d: %v", call[0], call[1], err)}
 			}
 		}
