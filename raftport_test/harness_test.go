@@ -196,8 +196,12 @@ type cluster struct {
 	t       *testing.T
 	name    string
 	timing  raftport.Timing
-	net     *transport.Network
+	net     *transport.Network // the in-process network; nil over NATS
 	servers []*raftport.Server
+	// dial connects a host or a test client by its ID; closeTransport
+	// runs last at shutdown.
+	dial           func(id string) (transport.Conn, error)
+	closeTransport func()
 
 	mu      sync.Mutex
 	conns   []transport.Conn // host and client connections, closed on shutdown
@@ -218,14 +222,17 @@ func createRaftCluster(t *testing.T, clusterName string, numServers int) *cluste
 // the reference's timing globals (minElectionTimeout, hbInterval, ...).
 func createRaftClusterWithTiming(t *testing.T, clusterName string, numServers int, tm raftport.Timing) *cluster {
 	t.Helper()
+	// What a NATS server's Raft nodes publish never reaches internal
+	// subscriptions of that server (its send queue's client skips them),
+	// so a leader never hears its own append entries: NoEcho.
+	network := transport.NewNetwork(transport.NetworkOptions{Seed: rand.Int64(), NoEcho: true})
 	c := &cluster{
-		t:      t,
-		name:   clusterName,
-		timing: tm,
-		// What a NATS server's Raft nodes publish never reaches internal
-		// subscriptions of that server (its send queue's client skips
-		// them), so a leader never hears its own append entries: NoEcho.
-		net: transport.NewNetwork(transport.NetworkOptions{Seed: rand.Int64(), NoEcho: true}),
+		t:              t,
+		name:           clusterName,
+		timing:         tm,
+		net:            network,
+		dial:           network.Dial,
+		closeTransport: network.Close,
 	}
 	t.Cleanup(c.shutdown)
 	for range numServers {
@@ -252,7 +259,7 @@ func serverName(i int) string { return fmt.Sprintf("S-%d", i+1) }
 func (c *cluster) addInNewServer() *raftport.Server {
 	c.t.Helper()
 	name := serverName(len(c.servers))
-	conn, err := c.net.Dial(raftport.NodeID(name))
+	conn, err := c.dial(raftport.NodeID(name))
 	require_NoError(c.t, err)
 	s, err := raftport.NewServer(raftport.ServerConfig{
 		Name:    name,
@@ -278,7 +285,7 @@ func (c *cluster) client() transport.Conn {
 	c.clients++
 	id := fmt.Sprintf("client-%d", c.clients)
 	c.mu.Unlock()
-	conn, err := c.net.Dial(id)
+	conn, err := c.dial(id)
 	require_NoError(c.t, err)
 	c.mu.Lock()
 	c.conns = append(c.conns, conn)
@@ -322,7 +329,7 @@ func (c *cluster) shutdown() {
 	for _, conn := range conns {
 		conn.Close()
 	}
-	c.net.Close()
+	c.closeTransport()
 }
 
 // createWAL opens a fresh log of the given kind.
@@ -396,6 +403,12 @@ type stateMachine interface {
 	leaderChange(isLeader bool)
 	stop()
 	restart()
+}
+
+// walReopener is a state machine that restarts its node from the same file
+// WAL; it learns the WAL's directory once its node is created.
+type walReopener interface {
+	setWALDir(dir string)
 }
 
 type smFactory func(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, node raftport.RaftNode) stateMachine
@@ -534,8 +547,8 @@ func (c *cluster) createStateMachine(s *raftport.Server, cfg *raftport.RaftConfi
 	n, err := s.StartRaftNode(globalAccountName, cfg)
 	require_NoError(c.t, err)
 	sm := smf(c, s, cfg, n)
-	if a, ok := sm.(*stateAdder); ok {
-		a.walDir = walDir
+	if r, ok := sm.(walReopener); ok {
+		r.setWALDir(walDir)
 	}
 	c.startLoop(sm)
 	return sm
@@ -630,6 +643,12 @@ func (a *stateAdder) node() raftport.RaftNode {
 }
 
 func (a *stateAdder) waitGroup() *sync.WaitGroup { return &a.wg }
+
+func (a *stateAdder) setWALDir(dir string) {
+	a.Lock()
+	defer a.Unlock()
+	a.walDir = dir
+}
 
 // propose does not hold the adder lock: the test may hold the node lock.
 func (a *stateAdder) propose(data []byte) {
