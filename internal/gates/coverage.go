@@ -2,6 +2,7 @@ package gates
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,9 @@ func (Coverage) Run(ctx context.Context, in *Input) ([]Result, error) {
 	features := in.itemsOf(KindFeature)
 	if len(features) == 0 {
 		return nil, nil
+	}
+	if len(in.testPackages()) == 0 {
+		return nil, errNoTestPackages
 	}
 	modPath, err := modulePath(in.RepoDir)
 	if err != nil {
@@ -83,6 +87,10 @@ func (Coverage) Run(ctx context.Context, in *Input) ([]Result, error) {
 	}
 	return res, nil
 }
+
+// errNoTestPackages refuses a coverage or mutation run that would otherwise
+// test whatever package sits at the repo root.
+var errNoTestPackages = errors.New("no test packages: set Input.TestPackages or include test items")
 
 // funcCoverage counts the statements of the feature's target function and
 // how many of them ran. A non-nil finding means it could not be measured.

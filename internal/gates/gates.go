@@ -297,11 +297,6 @@ func packagesOf(items []Item) []string {
 	return out
 }
 
-// wholeTree builds the single result of a gate run without items.
-func wholeTree(gate string, passed bool, summary string) Result {
-	return Result{Gate: gate, Passed: passed, Summary: summary}
-}
-
 func plural(n int, word string) string {
 	if n == 1 {
 		return fmt.Sprintf("%d %s", n, word)

@@ -82,3 +82,14 @@ func TestRunPatternAndGoVersion(t *testing.T) {
 		t.Fatalf("GoVersion = %q, %v", v, err)
 	}
 }
+
+// Features alone name no test package: coverage and mutation refuse to
+// guess rather than test the repo root.
+func TestFeaturesNeedTestPackages(t *testing.T) {
+	in := &Input{RepoDir: fixtureDir(t), Items: []Item{featAdd}, Mutants: 1}
+	for _, g := range []Gate{Coverage{}, Mutation{}} {
+		if _, err := g.Run(context.Background(), in); err == nil || !strings.Contains(err.Error(), "no test packages") {
+			t.Errorf("%s: want the no-test-packages error, got %v", g.Name(), err)
+		}
+	}
+}

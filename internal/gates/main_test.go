@@ -3,6 +3,7 @@ package gates
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -93,4 +94,9 @@ func expect(t *testing.T, rs map[ItemKey]Result, it Item, passed bool, want stri
 		}
 	}
 	t.Fatalf("%s %d (%s): no finding with %q at line %d in %v", it.Kind, it.ID, it.TargetSymbol, want, line, r.Findings)
+}
+
+// containsFold reports whether s contains sub, ignoring case.
+func containsFold(s, sub string) bool {
+	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }

@@ -46,6 +46,9 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 	if in.Mutants <= 0 || len(features) == 0 {
 		return nil, nil
 	}
+	if len(in.testPackages()) == 0 {
+		return nil, errNoTestPackages
+	}
 	tmp, err := os.MkdirTemp("", "porttrack-mutants-")
 	if err != nil {
 		return nil, err
