@@ -13,7 +13,9 @@ import (
 //   - it is missing or has no statements;
 //   - its only statement is a call to panic;
 //   - its only statement is a return whose every result is a zero value
-//     (nil, 0, "", false, an empty composite literal, or no results at all)
+//     (nil, 0, "", false, an empty composite literal, one of these converted
+//     to a predeclared or literal type such as uint64(0) or []byte(nil), or
+//     no results at all)
 //     or a stand-in error (errors.New / fmt.Errorf whose text says "not
 //     implemented", "unimplemented", "todo", ...), and either some result is
 //     a stand-in error, or the function takes a parameter other than the

@@ -264,7 +264,13 @@ func (g *pkgGraph) reach(key string, sites func(*funcNode) []token.Pos) (*funcNo
 	return walk(key, nil)
 }
 
-// testFindings applies the test rules to one test function of the graph.
+// testFindings applies the test rules to one test function of the graph:
+// its body is not empty and its comments carry no marker or shortcut; no
+// skip call (Skip, Skipf, SkipNow on a testing value) is reachable from it;
+// and some failure call (classifyCall) is reachable from it, in its own
+// body, a function literal inside it, or a same-package function or case
+// table it reaches. Reachable means present on some path: the rule proves a
+// test can fail, not that every path checks something.
 func (g *pkgGraph) testFindings(n *funcNode) []Finding {
 	var out []Finding
 	if n.decl.Body == nil || len(n.decl.Body.List) == 0 {
