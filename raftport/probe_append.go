@@ -317,6 +317,12 @@ func DecodeAppendEntryResponse(msg []byte, reply string) (ResponseSpec, error) {
 	return ResponseSpec{Term: ar.term, Index: ar.index, Peer: ar.peer, Reply: reply, Success: ar.success}, nil
 }
 
+// EncodeAppendEntryResponse encodes r as a follower sends it (Reply is not
+// part of the encoding).
+func EncodeAppendEntryResponse(r ResponseSpec) []byte {
+	return r.response().encode(nil)
+}
+
 func (r ResponseSpec) response() *appendEntryResponse {
 	return &appendEntryResponse{term: r.Term, index: r.Index, peer: r.Peer, reply: r.Reply, success: r.Success}
 }

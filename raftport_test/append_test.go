@@ -1,12 +1,14 @@
 package raftport_test
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/porttrack-dev/porttrack/raftport"
+	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
 // sampleEntries is one normal entry; its content never matters, only that
@@ -434,4 +436,105 @@ func TestNRGCatchupFromNewLeaderWithIncorrectPterm(t *testing.T) {
 
 	processAE(t, p, aeHeartbeat, p.AESub())
 	require_Equal(t, p.Replication().Commit, 1)
+}
+
+// TestNRGAEFromOldLeader ports test 2623: an append entry of an outdated
+// term is refused, without resetting the log (which would have led to a
+// catchup).
+func TestNRGAEFromOldLeader(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	nc := c.client()
+
+	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
+	rg.waitOnLeader()
+
+	// Watch for catchup streams.
+	ch, sub := chanSubscribe(t, nc, transport.CatchupInbox(">"), 16)
+	defer sub.Unsubscribe()
+
+	// Move to the next term, so that term 1 is outdated.
+	old := rg.leader().node()
+	require_NoError(t, old.StepDown())
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		if l := rg.leader(); l == nil || l.node().Term() < 2 {
+			return errors.New("no leader of term 2 yet")
+		}
+		return nil
+	})
+	require_Equal(t, old.Term(), 2)
+	leader := rg.leader().node()
+
+	// An empty entry of term 1 that looks like it comes from the leader.
+	payload := encode(t, raftport.AppendEntrySpec{Term: 1, PIndex: 0, Leader: leader.ID()}).Bytes()
+	resp, err := request(nc, raftport.NewProbe(leader).AppendSubject(), payload, time.Second)
+	require_NoError(t, err)
+
+	ar, err := raftport.DecodeAppendEntryResponse(resp, "")
+	require_NoError(t, err)
+	require_False(t, ar.Success)
+
+	// No reset happened, so no catchup follows.
+	require_NoChanRead(t, ch, 40*fastTiming().HeartbeatInterval)
+}
+
+// TestNRGNoResetOnAppendEntryResponse ports test 2637: a refusal carrying
+// a higher term makes the leader step down but must not wipe its log.
+func TestNRGNoResetOnAppendEntryResponse(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	nc := c.client()
+
+	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	rg.waitOnLeader()
+	waitOnAllCurrent(t, rg)
+
+	leader := rg.leader().node()
+	follower := rg.nonLeader().node()
+	lsm := rg.leader().(*stateAdder)
+	isLeader := require_ChanRead(t, lsm.lch, 5*time.Second)
+	require_True(t, isLeader)
+
+	// Answer every append entry that carries entries as a refusal with a
+	// higher term, which used to make the leader reset its whole log.
+	sub, err := nc.Subscribe(transport.AppendSubject("TEST"), func(_, reply string, data []byte) {
+		ae, err := raftport.DecodeAppendEntry(data)
+		if err != nil || len(ae.Entries) == 0 {
+			return
+		}
+		ar := raftport.ResponseSpec{Term: ae.Term + 1, Index: ae.Commit, Peer: follower.ID(), Success: false}
+		_ = nc.Publish(reply, "", raftport.EncodeAppendEntryResponse(ar))
+	})
+	require_NoError(t, err)
+	defer sub.Unsubscribe()
+
+	waitOnAllCurrent(t, rg)
+
+	// Keep the followers from answering.
+	locked := rg.lockFollowers()
+
+	lsm.proposeDelta(5)
+
+	// The leader steps down.
+	checkFor(t, 10*time.Second, 0, func() error {
+		if isLeader = require_ChanRead(t, lsm.lch, 5*time.Second); isLeader {
+			return errors.New("node is still leader")
+		}
+		return nil
+	})
+
+	for _, l := range locked {
+		raftport.NewProbe(l.node()).Unlock()
+	}
+
+	// It stepped down with its log intact.
+	rg.lockAll()
+	defer rg.unlockAll()
+	lp := raftport.NewProbe(leader)
+	r := lp.ReplicationLocked()
+	require_Equal(t, r.State, raftport.Follower)
+	require_NotEqual(t, r.PTerm, 0)
+	require_NotEqual(t, r.PIndex, 0)
 }
