@@ -12,8 +12,12 @@
 //	results, err := gates.RunAll(ctx, gates.Default(in), in)
 //	passed := gates.Verdicts(in.Items, results) // per item: every gate passed
 //
-// A checkpoint sets ScanDirs (and usually no items) and runs StubScan,
-// Build and Coverage or Test as it needs. Which gates judge which items:
+// A checkpoint sets ScanDirs and TestPackages (and usually no items) and
+// runs StubScan, Build and Suite, each giving one whole-tree result:
+//
+//	results, err := gates.RunAll(ctx, []gates.Gate{gates.StubScan{}, gates.Build{}, gates.Suite{}}, in)
+//
+// Which gates judge which items:
 //
 //	dependency  features and tests (callees: features only)
 //	stubscan    features and tests; plus one whole-tree result with ScanDirs
@@ -21,6 +25,8 @@
 //	test        tests
 //	coverage    features
 //	mutation    features, only when Input.Mutants > 0
+//	suite       every item (one outcome, repeated), or one whole-tree result;
+//	            not in Default: the checkpoint's whole-suite run
 //
 // An error from a gate means it could not judge (bad input, cancelled
 // context); a defect in the port is a Result with Passed false.
