@@ -75,8 +75,12 @@ func runItemMap(ctx context.Context, e *env, opts *itemMapOptions) error {
 	if err != nil {
 		return err
 	}
-	if isTest := strings.HasSuffix(rel, "_test.go"); isTest != (opts.Kind == db.KindTest) {
-		return usagef("%s targets belong in %s files, not %s", opts.Kind, map[bool]string{true: "_test.go", false: "non-test .go"}[opts.Kind == db.KindTest], rel)
+	isTestFile := strings.HasSuffix(rel, "_test.go")
+	if opts.Kind == db.KindTest && !isTestFile {
+		return usagef("test targets belong in _test.go files, not %s", rel)
+	}
+	if opts.Kind == db.KindFeature && isTestFile {
+		return usagef("feature targets belong in non-test .go files, not %s", rel)
 	}
 	defs, err := fileSymbols(token.NewFileSet(), filepath.Join(e.Root, filepath.FromSlash(rel)))
 	if err != nil {

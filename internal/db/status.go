@@ -120,6 +120,9 @@ func precheck(req StatusChange) error {
 	if req.Actor == "" {
 		return &BadInputError{Msg: "status change without an actor"}
 	}
+	if (req.To == StatusComplete || req.To == StatusVerified) && req.Root == "" {
+		return &BadInputError{Msg: "a move to " + string(req.To) + " needs the repository root to check evidence against the current code"}
+	}
 	return nil
 }
 

@@ -24,6 +24,7 @@ func TestChangeItemStatusInput(t *testing.T) {
 		{StatusChange{Kind: KindFeature, IDs: []int{2599}, To: "done", Actor: "a"}, false, `unknown status "done"`},
 		{StatusChange{Kind: KindBatch, IDs: []int{30}, To: StatusStub, Actor: "a"}, false, "has no item table"},
 		{StatusChange{Kind: KindFeature, IDs: []int{2599}, To: StatusStub}, false, "without an actor"},
+		{StatusChange{Kind: KindFeature, IDs: []int{2599}, To: StatusComplete, Actor: "a"}, false, "needs the repository root"},
 		{StatusChange{Kind: KindFeature, IDs: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}, To: StatusStub, Actor: "a"}, true, "16 IDs in one call"},
 	}
 	for _, c := range cases {
