@@ -1,0 +1,419 @@
+package raftport_test
+
+// End-to-end tests of whole groups: election, replication of many entries
+// with every member agreeing on their order, leader loss, catchup from the
+// log and from a snapshot, membership changes, and the same over a real
+// NATS server.
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/porttrack-dev/porttrack/raftport"
+	"github.com/porttrack-dev/porttrack/raftport/storage"
+	"github.com/porttrack-dev/porttrack/raftport/transport"
+)
+
+// e2eWait bounds every wait of these tests: generous for -race on two
+// cores, and never reached when the group works.
+const e2eWait = 30 * time.Second
+
+// chainSM is a state machine that proves agreement on order: it folds
+// every applied entry into a SHA-256 chain, so two members with the same
+// count and head applied the same entries in the same order.
+type chainSM struct {
+	sync.Mutex
+	c      *cluster
+	s      *raftport.Server
+	n      raftport.RaftNode
+	wg     sync.WaitGroup
+	cfg    *raftport.RaftConfig
+	walDir string
+
+	count uint64
+	head  [sha256.Size]byte
+	snaps int // snapshot entries applied since the last (re)start
+}
+
+func newChainSM(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
+	return &chainSM{c: c, s: s, n: n, cfg: cfg}
+}
+
+func (m *chainSM) server() *raftport.Server {
+	m.Lock()
+	defer m.Unlock()
+	return m.s
+}
+
+func (m *chainSM) node() raftport.RaftNode {
+	m.Lock()
+	defer m.Unlock()
+	return m.n
+}
+
+func (m *chainSM) waitGroup() *sync.WaitGroup { return &m.wg }
+
+func (m *chainSM) setWALDir(dir string) {
+	m.Lock()
+	defer m.Unlock()
+	m.walDir = dir
+}
+
+func (m *chainSM) propose(data []byte) {
+	_ = m.node().ForwardProposal(data)
+}
+
+func (m *chainSM) applyEntry(ce *raftport.CommittedEntry) {
+	if ce == nil {
+		return
+	}
+	m.Lock()
+	for _, e := range ce.Entries {
+		switch e.Type {
+		case raftport.EntryNormal:
+			m.head = sha256.Sum256(append(m.head[:], e.Data...))
+			m.count++
+		case raftport.EntrySnapshot:
+			if len(e.Data) == 8+sha256.Size {
+				m.count = binary.BigEndian.Uint64(e.Data)
+				copy(m.head[:], e.Data[8:])
+				m.snaps++
+			}
+		}
+	}
+	n := m.n
+	m.Unlock()
+	n.Applied(ce.Index)
+}
+
+func (m *chainSM) leaderChange(bool) {}
+
+func (m *chainSM) stop() {
+	n := m.node()
+	n.Stop()
+	n.WaitForStop()
+	m.wg.Wait()
+}
+
+// restart starts the member again from its file WAL, with its state
+// rebuilt from the replay.
+func (m *chainSM) restart() {
+	m.Lock()
+	defer m.Unlock()
+	if m.n.State() != raftport.Closed {
+		return
+	}
+	if m.walDir != "" {
+		m.cfg.Log = openFileWAL(m.c.t, m.walDir)
+	} else {
+		m.cfg.Log = storage.NewMemWAL()
+	}
+	m.count, m.head, m.snaps = 0, [sha256.Size]byte{}, 0
+	n, err := m.s.StartRaftNode(globalAccountName, m.cfg)
+	if err != nil {
+		m.c.t.Errorf("restarting %s: %v", m.s.Name(), err)
+		return
+	}
+	m.n = n
+	m.c.startLoop(m)
+}
+
+// state is the member's count and chain head.
+func (m *chainSM) state() (uint64, [sha256.Size]byte) {
+	m.Lock()
+	defer m.Unlock()
+	return m.count, m.head
+}
+
+func (m *chainSM) snapshotsApplied() int {
+	m.Lock()
+	defer m.Unlock()
+	return m.snaps
+}
+
+// snapshot installs the member's state as its node's snapshot. It is only
+// taken when the group is quiet, so the state is exactly what was applied.
+func (m *chainSM) snapshot() error {
+	m.Lock()
+	data := binary.BigEndian.AppendUint64(nil, m.count)
+	data = append(data, m.head[:]...)
+	n := m.n
+	m.Unlock()
+	return n.InstallSnapshot(data, false)
+}
+
+// chainOf returns the chain state machines of a group.
+func chainOf(rg smGroup) []*chainSM {
+	out := make([]*chainSM, 0, len(rg))
+	for _, sm := range rg {
+		out = append(out, sm.(*chainSM))
+	}
+	return out
+}
+
+// proposeN proposes count entries numbered from first, through the
+// current leader.
+func proposeN(t *testing.T, rg smGroup, first, count int) {
+	t.Helper()
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+	n := leader.node()
+	for i := first; i < first+count; i++ {
+		data := binary.BigEndian.AppendUint64(nil, uint64(i))
+		if err := n.Propose(data); err != nil {
+			// Leadership moved: send the rest through whoever leads now.
+			leader = rg.waitOnLeader()
+			require_NotNil(t, leader)
+			n = leader.node()
+			require_NoError(t, n.ForwardProposal(data))
+		}
+	}
+}
+
+// waitAgree waits until every given member applied want entries, all with
+// the same chain head, and returns that head.
+func waitAgree(t *testing.T, members []*chainSM, want uint64) [sha256.Size]byte {
+	t.Helper()
+	var head [sha256.Size]byte
+	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
+		var errs error
+		first := true
+		for _, m := range members {
+			count, h := m.state()
+			if count != want {
+				errs = errors.Join(errs, fmt.Errorf("%s applied %d of %d entries", m.server().Name(), count, want))
+				continue
+			}
+			if first {
+				head, first = h, false
+			} else if h != head {
+				return fmt.Errorf("%s applied the same count with a different order", m.server().Name())
+			}
+		}
+		return errs
+	})
+	return head
+}
+
+// without returns members minus the excluded ones.
+func without(members []*chainSM, excluded ...*chainSM) []*chainSM {
+	var out []*chainSM
+	for _, m := range members {
+		if !slices.Contains(excluded, m) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// e2eReplicate checks that a group elects a leader and that every member
+// applies count entries in the same order; it returns how many entries the
+// group holds.
+func e2eReplicate(t *testing.T, rg smGroup, count int) int {
+	t.Helper()
+	require_NotNil(t, rg.waitOnLeader())
+	proposeN(t, rg, 0, count)
+	waitAgree(t, chainOf(rg), uint64(count))
+	return count
+}
+
+// e2eLeaderLoss stops the leader, checks that the others elect a new one
+// in a later term and keep committing, and that the old leader catches up
+// once restarted.
+func e2eLeaderLoss(t *testing.T, rg smGroup, total int) int {
+	t.Helper()
+	old := rg.waitOnLeader()
+	require_NotNil(t, old)
+	oldTerm := old.node().Term()
+	old.stop()
+
+	var next stateMachine
+	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
+		if next = rg.leader(); next == nil {
+			return errors.New("no new leader yet")
+		}
+		return nil
+	})
+	require_NotEqual(t, next, old)
+	require_True(t, next.node().Term() > oldTerm)
+
+	proposeN(t, rg, total, 100)
+	total += 100
+	waitAgree(t, without(chainOf(rg), old.(*chainSM)), uint64(total))
+
+	old.restart()
+	waitAgree(t, chainOf(rg), uint64(total))
+	return total
+}
+
+// e2eCatchups stops one follower, lets the group move on and restarts it,
+// so it catches up from the leader's log; then stops another, has every
+// running member snapshot (compacting the log past what it lacks) and
+// restarts it, so it can only catch up from a snapshot.
+func e2eCatchups(t *testing.T, rg smGroup, total int) int {
+	t.Helper()
+	members := chainOf(rg)
+	followers := rg.followers()
+	require_True(t, len(followers) >= 2)
+	fromLog, fromSnap := followers[0].(*chainSM), followers[1].(*chainSM)
+
+	fromLog.stop()
+	proposeN(t, rg, total, 200)
+	total += 200
+	waitAgree(t, without(members, fromLog), uint64(total))
+	fromLog.restart()
+	waitAgree(t, members, uint64(total))
+	require_Equal(t, fromLog.snapshotsApplied(), 0)
+
+	fromSnap.stop()
+	proposeN(t, rg, total, 200)
+	total += 200
+	running := without(members, fromSnap)
+	waitAgree(t, running, uint64(total))
+	for _, m := range running {
+		// A member still streaming a catchup refuses to compact; it is
+		// done soon, the group being quiet.
+		checkFor(t, e2eWait, 10*time.Millisecond, m.snapshot)
+	}
+	proposeN(t, rg, total, 200)
+	total += 200
+	waitAgree(t, running, uint64(total))
+
+	fromSnap.restart()
+	waitAgree(t, members, uint64(total))
+	require_True(t, fromSnap.snapshotsApplied() > 0)
+	return total
+}
+
+// e2eMembership adds a member on a new host, checks that the leader counts
+// it and that it catches up, then removes it and checks that the group
+// shrinks back and keeps committing.
+func e2eMembership(t *testing.T, c *cluster, rg smGroup, group string, total int) int {
+	t.Helper()
+	size := len(rg)
+	added := c.addRaftNode(group, newChainSM).(*chainSM)
+	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
+		l := rg.leader()
+		if l == nil {
+			return errors.New("no leader")
+		}
+		if got := l.node().ClusterSize(); got != size+1 {
+			return fmt.Errorf("cluster size %d, want %d", got, size+1)
+		}
+		return nil
+	})
+	proposeN(t, rg, total, 100)
+	total += 100
+	waitAgree(t, append(chainOf(rg), added), uint64(total))
+
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+	require_NoError(t, leader.node().ProposeRemovePeer(added.node().ID()))
+	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
+		for _, sm := range rg {
+			if got := sm.node().ClusterSize(); got != size {
+				return fmt.Errorf("%s: cluster size %d, want %d", sm.server().Name(), got, size)
+			}
+			for _, p := range sm.node().Peers() {
+				if p.ID == added.node().ID() {
+					return fmt.Errorf("%s still lists the removed peer", sm.server().Name())
+				}
+			}
+		}
+		return nil
+	})
+	proposeN(t, rg, total, 100)
+	total += 100
+	waitAgree(t, chainOf(rg), uint64(total))
+	return total
+}
+
+// TestE2EReplicateAndAgree: 3- and 5-member groups elect a leader,
+// replicate 10,000 entries, and every member applies them in one order.
+func TestE2EReplicateAndAgree(t *testing.T) {
+	for _, members := range []int{3, 5} {
+		t.Run(fmt.Sprintf("R%d", members), func(t *testing.T) {
+			c := createRaftCluster(t, fmt.Sprintf("R%dS", members), members)
+			rg := c.createRaftGroup("E2E", members, newChainSM)
+			e2eReplicate(t, rg, 10_000)
+		})
+	}
+}
+
+// TestE2ELeaderLossAndReelection: losing the leader elects another in a
+// later term, the group keeps committing, and the old leader rejoins.
+func TestE2ELeaderLossAndReelection(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	rg := c.createRaftGroup("E2E", 3, newChainSM)
+	total := e2eReplicate(t, rg, 500)
+	e2eLeaderLoss(t, rg, total)
+}
+
+// TestE2ECatchupFromLogAndSnapshot: in a 5-member group one follower
+// catches up from the leader's log and another from a snapshot.
+func TestE2ECatchupFromLogAndSnapshot(t *testing.T) {
+	c := createRaftCluster(t, "R5S", 5)
+	rg := c.createRaftGroup("E2E", 5, newChainSM)
+	total := e2eReplicate(t, rg, 500)
+	e2eCatchups(t, rg, total)
+}
+
+// TestE2EAddAndRemovePeer: a member on a new host joins and catches up,
+// then is removed, and the group goes on without it.
+func TestE2EAddAndRemovePeer(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	rg := c.createRaftGroup("E2E", 3, newChainSM)
+	total := e2eReplicate(t, rg, 500)
+	e2eMembership(t, c, rg, "E2E", total)
+}
+
+// TestE2ENATSTransport runs the whole scenario once over a real NATS
+// server embedded in the test, on a random loopback port.
+func TestE2ENATSTransport(t *testing.T) {
+	c := createNATSRaftCluster(t, "NATS", 3)
+	rg := c.createRaftGroup("E2E", 3, newChainSM)
+	total := e2eReplicate(t, rg, 10_000)
+	total = e2eLeaderLoss(t, rg, total)
+	total = e2eCatchups(t, rg, total)
+	e2eMembership(t, c, rg, "E2E", total)
+}
+
+// createNATSRaftCluster is createRaftCluster over an embedded NATS server:
+// every host dials it with its own connection, without echo, as NATS
+// servers' internal Raft clients behave.
+func createNATSRaftCluster(t *testing.T, clusterName string, numServers int) *cluster {
+	t.Helper()
+	ns, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	require_NoError(t, err)
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		t.Fatalf("embedded NATS server not ready")
+	}
+	url := ns.ClientURL()
+	c := &cluster{
+		t:      t,
+		name:   clusterName,
+		timing: fastTiming(),
+		dial: func(id string) (transport.Conn, error) {
+			return transport.DialNATS(url, transport.WithNoEcho(), transport.WithName(id))
+		},
+		closeTransport: func() {
+			ns.Shutdown()
+			ns.WaitForShutdown()
+		},
+	}
+	t.Cleanup(c.shutdown)
+	for range numServers {
+		c.addInNewServer()
+	}
+	return c
+}
