@@ -419,3 +419,48 @@ func TestNRGNewEntriesFromOldLeaderResetsWALDuringCatchup(t *testing.T) {
 	require_Equal(t, r.PIndex, 3)
 	require_Equal(t, r.PTerm, 20)
 }
+
+// TestNRGParallelCatchupRollback ports test 2691: a catchup entry that
+// arrives again after the log moved past it (two catchups in parallel)
+// must not roll the log back.
+func TestNRGParallelCatchupRollback(t *testing.T) {
+	_, p, c := initSingleMemRaftNodeWithCluster(t)
+	defer c.shutdown()
+
+	entries := sampleEntries()
+	aeReply := "$TEST"
+	responses := aeResponses(t, c, aeReply)
+
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, LTerm: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	spec2 := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, LTerm: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries}
+	aeMsg2 := encode(t, spec2)
+	heartbeat := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Reply: aeReply}
+	aeHeartbeat := encode(t, heartbeat)
+
+	// Trigger a catchup.
+	processAE(t, p, aeMsg2, p.AESub())
+	require_Equal(t, p.Replication().PIndex, 0)
+	cv := requireCatchup(t, p)
+	require_Equal(t, cv.CTerm, spec2.PTerm)
+	require_Equal(t, cv.CIndex, spec2.PIndex)
+	csub := p.CatchupSub()
+
+	// The missed entries arrive.
+	processAE(t, p, aeMsg1, csub)
+	require_Equal(t, p.Replication().PIndex, 1)
+	processAE(t, p, aeMsg2, csub)
+	require_Equal(t, p.Replication().PIndex, 2)
+	requireNoCatchup(t, p)
+
+	// The heartbeat is acknowledged, so the leader can commit.
+	processAE(t, p, aeHeartbeat, p.AESub())
+	ar, _ := requireResponse(t, c, responses)
+	require_True(t, ar.Success)
+	require_Equal(t, ar.Term, heartbeat.Term)
+	require_Equal(t, ar.Index, heartbeat.PIndex)
+
+	// The first entry again, from a parallel catchup: our log is ahead,
+	// nothing may be truncated.
+	processAE(t, p, aeMsg1, csub)
+	require_Equal(t, p.Replication().PIndex, 2)
+}

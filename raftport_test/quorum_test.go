@@ -444,3 +444,49 @@ func TestNRGDelayedMessagesAfterCatchupDontCountTowardQuorum(t *testing.T) {
 	require_True(t, ar.Success)
 	require_Equal(t, msg.Reply, "")
 }
+
+// TestNRGTrackPeerActive ports test 2689: a leader tracks when it last
+// heard from every peer, a follower only from its leader, so no follower
+// reports a stale last-seen time, before or after a leader change. (The
+// reference reads these through the server's Raftz report of the meta
+// group; here the group's own Peers report.)
+func TestNRGTrackPeerActive(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	// The reference waits 2s at a 50ms heartbeat and accepts up to 1s;
+	// the same proportions of our heartbeat.
+	hb := fastTiming().HeartbeatInterval
+	settle, recent := 40*hb, 20*hb
+
+	checkLastSeen := func(n raftport.RaftNode) {
+		t.Helper()
+		for _, peer := range n.Peers() {
+			if peer.ID == n.ID() || peer.Last.IsZero() {
+				continue
+			}
+			require_LessThan(t, time.Since(peer.Last), recent)
+		}
+	}
+
+	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
+	ml := rg.waitOnLeader()
+	require_NotNil(t, ml)
+	rs := rg.nonLeader()
+	var preferred stateMachine
+	for _, sm := range rg {
+		if sm != ml && sm != rs {
+			preferred = sm
+			break
+		}
+	}
+	require_NotNil(t, preferred)
+
+	time.Sleep(settle)
+	checkLastSeen(rs.node())
+
+	require_NoError(t, ml.node().StepDown(preferred.node().ID()))
+
+	time.Sleep(settle)
+	checkLastSeen(rs.node())
+}
