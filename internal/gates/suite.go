@@ -13,7 +13,7 @@ const GateSuite = "suite"
 
 // Suite is the checkpoint's test gate: the whole suite of the test packages
 // under the race detector, judged as one. Every test that fails is a
-// finding; skipped tests are listed in Detail["skipped"] (the stub scan is
+// finding; skipped tests are listed in Detail["skipped"] (the static scan is
 // the gate that refuses them). Like Build, its one outcome is repeated for
 // every item, or given once with ItemID 0.
 type Suite struct{}
