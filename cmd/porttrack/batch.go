@@ -9,7 +9,7 @@ func newBatchCmd(e *env) *cobra.Command {
 		Use:   "batch",
 		Short: "List, show, start and complete batches",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			return usagef("batch needs a subcommand: list, show, ready, start, complete")
 		},
 	}

@@ -19,7 +19,7 @@ func newBatchListCmd(e *env) *cobra.Command {
 		Use:   "list",
 		Short: "List batches with item counts, dependencies and the batches each gates",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBatchList(cmd.Context(), e, opts)
 		},
 	}

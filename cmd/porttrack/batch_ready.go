@@ -16,7 +16,7 @@ func newBatchReadyCmd(e *env) *cobra.Command {
 		Use:   "ready",
 		Short: "List the pending batches whose dependencies are all complete",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBatchReady(cmd.Context(), e, opts)
 		},
 	}

@@ -10,16 +10,17 @@ import (
 )
 
 type historyOptions struct {
-	ID   int
-	Test bool
-	JSON bool
+	ID    int
+	Test  bool
+	Batch bool
+	JSON  bool
 }
 
 func newHistoryCmd(e *env) *cobra.Command {
 	opts := &historyOptions{}
 	cmd := &cobra.Command{
 		Use:   "history ID",
-		Short: "Show the status-change log of a feature (or, with --test, a test)",
+		Short: "Show the status-change log of a feature (or, with --test, a test; with --batch, a batch)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := parseID(args[0])
@@ -31,23 +32,40 @@ func newHistoryCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Test, "test", false, "ID is a test, not a feature")
+	cmd.Flags().BoolVar(&opts.Batch, "batch", false, "ID is a batch")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
 }
 
 func runHistory(ctx context.Context, e *env, opts *historyOptions) error {
+	if opts.Test && opts.Batch {
+		return usagef("history takes --test or --batch, not both")
+	}
 	kind := db.KindFeature
-	if opts.Test {
+	switch {
+	case opts.Test:
 		kind = db.KindTest
+	case opts.Batch:
+		kind = db.KindBatch
 	}
 	d, err := openDB(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	it, err := d.Item(ctx, kind, opts.ID)
-	if err != nil {
-		return err
+	var title string
+	if kind == db.KindBatch {
+		b, err := d.Batch(ctx, opts.ID)
+		if err != nil {
+			return err
+		}
+		title = fmt.Sprintf("batch %d: %s, now %s", b.ID, b.Name, b.Status)
+	} else {
+		it, err := d.Item(ctx, kind, opts.ID)
+		if err != nil {
+			return err
+		}
+		title = fmt.Sprintf("%s %d: %s, now %s", kind, it.ID, it.GoSymbol, it.Status)
 	}
 	log, err := d.History(ctx, kind, opts.ID)
 	if err != nil {
@@ -56,7 +74,7 @@ func runHistory(ctx context.Context, e *env, opts *historyOptions) error {
 	if opts.JSON {
 		return writeJSON(e.Out, log)
 	}
-	fmt.Fprintf(e.Out, "%s %d: %s, now %s\n", kind, it.ID, it.GoSymbol, it.Status)
+	fmt.Fprintln(e.Out, title)
 	rows := make([][]string, len(log))
 	for i, l := range log {
 		ev := "-"

@@ -23,7 +23,7 @@ func newInitCmd(e *env) *cobra.Command {
 		Long: "Create the database named by --db from catalog.tsv, calls.tsv and batches.tsv in DIR.\n" +
 			"Every item starts deferred with the reason \"" + db.InitialReason + "\". An existing database is never overwritten.",
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInit(cmd.Context(), e, opts)
 		},
 	}
@@ -45,7 +45,12 @@ func runInit(ctx context.Context, e *env, opts *initOptions) error {
 	}
 	err = d.Import(ctx, catalog, e.Actor)
 	if err == nil {
-		_, err = d.Checkpoint(ctx)
+		// Nothing else can have the new file open, so the checkpoint must
+		// be whole; anything else means the file is not ready to commit.
+		var whole bool
+		if whole, err = d.Checkpoint(ctx); err == nil && !whole {
+			err = fmt.Errorf("checkpoint of new database %s left part of the log behind", e.DBPath)
+		}
 	}
 	err = errors.Join(err, d.Close())
 	if err != nil {

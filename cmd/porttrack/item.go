@@ -15,7 +15,7 @@ func newItemCmd(e *env, kind db.ItemKind) *cobra.Command {
 		Use:   string(kind),
 		Short: fmt.Sprintf("List, show, map and update %s", kind.Plural()),
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			return usagef("%s needs a subcommand; run 'porttrack %s --help'", kind, kind)
 		},
 	}

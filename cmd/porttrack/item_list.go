@@ -23,7 +23,7 @@ func newItemListCmd(e *env, kind db.ItemKind) *cobra.Command {
 		Use:   "list",
 		Short: fmt.Sprintf("List %s, optionally filtered by batch, status and slice", kind.Plural()),
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runItemList(cmd.Context(), e, opts)
 		},
 	}

@@ -33,7 +33,7 @@ Moves to deferred or n_a need --override "reason". Moves to complete or
 verified need current passing evidence for each required gate, recorded by the
 verify gates. No item changes while its batch cannot start.`, db.MaxIDsPerCall, kind.Plural()),
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runItemUpdate(cmd.Context(), e, opts)
 		},
 	}

@@ -153,6 +153,22 @@ func TestHistory(t *testing.T) {
 	if err := runHistory(ctx, te.env, &historyOptions{ID: 11, Test: true}); !errors.As(err, &bad) {
 		t.Fatalf("history of unknown test: %v, want bad input", err)
 	}
+
+	if err := runBatchStart(ctx, te.env, &batchTransitionOptions{ID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	te.reset()
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 1, Batch: true}); err != nil {
+		t.Fatal(err)
+	}
+	mustContain(t, te.out.String(), "batch 1: One, now in_progress", "imported from catalog", "dependencies complete")
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 3, Batch: true}); !errors.As(err, &bad) {
+		t.Fatalf("history of unknown batch: %v, want bad input", err)
+	}
+	var ue *usageError
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 1, Batch: true, Test: true}); !errors.As(err, &ue) {
+		t.Fatalf("history --test --batch: %v, want usage error", err)
+	}
 }
 
 func TestReportSummary(t *testing.T) {

@@ -18,7 +18,7 @@ func newReportCmd(e *env) *cobra.Command {
 		Use:   "report",
 		Short: "Progress reports",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			return usagef("report needs a subcommand: summary")
 		},
 	}
@@ -27,7 +27,7 @@ func newReportCmd(e *env) *cobra.Command {
 		Use:   "summary",
 		Short: "Overall progress (verified and n_a items count as done), then counts by status and by batch",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runReportSummary(cmd.Context(), e, opts)
 		},
 	}

@@ -79,12 +79,12 @@ func newRootCmd(e *env) *cobra.Command {
 		SilenceErrors: true,
 		// A bare "porttrack" or an unknown subcommand is a usage error, not help.
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(*cobra.Command, []string) error {
 			return usagef("missing command; run 'porttrack --help' for the list")
 		},
 	}
 	root.PersistentFlags().StringVar(&e.DBPath, "db", "porting.db", "path of the porting database")
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}
 	})
 	root.AddCommand(
@@ -139,7 +139,12 @@ func withWrite(ctx context.Context, e *env, fn func(d *db.DB) error) error {
 		return err
 	}
 	fnErr := fn(d)
-	_, cpErr := d.Checkpoint(ctx)
+	whole, cpErr := d.Checkpoint(ctx)
+	if cpErr == nil && !whole {
+		// Another porttrack process is reading; whichever process closes the
+		// file last folds the rest of the log in, so this is only a note.
+		fmt.Fprintf(e.Err, "note: %s is in use by another process; its last user completes the checkpoint\n", e.DBPath)
+	}
 	closeErr := d.Close()
 	return errors.Join(fnErr, cpErr, closeErr)
 }
