@@ -57,6 +57,7 @@ const (
 	GateTest       = "test"
 	GateCoverage   = "coverage"
 	GateMutation   = "mutation"
+	GateSuite      = "suite" // the whole-suite run of a checkpoint
 )
 
 // Item is one tracked feature or test, mapped to a function in the repo.

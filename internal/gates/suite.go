@@ -8,9 +8,6 @@ import (
 	"time"
 )
 
-// GateSuite names the whole-suite run of a checkpoint.
-const GateSuite = "suite"
-
 // Suite is the checkpoint's test gate: the whole suite of the test packages
 // under the race detector, judged as one. Every test that fails is a
 // finding; skipped tests are listed in Detail["skipped"] (the static scan is
