@@ -144,6 +144,3 @@ func (d *DB) Checkpoint(ctx context.Context) (whole bool, err error) {
 // Close releases the database. SQLite also checkpoints when the last
 // connection to a file closes.
 func (d *DB) Close() error { return d.sql.Close() }
-
-// SQL exposes the handle for read-only inspection in tests and tools.
-func (d *DB) SQL() *sql.DB { return d.sql }

@@ -117,19 +117,19 @@ func TestOpenChecksFile(t *testing.T) {
 
 	d := newDB(t)
 	var version int
-	if err := d.SQL().QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != SchemaVersion() {
+	if err := d.sql.QueryRow("PRAGMA user_version").Scan(&version); err != nil || version != SchemaVersion() {
 		t.Fatalf("user_version = %d (%v), want %d", version, err, SchemaVersion())
 	}
 	var mode string
-	if err := d.SQL().QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
+	if err := d.sql.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "wal" {
 		t.Fatalf("journal_mode = %q (%v), want wal", mode, err)
 	}
 	var fk int
-	if err := d.SQL().QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
+	if err := d.sql.QueryRow("PRAGMA foreign_keys").Scan(&fk); err != nil || fk != 1 {
 		t.Fatalf("foreign_keys = %d (%v), want 1", fk, err)
 	}
 
-	if _, err := d.SQL().Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1)); err != nil {
+	if _, err := d.sql.Exec(fmt.Sprintf("PRAGMA user_version = %d", SchemaVersion()+1)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := Open(ctx, d.Path()); !errors.As(err, &bad) {
@@ -160,7 +160,7 @@ func TestMigrateFromOlderVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Pretend the file predates the last migration by undoing it.
-	if _, err := d.SQL().Exec("DROP TABLE status_log; DROP TABLE evidence; DROP TABLE calls; DROP TABLE tests; DROP TABLE features; DROP TABLE batch_deps; DROP TABLE batches; PRAGMA user_version = 0"); err != nil {
+	if _, err := d.sql.Exec("DROP TABLE status_log; DROP TABLE evidence; DROP TABLE calls; DROP TABLE tests; DROP TABLE features; DROP TABLE batch_deps; DROP TABLE batches; PRAGMA user_version = 0"); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.migrate(ctx); err != nil {
