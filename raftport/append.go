@@ -61,7 +61,7 @@ func (n *raft) truncateWAL(term, index uint64) {
 		n.bytes = n.wal.State().Bytes
 	}()
 
-	if err := n.wal.Truncate(index); err != nil {
+	if err := n.truncateLogTo(index); err != nil {
 		n.warn("Error truncating WAL: %v", err)
 		n.setWriteErrLocked(err)
 		return
@@ -72,6 +72,20 @@ func (n *raft) truncateWAL(term, index uint64) {
 	if n.membChangeIndex > 0 && n.membChangeIndex > index {
 		n.membChangeIndex = 0
 	}
+}
+
+// truncateLogTo drops every log entry after index, so that the next entry
+// stored is index+1, with the reference store's semantics: an index below
+// the compacted start (a log that skips past our snapshot) empties the
+// log rather than failing, as the reference's stores do. Lock held.
+func (n *raft) truncateLogTo(index uint64) error {
+	if index == 0 || index+1 >= n.wal.State().FirstIndex {
+		return n.wal.Truncate(index)
+	}
+	if err := n.wal.Truncate(0); err != nil {
+		return err
+	}
+	return n.wal.Compact(index + 1)
 }
 
 // resetWAL empties the log. Lock held.

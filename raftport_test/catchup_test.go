@@ -3,6 +3,8 @@ package raftport_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -463,4 +465,122 @@ func TestNRGParallelCatchupRollback(t *testing.T) {
 	// nothing may be truncated.
 	processAE(t, p, aeMsg1, csub)
 	require_Equal(t, p.Replication().PIndex, 2)
+}
+
+// TestNRGNoLogResetOnCorruptedSendToFollower ports test 2695: a leader
+// whose snapshot turns out corrupt when a follower needs it steps down
+// instead of wiping its log.
+func TestNRGNoLogResetOnCorruptedSendToFollower(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 2)
+	defer c.shutdown()
+
+	rg := c.createRaftGroup("TEST", 2, newStateAdder)
+	rg.waitOnLeader()
+
+	leader := rg.leader().(*stateAdder)
+	follower := rg.nonLeader().(*stateAdder)
+	lp := raftport.NewProbe(leader.node())
+	fp := raftport.NewProbe(follower.node())
+
+	// One append entry per proposal: each waits until the previous one
+	// is applied by the whole group.
+	var total int64
+	for i := range int64(10) {
+		leader.proposeDelta(i + 1)
+		total += i + 1
+		rg.waitOnTotal(t, total)
+	}
+
+	rg.waitOnTotal(t, 55)
+	leader.snapshot(t)
+
+	// The snapshot compacted the leader's log.
+	require_Equal(t, lp.WALState().Entries, 0)
+
+	// Flatten the follower, so that it needs the snapshot.
+	require_NoError(t, fp.WAL().Truncate(0))
+	follower.stop()
+
+	// Subtly corrupt the leader's snapshot.
+	snapfile := lp.SnapFile()
+	stat, err := os.Stat(snapfile)
+	require_NoError(t, err)
+	require_NoError(t, os.Truncate(snapfile, stat.Size()-1))
+
+	// Forget earlier leadership signals: the next one must come from the
+	// leader failing to send the snapshot.
+	select {
+	case <-leader.lch:
+	default:
+	}
+
+	// The follower asks for the snapshot. The leader cannot send it and
+	// steps down (the reference waits for its cluster to settle here);
+	// it must keep its log.
+	follower.restart()
+	checkFor(t, 10*time.Second, 0, func() error {
+		if require_ChanRead(t, leader.lch, 10*time.Second) {
+			return errors.New("still leader")
+		}
+		return nil
+	})
+	require_NotEqual(t, lp.WALState().LastIndex, 0)
+}
+
+// createFileWALNode bootstraps and initialises (without running) a node of
+// group TEST with a file WAL in dir on host s.
+func createFileWALNode(t *testing.T, s *raftport.Server, dir string, bootstrap bool) (raftport.RaftNode, *raftport.Probe) {
+	t.Helper()
+	cfg := &raftport.RaftConfig{Name: "TEST", Store: dir, Log: openFileWAL(t, filepath.Join(dir, "wal"))}
+	if bootstrap {
+		require_NoError(t, s.BootstrapRaftNode(cfg, nil, false))
+	}
+	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+	return n, p
+}
+
+// TestNRGTruncateLogWithMissingSnapshot ports test 2697: on restart, a log
+// compacted without a snapshot to cover the compacted entries is reset.
+func TestNRGTruncateLogWithMissingSnapshot(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+	s := c.servers[0]
+	storeDir := t.TempDir()
+
+	n, p := createFileWALNode(t, s, storeDir, true)
+
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
+
+	for i, ae := range []*raftport.AppendEntryMsg{aeMsg1, aeMsg2, aeMsg3} {
+		processAE(t, p, ae, p.AESub())
+		require_Equal(t, p.Replication().PIndex, uint64(i+1))
+	}
+
+	// Compact as a snapshot would, without installing one.
+	require_NoError(t, p.WAL().Compact(2))
+	state := p.WALState()
+	require_Equal(t, state.FirstIndex, 2)
+	require_Equal(t, state.LastIndex, 3)
+
+	// Restart.
+	n.Stop()
+	n.WaitForStop()
+	n, p = createFileWALNode(t, s, storeDir, false)
+	defer func() {
+		n.Stop()
+		n.WaitForStop()
+	}()
+
+	// Entries are missing and no snapshot covers them: the log is reset.
+	// (The reference's empty store reports first and last sequence 0;
+	// an empty raftport WAL whose next index is 1 reports first 1, last 0.)
+	state = p.WALState()
+	require_Equal(t, state.Entries, 0)
+	require_Equal(t, state.FirstIndex, 1)
+	require_Equal(t, state.LastIndex, 0)
+	require_Equal(t, p.Replication().PIndex, 0)
 }
