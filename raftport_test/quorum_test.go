@@ -490,3 +490,46 @@ func TestNRGTrackPeerActive(t *testing.T) {
 	time.Sleep(settle)
 	checkLastSeen(rs.node())
 }
+
+// TestNRGSendSnapshotInstallsSnapshot ports test 2693: a snapshot the
+// leader sends (as on a scale-up) becomes its own snapshot once the entry
+// commits, and can be drained and replayed.
+func TestNRGSendSnapshotInstallsSnapshot(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	require_NoError(t, p.AddPeer(refNats0))
+	require_NoError(t, p.AddPeer(refNats1))
+
+	require_Equal(t, p.Replication().PIndex, 0)
+	require_Equal(t, p.SnapFile(), "")
+
+	// Become candidate, then leader.
+	require_Equal(t, p.Replication().Term, 0)
+	p.SwitchToCandidate()
+	require_Equal(t, p.Replication().Term, 1)
+
+	// Taking office stores an entry.
+	p.SwitchToLeader()
+	require_Equal(t, p.Replication().PIndex, 1)
+	require_Equal(t, p.SnapFile(), "")
+	require_NoError(t, p.ApplyCommit(1))
+	require_Equal(t, p.SnapFile(), "")
+
+	// A scale-up sends a snapshot.
+	require_NoError(t, n.SendSnapshot([]byte("snapshot_data")))
+	require_Equal(t, p.Replication().PIndex, 2)
+	require_Equal(t, p.SnapFile(), "")
+
+	// Committing it installs it.
+	require_NoError(t, p.ApplyCommit(2))
+	require_NotEqual(t, p.SnapFile(), "")
+
+	snap, err := p.LoadLastSnapshot()
+	require_NoError(t, err)
+	require_Equal(t, snap.LastTerm, 1)
+	require_Equal(t, snap.LastIndex, 1)
+	require_Equal(t, string(snap.Data), "snapshot_data")
+
+	require_True(t, n.DrainAndReplaySnapshot())
+}
