@@ -584,3 +584,26 @@ func TestNRGTruncateLogWithMissingSnapshot(t *testing.T) {
 	require_Equal(t, state.LastIndex, 0)
 	require_Equal(t, p.Replication().PIndex, 0)
 }
+
+// TestNRGHeartbeatOnLeaderChange ports test 2632: after each leader
+// restart the group keeps making progress, the restarted member (with an
+// empty memory log) catching up each time.
+func TestNRGHeartbeatOnLeaderChange(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
+	rg.waitOnLeader()
+
+	for i := range 10 {
+		leader := rg.waitOnLeader().(*stateAdder)
+		leader.proposeDelta(22)
+		leader.proposeDelta(-11)
+		leader.proposeDelta(-10)
+		// Each round must add exactly one.
+		rg.waitOnTotal(t, int64(i+1))
+		leader.stop()
+		leader.restart()
+		rg.waitOnLeader()
+	}
+}
