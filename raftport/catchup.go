@@ -14,16 +14,18 @@ import (
 const catchupMaxOutstanding = 2 * 1024 * 1024
 
 // catchupActivityInterval is how long a catchup may go without progress
-// before either side gives up on it: two heartbeats, the reference's 2s
-// with default timing, shrinking with the test timings.
+// before either side gives up on it. The reference fixes it at 2s, half
+// its default minimum election timeout; deriving it from that timeout
+// keeps the default and scales with shortened test timings.
 func (n *raft) catchupActivityInterval() time.Duration {
-	return 2 * n.timing.HeartbeatInterval
+	return n.timing.MinElectionTimeout / 2
 }
 
 // catchupLeaderCheck is how often a catchup stream re-checks that we still
-// lead, so a deposed leader stops streaming promptly.
+// lead, so a deposed leader stops streaming promptly (the reference's
+// 100ms at default timing).
 func (n *raft) catchupLeaderCheck() time.Duration {
-	return n.timing.HeartbeatInterval / 10
+	return n.catchupActivityInterval() / 20
 }
 
 // loadFirstEntry loads the oldest entry still in the log. Lock held.
