@@ -138,17 +138,17 @@ func TestUpdateEvidenceRule(t *testing.T) {
 	expectRefused(t, te, complete, "refused by rule evidence: moving to complete needs a mapped target (feature map) first: 10,11")
 	mapTiny(t, te)
 	expectRefused(t, te, complete,
-		"refused by rule evidence: moving to complete needs passing evidence for gates dependency,stub,build,test; none recorded for: 10,11")
+		"refused by rule evidence: moving to complete needs passing evidence for gates dependency,stub,build; none recorded for: 10,11")
 
 	all := db.RequiredGates(db.KindFeature, db.StatusComplete)
 	recordEvidence(t, te, db.KindFeature, 10, true, all...)
-	recordEvidence(t, te, db.KindFeature, 11, true, all[:3]...)
+	recordEvidence(t, te, db.KindFeature, 11, true, all[:2]...)
 	expectRefused(t, te, complete, "none recorded for: 11")
 
-	recordEvidence(t, te, db.KindFeature, 11, false, db.GateTest)
+	recordEvidence(t, te, db.KindFeature, 11, false, db.GateBuild)
 	expectRefused(t, te, complete, "latest run failed for: 11")
 
-	recordEvidence(t, te, db.KindFeature, 11, true, db.GateTest)
+	recordEvidence(t, te, db.KindFeature, 11, true, db.GateBuild)
 	te.writeFile(t, "pkg/extra.go", "package pkg\n\nfunc extra() {}\n")
 	expectRefused(t, te, complete, "code changed since it was recorded for: 10,11")
 
@@ -156,9 +156,10 @@ func TestUpdateEvidenceRule(t *testing.T) {
 	recordEvidence(t, te, db.KindFeature, 11, true, all...)
 	update(t, te, db.KindFeature, "10,11", "complete", "")
 
-	// Verified asks for coverage on top of complete's gates.
+	// Verified asks for coverage (a feature's test evidence) on top of
+	// complete's gates.
 	verify := &itemUpdateOptions{Kind: db.KindFeature, IDs: "10", Status: "verified", Execute: true}
-	expectRefused(t, te, verify, "moving to verified needs passing evidence for gates dependency,stub,build,test,coverage; none recorded for: 10")
+	expectRefused(t, te, verify, "moving to verified needs passing evidence for gates dependency,stub,build,coverage; none recorded for: 10")
 	recordEvidence(t, te, db.KindFeature, 10, true, db.GateCoverage)
 	update(t, te, db.KindFeature, "10", "verified", "")
 
@@ -174,12 +175,12 @@ func TestUpdateEvidenceRule(t *testing.T) {
 		t.Fatalf("last log row = %+v, want complete -> verified linked to evidence", last)
 	}
 
-	// Tests need mutation evidence, not coverage, to be verified.
+	// Tests need their own passing run, not coverage, to be verified.
 	recordEvidence(t, te, db.KindTest, 10, true, db.RequiredGates(db.KindTest, db.StatusComplete)...)
 	recordEvidence(t, te, db.KindTest, 10, true, db.GateCoverage)
 	expectRefused(t, te, &itemUpdateOptions{Kind: db.KindTest, IDs: "10", Status: "verified", Execute: true},
-		"gates dependency,stub,build,test,mutation; none recorded for: 10")
-	recordEvidence(t, te, db.KindTest, 10, true, db.GateMutation)
+		"gates dependency,stub,build,test; none recorded for: 10")
+	recordEvidence(t, te, db.KindTest, 10, true, db.GateTest)
 	update(t, te, db.KindTest, "10", "verified", "")
 }
 

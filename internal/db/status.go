@@ -62,7 +62,8 @@ type Plan struct {
 // its batch cannot start (a dependency is not complete) or after its batch is
 // complete; moves to complete or verified need, for every gate in
 // RequiredGates, a latest evidence row that passed and whose code hash equals
-// the batch's current CodeHash.
+// the batch's current CodeHash, and no failing latest row of an OptionalGates
+// gate taken on the current code.
 func (d *DB) ChangeItemStatus(ctx context.Context, req StatusChange) (Plan, error) {
 	if err := precheck(req); err != nil {
 		return Plan{}, err
@@ -238,13 +239,9 @@ func unfinishedDeps(b Batch, byID map[int]Batch) []string {
 // newest evidence row it rests on.
 func (d *DB) checkEvidence(ctx context.Context, q querier, req StatusChange, items []Item) ([]Violation, map[int]*int64, error) {
 	gates := RequiredGates(req.Kind, req.To)
-	gateNames := make([]string, len(gates))
-	for i, g := range gates {
-		gateNames[i] = string(g)
-	}
-	need := fmt.Sprintf("moving to %s needs passing evidence for gates %s", req.To, strings.Join(gateNames, ","))
+	need := fmt.Sprintf("moving to %s needs passing evidence for gates %s", req.To, joinGates(gates))
 	hashes := map[int]string{}
-	var unmapped, missing, failed, stale []int
+	var unmapped, missing, failed, optionalFailed, stale []int
 	links := map[int]*int64{}
 	for _, it := range items {
 		if it.TargetFile == "" {
@@ -282,6 +279,13 @@ func (d *DB) checkEvidence(ctx context.Context, q querier, req StatusChange, ite
 				newest = max(newest, e.ID)
 			}
 		}
+		var optionalFailing bool
+		for _, g := range OptionalGates(req.Kind, req.To) {
+			if e, ok := latest[g]; ok && e.CodeHash == current {
+				optionalFailing = optionalFailing || !e.Passed
+				newest = max(newest, e.ID)
+			}
+		}
 		switch {
 		case isMissing:
 			missing = append(missing, it.ID)
@@ -289,6 +293,8 @@ func (d *DB) checkEvidence(ctx context.Context, q querier, req StatusChange, ite
 			failed = append(failed, it.ID)
 		case isStale:
 			stale = append(stale, it.ID)
+		case optionalFailing:
+			optionalFailed = append(optionalFailed, it.ID)
 		default:
 			links[it.ID] = &newest
 		}
@@ -303,8 +309,19 @@ func (d *DB) checkEvidence(ctx context.Context, q querier, req StatusChange, ite
 	if len(failed) > 0 {
 		v = append(v, Violation{Rule: "evidence", Detail: need + "; latest run failed for", IDs: failed})
 	}
+	if len(optionalFailed) > 0 {
+		v = append(v, Violation{Rule: "evidence", Detail: fmt.Sprintf("moving to %s needs any opt-in gate (%s) run on the current code to have passed; it failed for", req.To, joinGates(OptionalGates(req.Kind, req.To))), IDs: optionalFailed})
+	}
 	if len(stale) > 0 {
 		v = append(v, Violation{Rule: "evidence", Detail: need + "; code changed since it was recorded for", IDs: stale})
 	}
 	return v, links, nil
+}
+
+func joinGates(gates []Gate) string {
+	names := make([]string, len(gates))
+	for i, g := range gates {
+		names[i] = string(g)
+	}
+	return strings.Join(names, ",")
 }

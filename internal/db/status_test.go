@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -190,5 +191,77 @@ func TestStatusCountsAndReady(t *testing.T) {
 	callers, err := d.Callers(ctx, 2751)
 	if err != nil || len(callers) == 0 {
 		t.Fatalf("callers of processAppendEntry = %v, %v", callers, err)
+	}
+}
+
+// The promotion policy follows the gates verify runs: a feature is complete
+// on dependency, stub and build; verified also on coverage (its test
+// evidence); an opt-in mutation run on the current code must have passed.
+func TestVerifiedNeedsCoverageAndHonoursMutation(t *testing.T) {
+	d := newDB(t)
+	ctx := context.Background()
+	root := mapped(t, d, 2599)
+	record := func(g Gate, passed bool) {
+		t.Helper()
+		hash, err := d.CodeHash(ctx, root, 30)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.RecordEvidence(ctx, Evidence{Kind: KindFeature, ItemID: 2599, BatchID: 30, Gate: g, Passed: passed, Command: "gate " + string(g), CodeHash: hash}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	move := func(to Status) error {
+		_, err := d.ChangeItemStatus(ctx, StatusChange{Kind: KindFeature, IDs: []int{2599}, To: to, Actor: "verify", Root: root})
+		return err
+	}
+	refusedWith := func(err error, want string) {
+		t.Helper()
+		var refused *RefusedError
+		if !errors.As(err, &refused) || !strings.Contains(err.Error(), want) {
+			t.Fatalf("got %v, want a refusal containing %q", err, want)
+		}
+	}
+	for _, g := range []Gate{GateDependency, GateStub, GateBuild} {
+		record(g, true)
+	}
+	if err := move(StatusComplete); err != nil {
+		t.Fatalf("complete on dependency, stub and build: %v", err)
+	}
+	refusedWith(move(StatusVerified), "gates dependency,stub,build,coverage; none recorded for: 2599")
+	record(GateCoverage, true)
+	record(GateMutation, false)
+	refusedWith(move(StatusVerified), "opt-in gate (mutation) run on the current code to have passed; it failed for: 2599")
+
+	// A failing mutation run on older code judged other code: once the
+	// required gates pass again on the new code, it no longer holds the
+	// feature back.
+	if err := os.WriteFile(filepath.Join(root, "raftport", "more.go"), []byte("package raftport\n\nfunc more() {}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refusedWith(move(StatusVerified), "code changed since it was recorded for: 2599")
+	for _, g := range []Gate{GateDependency, GateStub, GateBuild, GateCoverage} {
+		record(g, true)
+	}
+	if err := move(StatusVerified); err != nil {
+		t.Fatalf("verified with stale mutation evidence only: %v", err)
+	}
+	it, err := d.Item(ctx, KindFeature, 2599)
+	if err != nil || it.Status != StatusVerified {
+		t.Fatalf("item = %+v, %v; want verified", it, err)
+	}
+}
+
+func TestTestsVerifiedOnTheirOwnRun(t *testing.T) {
+	got := RequiredGates(KindTest, StatusVerified)
+	want := []Gate{GateDependency, GateStub, GateBuild, GateTest}
+	if !slices.Equal(got, want) {
+		t.Fatalf("RequiredGates(test, verified) = %v, want %v", got, want)
+	}
+	if opt := OptionalGates(KindTest, StatusVerified); len(opt) != 0 {
+		t.Fatalf("tests have no opt-in gate, got %v", opt)
+	}
+	if got := RequiredGates(KindFeature, StatusComplete); slices.Contains(got, GateTest) || slices.Contains(got, GateCoverage) {
+		t.Fatalf("complete must not need test evidence: %v", got)
 	}
 }
