@@ -1,0 +1,313 @@
+package storage
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newCrashFS(t *testing.T) *CrashFS {
+	t.Helper()
+	cfs, err := NewCrashFS(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfs
+}
+
+func writeFile(t *testing.T, cfs *CrashFS, name string, data []byte, sync bool) File {
+	t.Helper()
+	f, err := cfs.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(data, 0); err != nil {
+		t.Fatal(err)
+	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return f
+}
+
+func crash(t *testing.T, cfs *CrashFS) {
+	t.Helper()
+	if err := cfs.Crash(); err != nil {
+		t.Fatalf("crash: %v", err)
+	}
+}
+
+func fileContent(t *testing.T, cfs *CrashFS, name string) ([]byte, bool) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cfs.Root(), name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, true
+}
+
+func TestCrashFSDropsUnsyncedSuffix(t *testing.T) {
+	cfs := newCrashFS(t)
+	f := writeFile(t, cfs, "log", []byte("durable"), true)
+	if err := cfs.SyncDir("."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("-lost"), 7); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, cfs)
+	if got, ok := fileContent(t, cfs, "log"); !ok || string(got) != "durable" {
+		t.Fatalf("after crash: %q (exists %v), want %q", got, ok, "durable")
+	}
+	if _, err := f.WriteAt([]byte("x"), 0); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("write on a handle from before the crash: %v, want ErrCrashed", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatalf("closing a dead handle: %v", err)
+	}
+}
+
+func TestCrashFSUndoesUnsyncedOverwriteAndTruncate(t *testing.T) {
+	cfs := newCrashFS(t)
+	f := writeFile(t, cfs, "log", []byte("0123456789"), true)
+	if err := cfs.SyncDir("."); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("AB"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(6); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, cfs)
+	if got, _ := fileContent(t, cfs, "log"); string(got) != "0123456789" {
+		t.Fatalf("after crash: %q, want the synced content", got)
+	}
+	// Synced truncation and overwrite stick.
+	f2, err := cfs.OpenFile("log", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f2.Close()
+	if _, err := f2.WriteAt([]byte("AB"), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f2.Truncate(6); err != nil {
+		t.Fatal(err)
+	}
+	if err := f2.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, cfs)
+	if got, _ := fileContent(t, cfs, "log"); string(got) != "01AB45" {
+		t.Fatalf("after synced change and crash: %q, want %q", got, "01AB45")
+	}
+}
+
+func TestCrashFSDirectoryEntries(t *testing.T) {
+	cfs := newCrashFS(t)
+	writeFile(t, cfs, "kept", []byte("k"), true)
+	writeFile(t, cfs, "gone", []byte("g"), true)
+	if err := cfs.SyncDir("."); err != nil {
+		t.Fatal(err)
+	}
+	// Unsynced directory changes: a new file, a rename, a removal.
+	writeFile(t, cfs, "new", []byte("n"), true)
+	if err := cfs.Rename("kept", "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfs.Remove("gone"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfs.MkdirAll("sub/deeper", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, cfs)
+	names, err := cfs.ReadDir(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(names, []string{"gone", "kept"}) {
+		t.Fatalf("after crash the directory holds %v, want [gone kept]", names)
+	}
+
+	if err := cfs.Rename("kept", "renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfs.MkdirAll("sub", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cfs, "sub/inner", []byte("i"), true)
+	if err := cfs.SyncDir("sub"); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfs.SyncDir("."); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, cfs)
+	names, _ = cfs.ReadDir(".")
+	if !slices.Equal(names, []string{"gone", "renamed", "sub"}) {
+		t.Fatalf("after synced changes: %v", names)
+	}
+	if got, _ := fileContent(t, cfs, "sub/inner"); string(got) != "i" {
+		t.Fatalf("sub/inner = %q", got)
+	}
+}
+
+func TestCrashFSFileInUnsyncedDirectoryIsLost(t *testing.T) {
+	cfs := newCrashFS(t)
+	if err := cfs.MkdirAll("d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, cfs, "d/f", []byte("data"), true)
+	if err := cfs.SyncDir("d"); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, cfs)
+	if _, ok := fileContent(t, cfs, "d/f"); ok {
+		t.Fatal("file survived although its directory's own entry was never synced")
+	}
+}
+
+func TestCrashFSRejectsPathsOutsideRoot(t *testing.T) {
+	cfs := newCrashFS(t)
+	if _, err := cfs.OpenFile("../escape", os.O_CREATE|os.O_RDWR, 0o644); err == nil {
+		t.Fatal("opened a file outside the root")
+	}
+	if _, err := cfs.OpenFile(filepath.Join(t.TempDir(), "x"), os.O_CREATE|os.O_RDWR, 0o644); err == nil {
+		t.Fatal("opened an absolute path outside the root")
+	}
+}
+
+func TestCrashFSSyncEveryLosesExactlyTheUnsyncedSuffix(t *testing.T) {
+	cfs := newCrashFS(t)
+	// An interval that never fires during the test and one segment (sealing
+	// a segment fsyncs it): the explicit Sync is the only one.
+	opts := WALOptions{FS: cfs, Sync: SyncEvery(time.Hour)}
+	w, err := OpenFileWAL("wal", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, w, 40, termByTen)
+	if err := w.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, w, 25, termByTen)
+	if got := w.State().LastIndex; got != 65 {
+		t.Fatalf("last index before crash %d", got)
+	}
+	crash(t, cfs)
+	if err := w.Close(); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("close of the crashed WAL: %v, want ErrCrashed", err)
+	}
+
+	w2 := openTestWAL(t, "wal", opts)
+	wantState(t, w2, State{FirstIndex: 1, LastIndex: 40, FirstTerm: 1, LastTerm: 5, Entries: 40, Bytes: bytesOf(1, 40)})
+	for i := uint64(1); i <= 40; i++ {
+		wantEntry(t, w2, i, termByTen(i))
+	}
+	if r := w2.Recovery(); r != (Recovery{}) {
+		t.Fatalf("dropping whole unsynced records needs no cut, got %+v", r)
+	}
+	appendN(t, w2, 2, termByTen)
+	wantEntry(t, w2, 41, termByTen(41))
+}
+
+func TestCrashFSKeepsTruncateAndCompact(t *testing.T) {
+	cfs := newCrashFS(t)
+	opts := WALOptions{FS: cfs, SegmentSize: smallSegments}
+	w, err := OpenFileWAL("wal", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, w, 80, termByTen)
+	if err := w.Compact(30); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Truncate(70); err != nil {
+		t.Fatal(err)
+	}
+	want := w.State()
+	crash(t, cfs)
+	_ = w.Close()
+	w2 := openTestWAL(t, "wal", opts)
+	wantState(t, w2, want)
+	wantEntry(t, w2, 30, termByTen(30))
+	wantEntry(t, w2, 70, termByTen(70))
+}
+
+// TestCrashFSSyncAlwaysLosesNothingAcknowledged crashes while appenders
+// are running: every index whose Append returned must come back intact.
+func TestCrashFSSyncAlwaysLosesNothingAcknowledged(t *testing.T) {
+	cfs := newCrashFS(t)
+	opts := WALOptions{FS: cfs, SegmentSize: 2048}
+	w, err := OpenFileWAL("wal", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	acked := map[uint64][]byte{}
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for n := 0; ; n++ {
+				data := []byte(fmt.Sprintf("g%d-n%d", g, n))
+				index, err := w.Append(uint64(g+1), data)
+				if err != nil {
+					return
+				}
+				mu.Lock()
+				acked[index] = data
+				mu.Unlock()
+			}
+		}()
+	}
+	ackedCount := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(acked)
+	}
+	waitFor(t, func() bool { return ackedCount() >= 300 })
+	crash(t, cfs)
+	wg.Wait()
+	_ = w.Close()
+
+	w2 := openTestWAL(t, "wal", opts)
+	last := w2.State().LastIndex
+	for index, data := range acked {
+		if index > last {
+			t.Fatalf("acknowledged index %d lost; log ends at %d", index, last)
+		}
+		_, got, err := w2.Load(index)
+		if err != nil || !bytes.Equal(got, data) {
+			t.Fatalf("acknowledged index %d: %q, %v; want %q", index, got, err, data)
+		}
+	}
+	t.Logf("%d acknowledged before the crash, %d entries recovered", len(acked), last)
+}
+
+// waitFor polls cond for up to ten seconds; the bound only turns a hang
+// into a failure.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
