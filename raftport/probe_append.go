@@ -471,3 +471,14 @@ func (p *Probe) CatchupFollower(r ResponseSpec) {
 	*ar = *r.response()
 	p.n.catchupFollower(ar)
 }
+
+// CatchupFollowers lists the followers a leader is streaming its log to.
+func (p *Probe) CatchupFollowers() []string {
+	p.n.RLock()
+	defer p.n.RUnlock()
+	out := make([]string, 0, len(p.n.progress))
+	for peer := range p.n.progress {
+		out = append(out, peer)
+	}
+	return out
+}

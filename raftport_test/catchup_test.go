@@ -607,3 +607,72 @@ func TestNRGHeartbeatOnLeaderChange(t *testing.T) {
 		rg.waitOnLeader()
 	}
 }
+
+// TestCatchupFlowControlAndStall checks the leader side of a catchup
+// beyond the reference tests: it keeps at most 2 MiB unacknowledged, sends
+// more as the follower acknowledges, and gives up on a follower that stops
+// acknowledging.
+func TestCatchupFlowControlAndStall(t *testing.T) {
+	// A stall timeout (half the minimum election timeout) long enough that
+	// only the deliberate silence below can trip it.
+	tm := fastTiming()
+	tm.MinElectionTimeout, tm.MaxElectionTimeout = 2*time.Second, 4*time.Second
+	c := createRaftClusterWithTiming(t, "R3S", 3, tm)
+	defer c.shutdown()
+	_, p := initSingleMemRaftNodeOn(t, c)
+
+	const entries, entrySize, window = 30, 100 * 1024, 2 * 1024 * 1024
+	payload := make([]byte, entrySize)
+	for i := range entries {
+		ae := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i),
+			Entries: []*raftport.Entry{{Type: raftport.EntryNormal, Data: payload}}})
+		processAE(t, p, ae, p.AESub())
+	}
+	require_Equal(t, p.Replication().PIndex, entries)
+	p.SwitchToLeader()
+	last := p.Replication().PIndex
+
+	stream, sub := chanSubscribe(t, c.client(), "$TEST", 2*entries)
+	defer sub.Unsubscribe()
+
+	// A follower with an empty log asks to be caught up.
+	p.CatchupFollower(raftport.ResponseSpec{Term: 0, Index: 0, Peer: refNats1, Reply: "$TEST"})
+
+	// The leader fills the window and stops: everything but the last
+	// message fits in 2 MiB, the last one crossed it.
+	var first []*message
+	sent := 0
+	for sent <= window {
+		msg := require_ChanRead(t, stream, 5*time.Second)
+		first = append(first, msg)
+		sent += len(msg.Data)
+	}
+	require_True(t, len(first) > 1)
+	require_LessThan(t, uint64(len(first)), last)
+	require_True(t, sent-len(first[len(first)-1].Data) <= window)
+	for i, msg := range first {
+		ae, err := raftport.DecodeAppendEntry(msg.Data)
+		require_NoError(t, err)
+		require_Equal(t, ae.PIndex, uint64(i))
+	}
+	// Nothing more until the follower acknowledges.
+	requireNoResponse(t, c, stream)
+	require_Equal(t, len(p.CatchupFollowers()), 1)
+
+	// Acknowledging the first entry frees its room: exactly one more.
+	p.ProcessAppendEntryResponse(raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats1, Success: true})
+	msg := require_ChanRead(t, stream, 5*time.Second)
+	ae, err := raftport.DecodeAppendEntry(msg.Data)
+	require_NoError(t, err)
+	require_Equal(t, ae.PIndex, uint64(len(first)))
+	requireNoResponse(t, c, stream)
+
+	// Silence: the leader gives up on the follower after the stall timeout.
+	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
+		if n := len(p.CatchupFollowers()); n != 0 {
+			return fmt.Errorf("%d catchups still running", n)
+		}
+		return nil
+	})
+	requireNoResponse(t, c, stream)
+}
