@@ -21,6 +21,10 @@ func hashicorpConfig(id raft.ServerID) *raft.Config {
 	conf.SnapshotThreshold = 1 << 62
 	conf.SnapshotInterval = time.Hour
 	conf.LogOutput = io.Discard
+	// Without it Apply hands each command to the leader loop one at a
+	// time; with it the leader takes up to MaxAppendEntries at once, the
+	// setting a throughput-minded user of the library would pick.
+	conf.BatchApplyCh = true
 	return conf
 }
 
