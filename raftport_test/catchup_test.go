@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -675,4 +676,40 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 		return nil
 	})
 	requireNoResponse(t, c, stream)
+}
+
+// TestFollowerCatchupStallRequestsAgain checks the follower side of stall
+// detection beyond the reference tests: live entries are ignored while a
+// catchup makes progress, and once it has made none for the stall timeout
+// the next live entry makes the follower ask again on a fresh inbox.
+func TestFollowerCatchupStallRequestsAgain(t *testing.T) {
+	_, p, c := initSingleMemRaftNodeWithCluster(t)
+	defer c.shutdown()
+
+	aeReply := "$TEST"
+	responses := aeResponses(t, c, aeReply)
+	live := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: 1, PIndex: 1, Entries: sampleEntries(), Reply: aeReply})
+
+	// Missing the first entry starts a catchup.
+	processAE(t, p, live, p.AESub())
+	ar, msg := requireResponse(t, c, responses)
+	require_False(t, ar.Success)
+	require_True(t, strings.HasPrefix(msg.Reply, "$NRG.CR."))
+	firstInbox := msg.Reply
+	firstSub := p.CatchupSub()
+
+	// While the catchup is fresh, live entries are dropped unanswered.
+	processAE(t, p, live, p.AESub())
+	requireNoResponse(t, c, responses)
+
+	// No progress for longer than the stall timeout: ask again.
+	require_NoError(t, p.SetCatchupProgress(0, time.Now().Add(-time.Hour)))
+	processAE(t, p, live, p.AESub())
+	ar, msg = requireResponse(t, c, responses)
+	require_False(t, ar.Success)
+	require_Equal(t, ar.Index, 0)
+	require_True(t, strings.HasPrefix(msg.Reply, "$NRG.CR."))
+	require_NotEqual(t, msg.Reply, firstInbox)
+	require_True(t, p.CatchupSub() != firstSub)
+	require_Equal(t, p.Replication().PIndex, 0)
 }
