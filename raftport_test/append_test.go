@@ -172,7 +172,7 @@ func TestNRGTermNoDecreaseAfterWALReset(t *testing.T) {
 }
 
 // TestNRGPendingAppendEntryCacheInvalidation ports test 2642: entries
-// cached at indexes not yet stored must never be applied; storing a new
+// cached at indexes the log has not reached must never be applied; a new
 // entry replaces or drops the stale cache slot.
 func TestNRGPendingAppendEntryCacheInvalidation(t *testing.T) {
 	for _, test := range []struct {
