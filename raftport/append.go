@@ -547,7 +547,7 @@ func (n *raft) processAppendEntryResponse(ar *appendEntryResponse) {
 
 // handleAppendEntryResponse queues a follower's response for the leader
 // loop.
-func (n *raft) handleAppendEntryResponse(sub transport.Subscription, subject, reply string, msg []byte) {
+func (n *raft) handleAppendEntryResponse(_ transport.Subscription, subject, reply string, msg []byte) {
 	ar := decodeAppendEntryResponse(msg)
 	if ar == nil {
 		n.warn("Ignoring corrupt append entry response of %d bytes on %q", len(msg), subject)
