@@ -156,8 +156,8 @@ func TestCrashFSDirectoryEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	crash(t, cfs)
-	names, _ = cfs.ReadDir(".")
-	if !slices.Equal(names, []string{"gone", "renamed", "sub"}) {
+	names, err = cfs.ReadDir(".")
+	if err != nil || !slices.Equal(names, []string{"gone", "renamed", "sub"}) {
 		t.Fatalf("after synced changes: %v", names)
 	}
 	if got, _ := fileContent(t, cfs, "sub/inner"); string(got) != "i" {
@@ -240,7 +240,10 @@ func TestCrashFSKeepsTruncateAndCompact(t *testing.T) {
 	}
 	want := w.State()
 	crash(t, cfs)
-	_ = w.Close()
+	// Everything was synced, so closing the dead handles has nothing to lose.
+	if err := w.Close(); err != nil {
+		t.Fatalf("close of the crashed, fully synced WAL: %v", err)
+	}
 	w2 := openTestWAL(t, "wal", opts)
 	wantState(t, w2, want)
 	wantEntry(t, w2, 30, termByTen(30))
@@ -283,7 +286,9 @@ func TestCrashFSSyncAlwaysLosesNothingAcknowledged(t *testing.T) {
 	waitFor(t, func() bool { return ackedCount() >= 300 })
 	crash(t, cfs)
 	wg.Wait()
-	_ = w.Close()
+	if err := w.Close(); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("close of the crashed WAL: %v, want ErrCrashed", err)
+	}
 
 	w2 := openTestWAL(t, "wal", opts)
 	last := w2.State().LastIndex

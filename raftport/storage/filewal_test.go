@@ -25,7 +25,12 @@ func openTestWAL(t *testing.T, dir string, opts WALOptions) *FileWAL {
 	if err != nil {
 		t.Fatalf("open WAL: %v", err)
 	}
-	t.Cleanup(func() { _ = w.Close() })
+	t.Cleanup(func() {
+		// Tests that close the WAL themselves leave ErrClosed here.
+		if err := w.Close(); err != nil && !errors.Is(err, ErrClosed) {
+			t.Errorf("close WAL: %v", err)
+		}
+	})
 	return w
 }
 
@@ -93,7 +98,11 @@ func TestFileWALConformanceAcrossReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 		r.FileWAL = w
-		t.Cleanup(func() { _ = r.FileWAL.Close() })
+		t.Cleanup(func() {
+			if err := r.FileWAL.Close(); err != nil && !errors.Is(err, ErrClosed) {
+				t.Errorf("close: %v", err)
+			}
+		})
 		return r
 	})
 }
@@ -223,8 +232,8 @@ func TestFileWALCutsTornTail(t *testing.T) {
 	if rec.Segment != last || rec.Offset != fi.Size()-lastLen || rec.TornSize != cutAt-rec.Offset {
 		t.Fatalf("recovery = %+v, want cut of %s at %d", rec, last, fi.Size()-lastLen)
 	}
-	if fi2, _ := os.Stat(last); fi2.Size() != rec.Offset {
-		t.Fatalf("segment is %d bytes after recovery, want %d", fi2.Size(), rec.Offset)
+	if fi2, err := os.Stat(last); err != nil || fi2.Size() != rec.Offset {
+		t.Fatalf("segment after recovery: %v, %v; want %d bytes", fi2, err, rec.Offset)
 	}
 	// The log continues where the good records end.
 	appendN(t, w2, 3, termByTen)
