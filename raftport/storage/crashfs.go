@@ -32,8 +32,15 @@ var ErrCrashed = errors.New("storage: file handle lost in simulated crash")
 //   - anything below a directory that does not survive is gone with it.
 //
 // Paths may be absolute (inside root) or relative to root. Renaming a
-// directory is not supported. Files put under root by other means (a test
-// damaging a file with os.WriteFile) are adopted as durable on first open.
+// directory is not supported. A file CrashFS has not seen (put under root by
+// other means) is adopted as durable on its first open; a change made by
+// other means to a file CrashFS already tracks is not recorded, so a later
+// Crash reverts it.
+//
+// Crash models power loss between calls. A call racing Crash is decided by
+// its file handles, which die with the crash; a SyncDir that starts after
+// the crash applies to the restored tree, so code should end a durable step
+// with a handle's Sync (FileWAL does) if a racing crash must fail it.
 type CrashFS struct {
 	root string
 
@@ -160,6 +167,9 @@ func (c *CrashFS) OpenFile(name string, flag int, perm os.FileMode) (File, error
 		c.files[p] = n
 		if adopt {
 			c.durFiles[p] = n
+			for d := filepath.Dir(p); d != c.root && !c.dirs[d]; d = filepath.Dir(d) {
+				c.dirs[d], c.durDirs[d] = true, true
+			}
 		}
 	}
 	if flag&os.O_TRUNC != 0 {

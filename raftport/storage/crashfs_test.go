@@ -316,3 +316,25 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+func TestCrashFSAdoptsFilesMadeBehindItsBack(t *testing.T) {
+	cfs := newCrashFS(t)
+	dir := filepath.Join(cfs.Root(), "made", "elsewhere")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "f"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := cfs.OpenFile("made/elsewhere/f", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("new"), 0); err != nil {
+		t.Fatal(err)
+	}
+	crash(t, cfs)
+	if got, ok := fileContent(t, cfs, "made/elsewhere/f"); !ok || string(got) != "old" {
+		t.Fatalf("adopted file after crash: %q (exists %v), want its content at adoption", got, ok)
+	}
+}

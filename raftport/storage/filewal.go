@@ -64,7 +64,7 @@ type WALStats struct {
 	Syncs   uint64 // fsyncs of segment files
 }
 
-// Recovery describes what OpenFileWAL cut off a torn last segment.
+// Recovery describes the torn tail OpenFileWAL cut off the last segment.
 type Recovery struct {
 	Segment  string // path of the segment that was cut; "" if none
 	Offset   int64  // where the cut was made

@@ -31,7 +31,7 @@ func (w *FileWAL) AppendEntries(entries []Entry) (uint64, error) {
 		return 0, errors.New("storage: AppendEntries needs at least one entry")
 	}
 	for _, e := range entries {
-		if len(e.Data) > maxPayload {
+		if uint64(len(e.Data)) > maxPayload {
 			return 0, fmt.Errorf("storage: entry of %d bytes exceeds the %d-byte record limit", len(e.Data), maxPayload)
 		}
 	}
