@@ -79,10 +79,7 @@ func TestCheckedFileRejectsDamage(t *testing.T) {
 }
 
 func TestCheckedFileSurvivesCrashAtomically(t *testing.T) {
-	cfs, err := NewCrashFS(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfs := NewCrashFS(t.TempDir())
 	if err := WriteFileAtomic(cfs, TermVoteFile, termVote(1, 1)); err != nil {
 		t.Fatal(err)
 	}

@@ -32,8 +32,9 @@ var ErrCrashed = errors.New("storage: file handle lost in simulated crash")
 //   - anything below a directory that does not survive is gone with it.
 //
 // Paths may be absolute (inside root) or relative to root. Renaming a
-// directory is not supported. A file CrashFS has not seen (put under root by
-// other means) is adopted as durable on its first open; a change made by
+// directory is not supported. Files and directories CrashFS has not seen
+// (there before NewCrashFS, or put there by other means) count as durable
+// with the content they have when CrashFS first meets them; a change made by
 // other means to a file CrashFS already tracks is not recorded, so a later
 // Crash reverts it.
 //
@@ -72,12 +73,14 @@ var _ FS = (*CrashFS)(nil)
 
 // NewCrashFS starts recording under root, which must exist (t.TempDir()).
 // Whatever root already holds counts as durable.
-func NewCrashFS(root string) (*CrashFS, error) {
+func NewCrashFS(root string) *CrashFS {
 	abs, err := filepath.Abs(root)
 	if err != nil {
-		return nil, err
+		// Abs fails only without a working directory; the cleaned path
+		// still names root for every later call.
+		abs = filepath.Clean(root)
 	}
-	c := &CrashFS{
+	return &CrashFS{
 		root:     abs,
 		files:    map[string]*crashNode{},
 		dirs:     map[string]bool{},
@@ -85,26 +88,34 @@ func NewCrashFS(root string) (*CrashFS, error) {
 		durDirs:  map[string]bool{},
 		open:     map[*crashFile]struct{}{},
 	}
-	err = filepath.WalkDir(abs, func(p string, d os.DirEntry, err error) error {
-		if err != nil || p == abs {
-			return err
-		}
-		if d.IsDir() {
-			c.dirs[p], c.durDirs[p] = true, true
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		n := newCrashNode(data)
-		c.files[p], c.durFiles[p] = n, n
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("storage: CrashFS scanning %s: %w", abs, err)
+}
+
+// adoptLocked records a file or directory at p that CrashFS has not seen
+// (it was there before, or put there by other means) as durable, with the
+// directories above it. A path with nothing behind it is left alone: the
+// caller's own operation on it reports that.
+func (c *CrashFS) adoptLocked(p string) {
+	if p == c.root || c.dirs[p] {
+		return
 	}
-	return c, nil
+	if _, known := c.files[p]; known {
+		return
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return
+	}
+	c.adoptLocked(filepath.Dir(p))
+	if fi.IsDir() {
+		c.dirs[p], c.durDirs[p] = true, true
+		return
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return
+	}
+	n := newCrashNode(data)
+	c.files[p], c.durFiles[p] = n, n
 }
 
 // Root is the directory CrashFS records.
@@ -144,18 +155,7 @@ func (c *CrashFS) OpenFile(name string, flag int, perm os.FileMode) (File, error
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n, known := c.files[p]
-	adopt := false
-	if !known {
-		// A file put there behind CrashFS's back is adopted as durable,
-		// with its content from before any O_TRUNC.
-		data, rerr := os.ReadFile(p)
-		adopt = rerr == nil
-		n = newCrashNode(data)
-		if !adopt {
-			n.touch(0)
-		}
-	}
+	c.adoptLocked(p)
 	// The real file is always opened read-write: Sync reads it back to
 	// record the durable content.
 	realFlag := flag&^(os.O_RDONLY|os.O_WRONLY|os.O_RDWR) | os.O_RDWR
@@ -163,14 +163,11 @@ func (c *CrashFS) OpenFile(name string, flag int, perm os.FileMode) (File, error
 	if err != nil {
 		return nil, err
 	}
+	n, known := c.files[p]
 	if !known {
+		n = newCrashNode(nil)
+		n.touch(0)
 		c.files[p] = n
-		if adopt {
-			c.durFiles[p] = n
-			for d := filepath.Dir(p); d != c.root && !c.dirs[d]; d = filepath.Dir(d) {
-				c.dirs[d], c.durDirs[d] = true, true
-			}
-		}
 	}
 	if flag&os.O_TRUNC != 0 {
 		n.touch(0)
@@ -191,22 +188,16 @@ func (c *CrashFS) Rename(oldpath, newpath string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.adoptLocked(op)
+	c.adoptLocked(np)
 	if c.dirs[op] {
 		return fmt.Errorf("storage: CrashFS cannot rename directory %s", oldpath)
 	}
 	if err := os.Rename(op, np); err != nil {
 		return err
 	}
-	n, ok := c.files[op]
-	if !ok {
-		data, rerr := os.ReadFile(np)
-		if rerr != nil {
-			return rerr
-		}
-		n = newCrashNode(data)
-	}
+	c.files[np] = c.files[op]
 	delete(c.files, op)
-	c.files[np] = n
 	return nil
 }
 
@@ -217,6 +208,7 @@ func (c *CrashFS) Remove(name string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.adoptLocked(p)
 	if err := os.Remove(p); err != nil {
 		return err
 	}
@@ -232,6 +224,9 @@ func (c *CrashFS) MkdirAll(path string, perm os.FileMode) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for d := p; d != c.root; d = filepath.Dir(d) {
+		c.adoptLocked(d)
+	}
 	if err := os.MkdirAll(p, perm); err != nil {
 		return err
 	}
@@ -259,6 +254,7 @@ func (c *CrashFS) SyncDir(dir string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.adoptLocked(p)
 	if p != c.root && !c.dirs[p] {
 		return &os.PathError{Op: "syncdir", Path: dir, Err: os.ErrNotExist}
 	}
@@ -299,6 +295,10 @@ func (c *CrashFS) Crash() error {
 		errs = append(errs, cf.f.Close())
 	}
 	clear(c.open)
+	errs = append(errs, filepath.WalkDir(c.root, func(p string, _ os.DirEntry, err error) error {
+		c.adoptLocked(p)
+		return err
+	}))
 
 	survives := func(p string) bool {
 		for d := filepath.Dir(p); d != c.root; d = filepath.Dir(d) {

@@ -12,15 +12,6 @@ import (
 	"time"
 )
 
-func newCrashFS(t *testing.T) *CrashFS {
-	t.Helper()
-	cfs, err := NewCrashFS(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfs
-}
-
 func writeFile(t *testing.T, cfs *CrashFS, name string, data []byte, sync bool) File {
 	t.Helper()
 	f, err := cfs.OpenFile(name, os.O_CREATE|os.O_RDWR, 0o644)
@@ -58,7 +49,7 @@ func fileContent(t *testing.T, cfs *CrashFS, name string) ([]byte, bool) {
 }
 
 func TestCrashFSDropsUnsyncedSuffix(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	f := writeFile(t, cfs, "log", []byte("durable"), true)
 	if err := cfs.SyncDir("."); err != nil {
 		t.Fatal(err)
@@ -79,7 +70,7 @@ func TestCrashFSDropsUnsyncedSuffix(t *testing.T) {
 }
 
 func TestCrashFSUndoesUnsyncedOverwriteAndTruncate(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	f := writeFile(t, cfs, "log", []byte("0123456789"), true)
 	if err := cfs.SyncDir("."); err != nil {
 		t.Fatal(err)
@@ -116,7 +107,7 @@ func TestCrashFSUndoesUnsyncedOverwriteAndTruncate(t *testing.T) {
 }
 
 func TestCrashFSDirectoryEntries(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	writeFile(t, cfs, "kept", []byte("k"), true)
 	writeFile(t, cfs, "gone", []byte("g"), true)
 	if err := cfs.SyncDir("."); err != nil {
@@ -166,7 +157,7 @@ func TestCrashFSDirectoryEntries(t *testing.T) {
 }
 
 func TestCrashFSFileInUnsyncedDirectoryIsLost(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	if err := cfs.MkdirAll("d", 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +172,7 @@ func TestCrashFSFileInUnsyncedDirectoryIsLost(t *testing.T) {
 }
 
 func TestCrashFSRejectsPathsOutsideRoot(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	if _, err := cfs.OpenFile("../escape", os.O_CREATE|os.O_RDWR, 0o644); err == nil {
 		t.Fatal("opened a file outside the root")
 	}
@@ -191,7 +182,7 @@ func TestCrashFSRejectsPathsOutsideRoot(t *testing.T) {
 }
 
 func TestCrashFSSyncEveryLosesExactlyTheUnsyncedSuffix(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	// An interval that never fires during the test and one segment (sealing
 	// a segment fsyncs it): the explicit Sync is the only one.
 	opts := WALOptions{FS: cfs, Sync: SyncEvery(time.Hour)}
@@ -225,7 +216,7 @@ func TestCrashFSSyncEveryLosesExactlyTheUnsyncedSuffix(t *testing.T) {
 }
 
 func TestCrashFSKeepsTruncateAndCompact(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	opts := WALOptions{FS: cfs, SegmentSize: smallSegments}
 	w, err := OpenFileWAL("wal", opts)
 	if err != nil {
@@ -253,7 +244,7 @@ func TestCrashFSKeepsTruncateAndCompact(t *testing.T) {
 // TestCrashFSSyncAlwaysLosesNothingAcknowledged crashes while appenders
 // are running: every index whose Append returned must come back intact.
 func TestCrashFSSyncAlwaysLosesNothingAcknowledged(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	opts := WALOptions{FS: cfs, SegmentSize: 2048}
 	w, err := OpenFileWAL("wal", opts)
 	if err != nil {
@@ -318,7 +309,7 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 func TestCrashFSAdoptsFilesMadeBehindItsBack(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	dir := filepath.Join(cfs.Root(), "made", "elsewhere")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -337,4 +328,22 @@ func TestCrashFSAdoptsFilesMadeBehindItsBack(t *testing.T) {
 	if got, ok := fileContent(t, cfs, "made/elsewhere/f"); !ok || string(got) != "old" {
 		t.Fatalf("adopted file after crash: %q (exists %v), want its content at adoption", got, ok)
 	}
+}
+
+func TestCrashFSKeepsWhatWasThereBefore(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "wal")
+	w, err := OpenFileWAL(dir, WALOptions{SegmentSize: smallSegments})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendN(t, w, 30, termByTen)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cfs := NewCrashFS(root)
+	crash(t, cfs)
+	w2 := openTestWAL(t, "wal", WALOptions{FS: cfs, SegmentSize: smallSegments})
+	wantState(t, w2, State{FirstIndex: 1, LastIndex: 30, FirstTerm: 1, LastTerm: 4, Entries: 30, Bytes: bytesOf(1, 30)})
+	wantEntry(t, w2, 17, termByTen(17))
 }

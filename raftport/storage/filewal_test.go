@@ -46,10 +46,7 @@ func TestFileWALConformance(t *testing.T) {
 
 func TestFileWALConformanceOnCrashFS(t *testing.T) {
 	runConformance(t, func(t *testing.T) WAL {
-		fs, err := NewCrashFS(t.TempDir())
-		if err != nil {
-			t.Fatal(err)
-		}
+		fs := NewCrashFS(t.TempDir())
 		return openTestWAL(t, "wal", WALOptions{FS: fs, SegmentSize: smallSegments, CacheEntries: -1})
 	})
 }

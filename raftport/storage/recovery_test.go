@@ -112,7 +112,7 @@ func TestRecoveryBadMetaIsCorruption(t *testing.T) {
 }
 
 func TestSyncEveryFlushesInTheBackground(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	opts := WALOptions{FS: cfs, Sync: SyncEvery(2 * time.Millisecond)}
 	w, err := OpenFileWAL("wal", opts)
 	if err != nil {
@@ -137,7 +137,7 @@ func TestSyncEveryFlushesInTheBackground(t *testing.T) {
 }
 
 func TestWALRefusesWorkAfterFailure(t *testing.T) {
-	cfs := newCrashFS(t)
+	cfs := NewCrashFS(t.TempDir())
 	w, err := OpenFileWAL("wal", WALOptions{FS: cfs})
 	if err != nil {
 		t.Fatal(err)

@@ -153,10 +153,7 @@ func TestSnapshotRemove(t *testing.T) {
 }
 
 func TestSnapshotSurvivesCrash(t *testing.T) {
-	cfs, err := NewCrashFS(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfs := NewCrashFS(t.TempDir())
 	s := NewSnapshotStore(cfs, filepath.Join("node", SnapshotsDir))
 	if _, err := s.Save(2, 40, []byte("forty")); err != nil {
 		t.Fatal(err)
