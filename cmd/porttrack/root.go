@@ -94,6 +94,9 @@ func newRootCmd(e *env) *cobra.Command {
 		newItemCmd(e, db.KindTest),
 		newReportCmd(e),
 		newHistoryCmd(e),
+		newVerifyCmd(e),
+		newCheckpointCmd(e),
+		newAuditCmd(e),
 	)
 	return root
 }

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path"
+	"slices"
+
+	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/gates"
+)
+
+// gateRun is one run of the per-item gates over tracked items, possibly of
+// several batches (audit), with what is needed to record it as evidence.
+type gateRun struct {
+	Items    []db.Item
+	Results  []gates.Result
+	Verdicts map[gates.ItemKey]bool
+	// Hashes is each batch's code hash, the same before and after the run.
+	Hashes map[int]string
+}
+
+// runItemGates judges items with the default gates. The dependency gate runs
+// per batch, since whether a batch can start is a property of the batch; the
+// other gates run once over all items, so one build and one suite run serve
+// every batch.
+//
+// A feature's callee that is itself in the run is judged by the run rather
+// than by its tracked status: a verification promotes callers and callees
+// together, and a callee still "deferred" in the tracker but passing every
+// gate here is no placeholder. A callee in the run that fails a gate fails
+// its callers' dependency gate, repeatedly up the call graph.
+func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, mutants int, progress io.Writer) (*gateRun, error) {
+	batches, err := d.Batches(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int]db.Batch{}
+	for _, b := range batches {
+		byID[b.ID] = b
+	}
+	run := &gateRun{Items: items, Hashes: map[int]string{}}
+	inRun := map[gates.ItemKey]bool{}
+	var runBatches []int
+	for _, it := range items {
+		inRun[itemKey(it)] = true
+		if !slices.Contains(runBatches, it.BatchID) {
+			runBatches = append(runBatches, it.BatchID)
+		}
+	}
+	slices.Sort(runBatches)
+
+	callees, inRunCallees, err := calleeStatuses(ctx, d, items, inRun)
+	if err != nil {
+		return nil, err
+	}
+	testPkgs, err := testPackages(ctx, d, runBatches, byID)
+	if err != nil {
+		return nil, err
+	}
+	all := &gates.Input{
+		RepoDir:        root,
+		Items:          toGateItems(items),
+		CalleeStatus:   callees,
+		TestPackages:   testPkgs,
+		TargetPackages: featurePackages(items),
+		Mutants:        mutants,
+		Progress:       progress,
+	}
+	if err := run.hashAll(ctx, d, root, runBatches); err != nil {
+		return nil, err
+	}
+	for _, id := range runBatches {
+		canStart, reason := batchCanStart(byID[id], byID)
+		in := *all
+		in.Items = toGateItems(itemsOfBatch(items, id))
+		in.BatchCanStart, in.BlockingReason = canStart, reason
+		rs, err := gates.RunAll(ctx, []gates.Gate{gates.Dependency{}}, &in)
+		if err != nil {
+			return nil, err
+		}
+		run.Results = append(run.Results, rs...)
+	}
+	var rest []gates.Gate
+	for _, g := range gates.Default(all) {
+		if g.Name() != gates.GateDependency {
+			rest = append(rest, g)
+		}
+	}
+	rs, err := gates.RunAll(ctx, rest, all)
+	if err != nil {
+		return nil, err
+	}
+	run.Results = append(run.Results, rs...)
+	if err := run.checkHashesUnchanged(ctx, d, root); err != nil {
+		return nil, err
+	}
+	run.Verdicts = gates.Verdicts(all.Items, run.Results)
+	run.judgeInRunCallees(items, inRunCallees)
+	return run, nil
+}
+
+func itemKey(it db.Item) gates.ItemKey { return gates.ItemKey{Kind: string(it.Kind), ID: it.ID} }
+
+func toGateItems(items []db.Item) []gates.Item {
+	out := make([]gates.Item, len(items))
+	for i, it := range items {
+		out[i] = gates.Item{Kind: string(it.Kind), ID: it.ID, Batch: it.BatchID, Slice: it.Slice,
+			TargetFile: it.TargetFile, TargetSymbol: it.TargetSymbol, Status: string(it.Status)}
+	}
+	return out
+}
+
+func itemsOfBatch(items []db.Item, batchID int) []db.Item {
+	var out []db.Item
+	for _, it := range items {
+		if it.BatchID == batchID {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// calleeStatuses splits each feature's callees into those judged by their
+// tracked status (for the dependency gate) and those in this run.
+func calleeStatuses(ctx context.Context, d *db.DB, items []db.Item, inRun map[gates.ItemKey]bool) (map[int][]gates.CalleeInfo, map[int][]db.Item, error) {
+	tracked := map[int][]gates.CalleeInfo{}
+	judged := map[int][]db.Item{}
+	for _, it := range items {
+		if it.Kind != db.KindFeature {
+			continue
+		}
+		cs, err := d.Callees(ctx, it.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, c := range cs {
+			if c.ID == it.ID {
+				continue
+			}
+			if inRun[itemKey(c)] {
+				judged[it.ID] = append(judged[it.ID], c)
+				continue
+			}
+			tracked[it.ID] = append(tracked[it.ID], gates.CalleeInfo{ID: c.ID, Symbol: c.GoSymbol, Status: string(c.Status)})
+		}
+	}
+	return tracked, judged, nil
+}
+
+// batchCanStart mirrors the tracker's rule: every dependency is complete.
+func batchCanStart(b db.Batch, byID map[int]db.Batch) (bool, string) {
+	for _, dep := range b.DependsOn {
+		if s := byID[dep].Status; s != db.BatchComplete {
+			return false, fmt.Sprintf("it depends on batch %d, which is %s", dep, s)
+		}
+	}
+	return true, ""
+}
+
+// testPackages are the directories of the mapped tests of the batches and of
+// every batch they depend on, directly or not: a feature may be covered by an
+// earlier batch's tests.
+func testPackages(ctx context.Context, d *db.DB, batchIDs []int, byID map[int]db.Batch) ([]string, error) {
+	seen := map[int]bool{}
+	queue := slices.Clone(batchIDs)
+	var pkgs []string
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		queue = append(queue, byID[id].DependsOn...)
+		tests, err := d.Items(ctx, db.KindTest, db.ItemFilter{BatchID: id})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range tests {
+			if p := packagePattern(t.TargetFile); p != "" && !slices.Contains(pkgs, p) {
+				pkgs = append(pkgs, p)
+			}
+		}
+	}
+	slices.Sort(pkgs)
+	return pkgs, nil
+}
+
+func featurePackages(items []db.Item) []string {
+	var pkgs []string
+	for _, it := range items {
+		if p := packagePattern(it.TargetFile); it.Kind == db.KindFeature && p != "" && !slices.Contains(pkgs, p) {
+			pkgs = append(pkgs, p)
+		}
+	}
+	slices.Sort(pkgs)
+	return pkgs
+}
+
+// packagePattern turns a mapped target file into the go command pattern of
+// its package; empty for an unmapped item.
+func packagePattern(targetFile string) string {
+	if targetFile == "" {
+		return ""
+	}
+	return dirPattern(path.Dir(targetFile))
+}
+
+// dirPattern is the go command pattern of a root-relative package directory.
+func dirPattern(dir string) string {
+	if dir == "." {
+		return "."
+	}
+	return "./" + dir
+}
+
+func (r *gateRun) hashAll(ctx context.Context, d *db.DB, root string, batchIDs []int) error {
+	for _, id := range batchIDs {
+		h, err := d.CodeHash(ctx, root, id)
+		if err != nil {
+			return err
+		}
+		r.Hashes[id] = h
+	}
+	return nil
+}
+
+// checkHashesUnchanged refuses a run during which the code changed: its
+// results would belong to no single version of the code.
+func (r *gateRun) checkHashesUnchanged(ctx context.Context, d *db.DB, root string) error {
+	for id, before := range r.Hashes {
+		after, err := d.CodeHash(ctx, root, id)
+		if err != nil {
+			return err
+		}
+		if after != before {
+			return fmt.Errorf("the code of batch %d changed while the gates ran; nothing recorded, run again", id)
+		}
+	}
+	return nil
+}
+
+// judgeInRunCallees fails the dependency result of every feature with a
+// callee in the run that did not pass, until no verdict changes (a failure
+// travels up chains and around cycles of calls).
+func (r *gateRun) judgeInRunCallees(items []db.Item, inRunCallees map[int][]db.Item) {
+	depResult := map[int]int{}
+	for i, res := range r.Results {
+		if res.Gate == gates.GateDependency && res.Kind == gates.KindFeature {
+			depResult[res.ItemID] = i
+		}
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, it := range items {
+			key := itemKey(it)
+			if it.Kind != db.KindFeature || !r.Verdicts[key] {
+				continue
+			}
+			for _, c := range inRunCallees[it.ID] {
+				if r.Verdicts[itemKey(c)] {
+					continue
+				}
+				res := &r.Results[depResult[it.ID]]
+				f := gates.Finding{Message: fmt.Sprintf("callee %d %s fails its gates in this run", c.ID, c.GoSymbol)}
+				res.Findings = append(res.Findings, f)
+				res.Passed = false
+				res.Summary = f.Message
+				r.Verdicts[key] = false
+				changed = true
+				break
+			}
+		}
+	}
+	for _, it := range items {
+		if n := len(inRunCallees[it.ID]); n > 0 && it.Kind == db.KindFeature && r.Verdicts[itemKey(it)] {
+			res := &r.Results[depResult[it.ID]]
+			res.Summary += fmt.Sprintf("; %d callees pass their gates in this run", n)
+		}
+	}
+}
+
+// failed lists the IDs of items of kind that failed some gate.
+func (r *gateRun) failed(kind db.ItemKind) []int {
+	var ids []int
+	for _, it := range r.Items {
+		if it.Kind == kind && !r.Verdicts[itemKey(it)] {
+			ids = append(ids, it.ID)
+		}
+	}
+	return ids
+}
+
+// refusal is the exit-1 error naming every item that failed, or nil.
+func (r *gateRun) refusal(rule, what string) error {
+	var refused db.RefusedError
+	for _, kind := range []db.ItemKind{db.KindFeature, db.KindTest} {
+		if ids := r.failed(kind); len(ids) > 0 {
+			refused.Violations = append(refused.Violations, db.Violation{Rule: rule, Detail: kind.Plural() + " " + what, IDs: ids})
+		}
+	}
+	if len(refused.Violations) == 0 {
+		return nil
+	}
+	return &refused
+}
