@@ -78,8 +78,10 @@ const metaFile = "wal.meta"
 
 var metaMagic = [8]byte{'R', 'P', 'W', 'A', 'L', 'M', '0', '1'}
 
-// FileWAL is a WAL in segment files under one directory. See
-// /work/notes/wal-guarantees.md for what it promises.
+// FileWAL is a WAL in segment files under a directory it owns (Delete
+// removes it). Under SyncAlways an entry is durable once Append returns;
+// recovery cuts only a torn final record and reports all other damage.
+// Opening reads every segment once to check it and index the records.
 type FileWAL struct {
 	fs       FS
 	dir      string
