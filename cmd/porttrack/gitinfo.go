@@ -28,6 +28,9 @@ func (g gitFacts) clean() bool { return g.Commit != "" && len(g.Dirty) == 0 }
 func readGitFacts(ctx context.Context, root, dbPath string) (gitFacts, error) {
 	head, err := gitOutput(ctx, root, "rev-parse", "HEAD")
 	if err != nil {
+		// Not a checkout with a commit (or no git at all): the evidence then
+		// names no commit and counts as taken on a dirty tree, which is what
+		// clean reports; --promote refuses it.
 		return gitFacts{}, nil
 	}
 	status, err := gitOutput(ctx, root, "status", "--porcelain=v1", "-z", "--untracked-files=all")
