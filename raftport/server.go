@@ -507,7 +507,9 @@ func (s *Server) stepdownRaftNodes() {
 	}
 }
 
-// shutdownRaftNodes stops every node and waits for their run loops.
+// shutdownRaftNodes stops every node. It does not wait for their run
+// loops, which may need a node lock a caller still holds; WaitForStop on a
+// node does.
 func (s *Server) shutdownRaftNodes() {
 	if s == nil {
 		return
@@ -519,9 +521,6 @@ func (s *Server) shutdownRaftNodes() {
 	s.log.Debug("Shutting down all raft nodes")
 	for _, node := range nodes {
 		node.Stop()
-	}
-	for _, node := range nodes {
-		node.WaitForStop()
 	}
 }
 
