@@ -39,3 +39,47 @@ func (p *Probe) Subscriptions() int {
 	defer p.n.RUnlock()
 	return len(p.n.subs)
 }
+
+// StartupFlags are the node's flags for a group being created or scaled
+// up: while initializing, an empty log is expected rather than lost data;
+// a scale-up member stays an observer until the leader sent it data.
+type StartupFlags struct {
+	Initializing bool
+	ScaleUp      bool
+	Observer     bool
+}
+
+// StartupFlags reads the flags under the node's read lock.
+func (p *Probe) StartupFlags() StartupFlags {
+	p.n.RLock()
+	defer p.n.RUnlock()
+	return StartupFlags{Initializing: p.n.initializing, ScaleUp: p.n.scaleUp, Observer: p.n.observer}
+}
+
+// SetInitializing sets the initializing flag, as the reference tests do to
+// stage a new group.
+func (p *Probe) SetInitializing(on bool) {
+	p.n.Lock()
+	defer p.n.Unlock()
+	p.n.initializing = on
+}
+
+// SetScaleUp sets the scale-up flag without touching observer mode.
+func (p *Probe) SetScaleUp(on bool) {
+	p.n.Lock()
+	defer p.n.Unlock()
+	p.n.scaleUp = on
+}
+
+// CreateCatchup starts a catchup for msg as a follower does when it finds
+// itself behind the leader, and returns the catchup inbox; the catchup's
+// subscription is then Probe.CatchupSub.
+func (p *Probe) CreateCatchup(msg *AppendEntryMsg) (string, error) {
+	ae, err := decodeAppendEntry(append([]byte(nil), msg.buf...), nil, msg.spec.Reply)
+	if err != nil {
+		return "", err
+	}
+	p.n.Lock()
+	defer p.n.Unlock()
+	return p.n.createCatchup(ae), nil
+}

@@ -470,3 +470,101 @@ func TestNRGTruncateOnStartup(t *testing.T) {
 	checkState(1, 1, 1, 0)
 	n.Stop()
 }
+
+// TestNRGInitializeAndScaleUp ports test 2676: a member that initializes
+// with an empty log (and possibly scales up as an observer) votes without
+// claiming an empty log, and the first data from a leader, stored or
+// installed from a snapshot in a catchup, ends initializing, scale-up and
+// observer mode; after a WAL reset its vote is empty again unless
+// initializing.
+func TestNRGInitializeAndScaleUp(t *testing.T) {
+	n, p, c := initSingleMemRaftNodeWithCluster(t)
+
+	entries := []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
+	nats0 := raftport.NodeID("nats-0")
+
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries})
+
+	require_True(t, p.StartupFlags().Initializing)
+	p.SetScaleUp(true)
+	n.SetObserver(true)
+	require_Equal(t, p.Replication().Term, 0)
+
+	voteReply := "$TEST"
+	replies, sub := chanSubscribe(t, c.client(), voteReply, 8)
+	defer sub.Unsubscribe()
+	nextVote := func() raftport.VoteResponseSpec {
+		t.Helper()
+		msg := require_ChanRead(t, replies, time.Second)
+		vr, err := raftport.DecodeVoteResponse(msg.Data)
+		require_NoError(t, err)
+		return vr
+	}
+	checkVoted := func(term uint64, vote string) {
+		t.Helper()
+		rs := p.Replication()
+		require_Equal(t, rs.Term, term)
+		require_Equal(t, rs.Vote, vote)
+	}
+	checkFlags := func(want raftport.StartupFlags) {
+		t.Helper()
+		require_Equal(t, p.StartupFlags(), want)
+	}
+
+	// Votes on a new leader, and resets the notion of an "empty vote" to
+	// ease getting quorum.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 1, Candidate: nats0, Reply: voteReply})
+	checkVoted(1, nats0)
+	checkFlags(raftport.StartupFlags{Initializing: true, ScaleUp: true, Observer: true})
+
+	vr := nextVote()
+	require_True(t, vr.Granted)
+	require_False(t, vr.Empty)
+
+	// Processing an append entry resets scale up and takes us out of
+	// observer mode.
+	require_NoError(t, p.ProcessAppendEntry(aeMsg, p.AESub()))
+	require_Equal(t, p.Replication().PIndex, 1)
+	checkFlags(raftport.StartupFlags{})
+
+	// Simulate a reset.
+	p.ResetWAL()
+	require_Equal(t, p.Replication().PIndex, 0)
+
+	// Vote after a WAL reset must be an "empty vote".
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 2, Candidate: "_random_", Reply: voteReply})
+	checkVoted(2, "_random_")
+
+	// Vote is still granted, but now marked as "empty".
+	vr = nextVote()
+	require_True(t, vr.Granted)
+	require_True(t, vr.Empty)
+
+	// Reset to check that a snapshot in a catchup also resets this.
+	p.SetInitializing(true)
+	p.SetScaleUp(true)
+	n.SetObserver(true)
+	snapshotEntries := []*raftport.Entry{
+		{Type: raftport.EntrySnapshot},
+		p.PeerStateEntry(),
+	}
+	aeSnapshot := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: snapshotEntries})
+	_, err := p.CreateCatchup(aeSnapshot)
+	require_NoError(t, err)
+	require_NoError(t, p.ProcessAppendEntry(aeSnapshot, p.CatchupSub()))
+	checkFlags(raftport.StartupFlags{})
+
+	// Simulate a reset.
+	p.ResetWAL()
+	require_Equal(t, p.Replication().PIndex, 0)
+
+	// Vote when initializing but not scaling up must also NOT be an "empty
+	// vote".
+	p.SetInitializing(true)
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 3, Candidate: "_random_", Reply: voteReply})
+	checkVoted(3, "_random_")
+
+	vr = nextVote()
+	require_True(t, vr.Granted)
+	require_False(t, vr.Empty)
+}
