@@ -221,7 +221,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 		return nil, err
 	}
 	s.mu.RLock()
-	down := s.shutdown
+	down, debug := s.shutdown, s.cfg.Debug
 	s.mu.RUnlock()
 	if down {
 		return nil, errServerShutdown
@@ -251,7 +251,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 		accName:  accName,
 		leadc:    make(chan bool, 32),
 		observer: cfg.Observer,
-		dflag:    s.cfg.Debug,
+		dflag:    debug,
 	}
 
 	// Without its subscriptions the node would be cut off from the group,
