@@ -568,3 +568,99 @@ func TestNRGInitializeAndScaleUp(t *testing.T) {
 	require_True(t, vr.Granted)
 	require_False(t, vr.Empty)
 }
+
+// TestTrafficAccountMapping checks where a group's traffic travels: on the
+// system account's connection by default, on the group's own account's
+// connection when the hosts allow NRG traffic in asset accounts, and that
+// RecreateInternalSubs with an unchanged mapping keeps the subscriptions
+// as they are. The group must elect a leader either way, which shows its
+// messages reach each other on the chosen account.
+func TestTrafficAccountMapping(t *testing.T) {
+	for _, inAsset := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inAsset=%v", inAsset), func(t *testing.T) {
+			net := transport.NewNetwork(transport.NetworkOptions{Seed: 1, NoEcho: true})
+			defer net.Close()
+
+			type host struct {
+				s     *raftport.Server
+				conns map[string]*countingConn
+			}
+			var hosts []*host
+			var peers []string
+			for i := range 3 {
+				name := serverName(i)
+				h := &host{conns: make(map[string]*countingConn)}
+				var mu sync.Mutex
+				s, err := raftport.NewServer(raftport.ServerConfig{
+					Name: name, Timing: fastTiming(), Logger: testLogger(), NRGInAssetAccount: inAsset,
+					Connect: func(account string) (transport.Conn, error) {
+						mu.Lock()
+						defer mu.Unlock()
+						if cc, ok := h.conns[account]; ok {
+							return cc, nil
+						}
+						conn, err := net.DialAccount(raftport.NodeID(name), account)
+						if err != nil {
+							return nil, err
+						}
+						h.conns[account] = &countingConn{Conn: conn}
+						return h.conns[account], nil
+					},
+				})
+				require_NoError(t, err)
+				h.s = s
+				hosts = append(hosts, h)
+				peers = append(peers, s.ID())
+			}
+
+			var nodes []raftport.RaftNode
+			for _, h := range hosts {
+				cfg := &raftport.RaftConfig{Name: "ACCT", Store: t.TempDir(), Log: storage.NewMemWAL()}
+				require_NoError(t, h.s.BootstrapRaftNode(cfg, peers, true))
+				n, err := h.s.StartRaftNode(globalAccountName, cfg)
+				require_NoError(t, err)
+				nodes = append(nodes, n)
+			}
+			defer func() {
+				for _, h := range hosts {
+					h.s.Shutdown()
+				}
+				for _, n := range nodes {
+					n.WaitForStop()
+				}
+			}()
+
+			want, other := "$SYS", globalAccountName
+			if inAsset {
+				want, other = globalAccountName, "$SYS"
+			}
+			for i, n := range nodes {
+				require_Equal(t, n.GetTrafficAccountName(), want)
+				require_Equal(t, n.IsSystemAccount(), !inAsset)
+				h := hosts[i]
+				require_True(t, h.conns[want].live.Load() > 0)
+				_, dialled := h.conns[other]
+				require_False(t, dialled)
+			}
+
+			// The state machine side is not running, so the lead is taken
+			// by State rather than Leader, which waits for applies.
+			checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+				for _, n := range nodes {
+					if n.State() == raftport.Leader {
+						return nil
+					}
+				}
+				return errors.New("no leader")
+			})
+
+			before := hosts[0].conns[want].live.Load()
+			require_NoError(t, nodes[0].RecreateInternalSubs())
+			require_Equal(t, hosts[0].conns[want].live.Load(), before)
+
+			nodes[0].Stop()
+			nodes[0].WaitForStop()
+			require_Equal(t, hosts[0].conns[want].live.Load(), 0)
+		})
+	}
+}
