@@ -83,3 +83,22 @@ func (p *Probe) CreateCatchup(msg *AppendEntryMsg) (string, error) {
 	defer p.n.Unlock()
 	return p.n.createCatchup(ae), nil
 }
+
+// QueueAppendEntry queues msg as the transport handler does when it
+// arrives on via, without processing it.
+func (p *Probe) QueueAppendEntry(msg *AppendEntryMsg, via Sub) error {
+	ae, err := decodeAppendEntry(append([]byte(nil), msg.buf...), via.sub, msg.spec.Reply)
+	if err != nil {
+		return err
+	}
+	p.n.entry.Push(ae)
+	return nil
+}
+
+// ProcessAppendEntries runs one pass of the follower loop over the queued
+// append entries, as the run loop does when they arrive.
+func (p *Probe) ProcessAppendEntries() { p.n.processAppendEntries() }
+
+// OutOfResources reports whether the node's host has used up the storage
+// budget the node is tracked against.
+func (p *Probe) OutOfResources() bool { return p.n.outOfResources() }

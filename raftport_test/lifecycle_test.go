@@ -1,6 +1,7 @@
 package raftport_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -663,4 +664,125 @@ func TestTrafficAccountMapping(t *testing.T) {
 			require_Equal(t, hosts[0].conns[want].live.Load(), 0)
 		})
 	}
+}
+
+// TestOutOfResourcesDropsAppendEntries checks the storage budget: a
+// tracked node whose host is past ServerConfig.MaxStorageBytes drops the
+// append entries it is sent, while an untracked node on the same host
+// stores them.
+func TestOutOfResourcesDropsAppendEntries(t *testing.T) {
+	net := transport.NewNetwork(transport.NetworkOptions{Seed: 1, NoEcho: true})
+	defer net.Close()
+	conn, err := net.Dial(raftport.NodeID("S-1"))
+	require_NoError(t, err)
+	s, err := raftport.NewServer(raftport.ServerConfig{
+		Name: "S-1", Timing: fastTiming(), Logger: testLogger(), MaxStorageBytes: 64,
+		Connect: func(string) (transport.Conn, error) { return conn, nil },
+	})
+	require_NoError(t, err)
+	defer s.Shutdown()
+
+	leader := raftport.NodeID("nats-0")
+	big := []*raftport.Entry{{Type: raftport.EntryNormal, Data: make([]byte, 100)}}
+	first := encode(t, raftport.AppendEntrySpec{Leader: leader, Term: 1, PTerm: 0, PIndex: 0, Entries: big})
+	second := encode(t, raftport.AppendEntrySpec{Leader: leader, Term: 1, PTerm: 1, PIndex: 1, Entries: big})
+
+	start := func(group string, track bool) *raftport.Probe {
+		t.Helper()
+		cfg := &raftport.RaftConfig{Name: group, Store: t.TempDir(), Log: storage.NewMemWAL(), Track: track}
+		require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID(), leader}, true))
+		_, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+		require_NoError(t, err)
+		return p
+	}
+
+	tracked := start("TRACKED", true)
+	require_False(t, tracked.OutOfResources())
+	// The first entry is stored directly, which puts the host past its
+	// budget.
+	require_NoError(t, tracked.ProcessAppendEntry(first, tracked.AESub()))
+	require_Equal(t, tracked.Replication().PIndex, 1)
+	require_True(t, tracked.OutOfResources())
+
+	require_NoError(t, tracked.QueueAppendEntry(second, tracked.AESub()))
+	tracked.ProcessAppendEntries()
+	require_Equal(t, tracked.Replication().PIndex, 1)
+
+	// An untracked node is not held to the budget.
+	free := start("FREE", false)
+	require_False(t, free.OutOfResources())
+	require_NoError(t, free.QueueAppendEntry(first, free.AESub()))
+	require_NoError(t, free.QueueAppendEntry(second, free.AESub()))
+	free.ProcessAppendEntries()
+	require_Equal(t, free.Replication().PIndex, 2)
+}
+
+// TestStateFileLayouts checks peers.idx and tav.idx: the reference's field
+// layouts inside checksummed files, a vote persisted as it is cast, a
+// damaged term file ignored on restart rather than read as a term, and a
+// failed write recorded as the node's write error.
+func TestStateFileLayouts(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+	s := c.servers[0]
+	le := binary.LittleEndian
+
+	peers := []string{s.ID(), raftport.NodeID("nats-0"), raftport.NodeID("nats-1")}
+	store := t.TempDir()
+	cfg := &raftport.RaftConfig{Name: "FILES", Store: store, Log: storage.NewMemWAL()}
+	require_NoError(t, s.BootstrapRaftNode(cfg, peers, true))
+
+	ps, err := storage.ReadFileChecked(storage.OSFS{}, filepath.Join(store, storage.PeerStateFile))
+	require_NoError(t, err)
+	require_Len(t, len(ps), 4+4+3*8+2)
+	require_Equal(t, le.Uint32(ps[0:]), 3)
+	require_Equal(t, le.Uint32(ps[4:]), 3)
+	for i, id := range peers {
+		require_Equal(t, string(ps[8+8*i:16+8*i]), id)
+	}
+	require_Equal(t, le.Uint16(ps[32:]), 0)
+
+	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+	candidate := raftport.NodeID("nats-0")
+	vr := p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, Candidate: candidate})
+	require_True(t, vr.Granted)
+
+	tavPath := filepath.Join(store, storage.TermVoteFile)
+	tav, err := storage.ReadFileChecked(storage.OSFS{}, tavPath)
+	require_NoError(t, err)
+	require_Len(t, len(tav), 16)
+	require_Equal(t, le.Uint64(tav), 5)
+	require_Equal(t, string(tav[8:]), candidate)
+
+	// A restart recovers the term and vote.
+	n.Stop()
+	cfg.Log = storage.NewMemWAL()
+	n, p, err = raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+	rs := p.Replication()
+	require_Equal(t, rs.Term, 5)
+	require_Equal(t, rs.Vote, candidate)
+
+	// Damage the term file: the restart must not take a term from it.
+	raw, err := os.ReadFile(tavPath)
+	require_NoError(t, err)
+	raw[0] ^= 0xff
+	require_NoError(t, os.WriteFile(tavPath, raw, 0o644))
+	n.Stop()
+	cfg.Log = storage.NewMemWAL()
+	n, p, err = raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+	rs = p.Replication()
+	require_Equal(t, rs.Term, 0)
+	require_Equal(t, rs.Vote, "")
+
+	// Make the store directory unusable: the next term change cannot be
+	// persisted and becomes the node's write error.
+	require_NoError(t, os.RemoveAll(store))
+	require_NoError(t, os.WriteFile(store, []byte("not a directory"), 0o644))
+	require_True(t, p.Replication().WriteErr == nil)
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 6, Candidate: candidate})
+	require_True(t, p.Replication().WriteErr != nil)
+	n.Stop()
 }
