@@ -56,6 +56,17 @@ func TestNRGUncommittedMembershipChangeOnNewLeader(t *testing.T) {
 	require_Error(t, err, errMembershipChange)
 }
 
+// patientQuorumTiming is the fast harness timing with the reference's
+// ten-second quorum checks, for tests that keep a leader short of its
+// quorum for a second or so on purpose: in the reference that is a tenth
+// of the time after which a leader gives up, and so it must stay here.
+func patientQuorumTiming() raftport.Timing {
+	tm := fastTiming()
+	tm.LostQuorumInterval = 10 * time.Second
+	tm.LostQuorumCheck = 10 * time.Second
+	return tm
+}
+
 // initLoneLeaderCandidate is initSingleMemRaftNodeWithCluster with the
 // reference's ten-second quorum checks: these tests run a leader whose
 // other members never answer, which the fast harness timing would have
@@ -63,10 +74,7 @@ func TestNRGUncommittedMembershipChangeOnNewLeader(t *testing.T) {
 // timing leaves it leading for the few hundred milliseconds they take.
 func initLoneLeaderCandidate(t *testing.T) (raftport.RaftNode, *raftport.Probe, *cluster) {
 	t.Helper()
-	tm := fastTiming()
-	tm.LostQuorumInterval = 10 * time.Second
-	tm.LostQuorumCheck = 10 * time.Second
-	c := createRaftClusterWithTiming(t, "R3S", 3, tm)
+	c := createRaftClusterWithTiming(t, "R3S", 3, patientQuorumTiming())
 	s := c.servers[0]
 	cfg := &raftport.RaftConfig{Name: "TEST", Store: t.TempDir(), Log: storage.NewMemWAL()}
 	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
@@ -305,7 +313,7 @@ func TestNRGProposeRemovePeer(t *testing.T) {
 // TestNRGProposeRemovePeerConcurrent ports test 2701: while one removal
 // is uncommitted a second is refused, and only the first takes effect.
 func TestNRGProposeRemovePeerConcurrent(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
+	c := createRaftClusterWithTiming(t, "R3S", 3, patientQuorumTiming())
 	defer c.shutdown()
 
 	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
@@ -340,7 +348,7 @@ func TestNRGProposeRemovePeerConcurrent(t *testing.T) {
 // TestNRGProposeRemovePeerQuorum ports test 2706: a removal needs a quorum
 // of the members that remain, so it waits for the blocked follower.
 func TestNRGProposeRemovePeerQuorum(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
+	c := createRaftClusterWithTiming(t, "R3S", 3, patientQuorumTiming())
 	defer c.shutdown()
 
 	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
@@ -372,7 +380,7 @@ func TestNRGProposeRemovePeerQuorum(t *testing.T) {
 // needs the remaining followers' quorum, not the leader's own ack; once
 // committed the old leader stops and a remaining member leads.
 func TestNRGProposeRemovePeerLeader(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
+	c := createRaftClusterWithTiming(t, "R3S", 3, patientQuorumTiming())
 	defer c.shutdown()
 
 	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
@@ -513,7 +521,7 @@ func TestNRGAddPeers(t *testing.T) {
 // a leader must not commit additions with the new members alone, which
 // could let two majorities write two histories.
 func TestNRGDisjointMajorities(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
+	c := createRaftClusterWithTiming(t, "R3S", 3, patientQuorumTiming())
 	defer c.shutdown()
 
 	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
