@@ -25,8 +25,9 @@ const genCount = 18
 
 // Fixture items, all in batch 1: features 1 Add, 2 Sign, 3 SumTo (slice A),
 // 4..21 Gen01..Gen18 (slice B); tests 101 TestAdd, 102 TestSign, 103
-// TestSumTo (T1), 104 TestGen (T2). In the call graph Gen01 calls Gen02 and
-// Sign calls Add.
+// TestSumTo (T1), 104 TestGen (T2). Batch 2 depends on batch 1 and holds
+// feature 30 Triple. In the call graph Gen01 calls Gen02, Sign calls Add and
+// SumTo calls Triple, a callee in a later batch.
 func fixtureCatalog() map[string]string {
 	var items strings.Builder
 	items.WriteString("kind\tid\tbatch\tslice\tgo_file\tgo_symbol\tgo_line_start\tgo_line_end\n")
@@ -40,10 +41,12 @@ func fixtureCatalog() map[string]string {
 		fmt.Fprintf(&items, "test\t%d\t1\tT1\tserver/calc_test.go\t%s\t%d\t%d\n", 101+i, sym, i*10+1, i*10+9)
 	}
 	items.WriteString("test\t104\t1\tT2\tserver/calc_test.go\tTestGen\t100\t120\n")
+	items.WriteString("feature\t30\t2\t\tserver/calc.go\tTriple\t300\t309\n")
 	return map[string]string{
-		"batches.tsv": "id\tname\tgo_file\tdepends_on\tstatus\tdescription\n1\tFixture\tserver/calc.go\t\tpending\tthe gates fixture\n",
+		"batches.tsv": "id\tname\tgo_file\tdepends_on\tstatus\tdescription\n1\tFixture\tserver/calc.go\t\tpending\tthe gates fixture\n" +
+			"2\tLater\tserver/calc.go\t1\tpending\tdepends on the fixture\n",
 		"catalog.tsv": items.String(),
-		"calls.tsv":   "caller_id\tcallee_id\n4\t5\n2\t1\n",
+		"calls.tsv":   "caller_id\tcallee_id\n4\t5\n2\t1\n3\t30\n",
 	}
 }
 
@@ -116,6 +119,7 @@ func newFixtureEnv(t *testing.T) *testEnv {
 	}
 	te.withDB(t, func(d *db.DB) {
 		features := []db.Target{{ID: 1, File: "calc/calc.go", Symbol: "Add"}, {ID: 2, File: "calc/calc.go", Symbol: "Sign"}, {ID: 3, File: "calc/calc.go", Symbol: "SumTo"}}
+		features = append(features, db.Target{ID: 30, File: "calc/calc.go", Symbol: "Triple"})
 		for g := 1; g <= genCount; g++ {
 			features = append(features, db.Target{ID: g + 3, File: "calc/gen.go", Symbol: fmt.Sprintf("Gen%02d", g)})
 		}

@@ -31,6 +31,11 @@ type gateRun struct {
 // together, and a callee still "deferred" in the tracker but passing every
 // gate here is no placeholder. A callee in the run that fails a gate fails
 // its callers' dependency gate, repeatedly up the call graph.
+//
+// A callee that belongs to a later batch (one that depends on the caller's)
+// cannot be finished in the tracker before the caller's batch completes, so
+// its tracked status would block the caller for ever. Such a callee is judged
+// by its code instead: it must be mapped and pass the stub scan.
 func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, mutants int, progress io.Writer) (*gateRun, error) {
 	batches, err := d.Batches(ctx)
 	if err != nil {
@@ -51,8 +56,11 @@ func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, m
 	}
 	slices.Sort(runBatches)
 
-	callees, inRunCallees, err := calleeStatuses(ctx, d, items, inRun)
+	callees, judged, err := calleeStatuses(ctx, d, items, inRun, byID)
 	if err != nil {
+		return nil, err
+	}
+	if err := judged.scanLater(ctx, root, progress); err != nil {
 		return nil, err
 	}
 	testPkgs, err := testPackages(ctx, d, runBatches, byID)
@@ -97,7 +105,7 @@ func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, m
 		return nil, err
 	}
 	run.Verdicts = gates.Verdicts(all.Items, run.Results)
-	run.judgeInRunCallees(items, inRunCallees)
+	run.judgeCallees(items, judged)
 	return run, nil
 }
 
@@ -120,33 +128,6 @@ func itemsOfBatch(items []db.Item, batchID int) []db.Item {
 		}
 	}
 	return out
-}
-
-// calleeStatuses splits each feature's callees into those judged by their
-// tracked status (for the dependency gate) and those in this run.
-func calleeStatuses(ctx context.Context, d *db.DB, items []db.Item, inRun map[gates.ItemKey]bool) (map[int][]gates.CalleeInfo, map[int][]db.Item, error) {
-	tracked := map[int][]gates.CalleeInfo{}
-	judged := map[int][]db.Item{}
-	for _, it := range items {
-		if it.Kind != db.KindFeature {
-			continue
-		}
-		cs, err := d.Callees(ctx, it.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, c := range cs {
-			if c.ID == it.ID {
-				continue
-			}
-			if inRun[itemKey(c)] {
-				judged[it.ID] = append(judged[it.ID], c)
-				continue
-			}
-			tracked[it.ID] = append(tracked[it.ID], gates.CalleeInfo{ID: c.ID, Symbol: c.GoSymbol, Status: string(c.Status)})
-		}
-	}
-	return tracked, judged, nil
 }
 
 // batchCanStart mirrors the tracker's rule: every dependency is complete.
@@ -240,46 +221,6 @@ func (r *gateRun) checkHashesUnchanged(ctx context.Context, d *db.DB, root strin
 		}
 	}
 	return nil
-}
-
-// judgeInRunCallees fails the dependency result of every feature with a
-// callee in the run that did not pass, until no verdict changes (a failure
-// travels up chains and around cycles of calls).
-func (r *gateRun) judgeInRunCallees(items []db.Item, inRunCallees map[int][]db.Item) {
-	depResult := map[int]int{}
-	for i, res := range r.Results {
-		if res.Gate == gates.GateDependency && res.Kind == gates.KindFeature {
-			depResult[res.ItemID] = i
-		}
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, it := range items {
-			key := itemKey(it)
-			if it.Kind != db.KindFeature || !r.Verdicts[key] {
-				continue
-			}
-			for _, c := range inRunCallees[it.ID] {
-				if r.Verdicts[itemKey(c)] {
-					continue
-				}
-				res := &r.Results[depResult[it.ID]]
-				f := gates.Finding{Message: fmt.Sprintf("callee %d %s fails its gates in this run", c.ID, c.GoSymbol)}
-				res.Findings = append(res.Findings, f)
-				res.Passed = false
-				res.Summary = f.Message
-				r.Verdicts[key] = false
-				changed = true
-				break
-			}
-		}
-	}
-	for _, it := range items {
-		if n := len(inRunCallees[it.ID]); n > 0 && it.Kind == db.KindFeature && r.Verdicts[itemKey(it)] {
-			res := &r.Results[depResult[it.ID]]
-			res.Summary += fmt.Sprintf("; %d callees pass their gates in this run", n)
-		}
-	}
 }
 
 // failed lists the IDs of items of kind that failed some gate.

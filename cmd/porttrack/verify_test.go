@@ -194,3 +194,23 @@ func TestPromotionStepsChunkAndOrder(t *testing.T) {
 		t.Fatalf("steps = %+v", steps)
 	}
 }
+
+// SumTo (feature 3) calls Triple (feature 30) of batch 2, which cannot start
+// before batch 1 completes: Triple is judged by its code, not its status.
+func TestVerifyJudgesLaterCalleesByTheirCode(t *testing.T) {
+	te := newFixtureEnv(t)
+	ctx := context.Background()
+	if err := runVerify(ctx, te.env, &verifyOptions{Batch: 1, IDs: "3", Kind: "feature"}); err != nil {
+		t.Fatalf("verify SumTo: %v\n%s", err, te.out)
+	}
+	if ev := latest(t, te, db.KindFeature, 3)[db.GateDependency]; !ev.Passed || !strings.Contains(ev.Summary, "1 callees of later batches pass the stub scan") {
+		t.Fatalf("dependency evidence = %+v", ev)
+	}
+
+	calc := readFile(t, te, "calc/calc.go")
+	te.writeFile(t, "calc/calc.go", strings.Replace(calc, "func Triple(n int) int {\n\treturn n * 3\n}", "func Triple(n int) int {\n\tpanic(\"not implemented\")\n}", 1))
+	te.reset()
+	err := runVerify(ctx, te.env, &verifyOptions{Batch: 1, IDs: "3", Kind: "feature"})
+	expectRefusal(t, err, "features failing a gate: 3")
+	mustContain(t, te.out.String(), "feature 3 dependency: callee 30 Triple of later batch 2 is deferred and fails the stub scan")
+}
