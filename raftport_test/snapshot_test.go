@@ -1,10 +1,12 @@
 package raftport_test
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -443,4 +445,87 @@ func TestNRGReplayOnSnapshotDifferentTerm(t *testing.T) {
 
 	deliverLive(t, p, aeMsg3)
 	require_Equal(t, p.Replication().PIndex, 3)
+}
+
+// snapshotNodeOnDisk is a one-member group on a file WAL whose node, not
+// running, has installed one snapshot of "state" at index 1. It returns
+// what a restart needs.
+func snapshotNodeOnDisk(t *testing.T) (*cluster, *raftport.RaftConfig, string, raftport.RaftNode, *raftport.Probe) {
+	t.Helper()
+	c := createRaftCluster(t, "R3S", 3)
+	s := c.servers[0]
+	walDir := t.TempDir()
+	cfg := &raftport.RaftConfig{Name: "TEST", Store: t.TempDir(), Log: openFileWAL(t, walDir)}
+	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
+	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+
+	deliverLive(t, p, encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: normalEntries()}))
+	deliverLive(t, p, encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1}))
+	n.Applied(1)
+	require_NoError(t, n.InstallSnapshot([]byte("state"), false))
+	return c, cfg, walDir, n, p
+}
+
+// restartOnDisk stops n and initialises it again from its store and WAL.
+func restartOnDisk(t *testing.T, c *cluster, cfg *raftport.RaftConfig, walDir string, n raftport.RaftNode) (raftport.RaftNode, *raftport.Probe, error) {
+	t.Helper()
+	n.Stop()
+	n.WaitForStop()
+	cfg.Log = openFileWAL(t, walDir)
+	return raftport.InitRaftNode(c.servers[0], globalAccountName, cfg)
+}
+
+// TestSnapshotDamageIsReported: a snapshot file with a flipped bit or cut
+// short is reported as corrupt, never handed to the state machine, and
+// fails the node's restart instead of letting it recover a partial state.
+func TestSnapshotDamageIsReported(t *testing.T) {
+	damages := map[string]func(buf []byte) []byte{
+		"flipped-bit": func(buf []byte) []byte { buf[len(buf)/2] ^= 0x10; return buf },
+		"truncated":   func(buf []byte) []byte { return buf[:len(buf)-1] },
+	}
+	for name, damage := range damages {
+		t.Run(name, func(t *testing.T) {
+			c, cfg, walDir, n, p := snapshotNodeOnDisk(t)
+			snap, err := p.LoadLastSnapshot()
+			require_NoError(t, err)
+			require_True(t, bytes.Equal(snap.Data, []byte("state")))
+
+			file := p.SnapFile()
+			buf, err := os.ReadFile(file)
+			require_NoError(t, err)
+			require_NoError(t, os.WriteFile(file, damage(buf), 0o644))
+
+			_, err = p.LoadLastSnapshot()
+			require_Error(t, err, raftport.ErrSnapshotCorrupt)
+			queued := n.ApplyQ().Len()
+			require_False(t, n.DrainAndReplaySnapshot())
+			require_Equal(t, n.ApplyQ().Len(), queued)
+
+			_, _, err = restartOnDisk(t, c, cfg, walDir, n)
+			require_Error(t, err, raftport.ErrSnapshotCorrupt)
+		})
+	}
+}
+
+// TestSnapshotLeftoversIgnoredAtStartup: names that are not exactly
+// snap.<term>.<index> (an interrupted write's temporary file, a stray
+// file) are removed at startup and never taken for the newest snapshot.
+func TestSnapshotLeftoversIgnoredAtStartup(t *testing.T) {
+	c, cfg, walDir, n, p := snapshotNodeOnDisk(t)
+	dir := p.SnapshotsDir()
+	leftovers := []string{"snap.9.9.tmp-interrupted", "snap.9.9.bak", "notes"}
+	for _, name := range leftovers {
+		require_NoError(t, os.WriteFile(filepath.Join(dir, name), []byte("garbage"), 0o644))
+	}
+
+	_, p, err := restartOnDisk(t, c, cfg, walDir, n)
+	require_NoError(t, err)
+	snap, err := p.LoadLastSnapshot()
+	require_NoError(t, err)
+	require_Equal(t, snap.LastIndex, 1)
+	require_True(t, bytes.Equal(snap.Data, []byte("state")))
+	files := snapshotFiles(t, p)
+	require_Len(t, len(files), 1)
+	require_Equal(t, filepath.Join(dir, files[0].Name()), p.SnapFile())
 }
