@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/porttrack-dev/porttrack/raftport"
+	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
 // TestNRGLeaderTransfer ports test 2625: StepDown with a preferred peer
@@ -223,12 +224,14 @@ func TestNRGAssumeHighTermAfterCandidateIsolation(t *testing.T) {
 
 // TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm ports test 2638:
 // a candidate whose term is ahead does not step down for a heartbeat of a
-// leader of an older term.
+// leader of an older term. The reference reads the heartbeat off the wire
+// and locks the group, racing the candidate's next election; here the
+// network holds all traffic and the test delivers it up to that heartbeat
+// and the candidate's refusal, so the candidate is looked at exactly
+// after handling the heartbeat and before any vote reaches it.
 func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 	c := createRaftClusterWithTiming(t, "R3S", 3, slowElectionTiming(time.Second))
 	defer c.shutdown()
-
-	nc := c.client()
 
 	rg := c.createRaftGroup("TEST", 3, newStateAdder)
 	// The election timer is long: kick one node into campaigning rather
@@ -237,39 +240,81 @@ func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 	leaderSM := rg.waitOnLeader()
 	require_NotNil(t, leaderSM)
 
+	// Let the election settle: once everyone knows the leader's first
+	// entry is committed, the heartbeat announcing it has gone by and no
+	// message of the current term is still on its way.
+	leader := raftport.NewProbe(leaderSM.node())
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		want := leader.Replication().PIndex
+		for _, sm := range rg {
+			if r := raftport.NewProbe(sm.node()).Replication(); r.Commit != want {
+				return errors.New("the leader's first entry is not known committed everywhere yet")
+			}
+		}
+		return nil
+	})
+
 	const (
 		candidatePterm  uint64 = 50
 		candidatePindex uint64 = 70
 		candidateTerm   uint64 = 100
 	)
 
-	// A candidate that received entries as a follower of a previous term.
-	candidate := raftport.NewProbe(rg.nonLeader().node())
+	// Stage both nodes at once, holding from then on all traffic.
+	candidateNode := rg.nonLeader().node()
+	candidate := raftport.NewProbe(candidateNode)
 	candidate.Lock()
+	leader.Lock()
+	c.net.Hold()
+	defer c.net.Release()
+
+	// A candidate that received entries as a follower of a previous term.
 	candidate.SwitchStateLocked(raftport.Candidate)
 	candidate.SetLogPositionLocked(candidateTerm, candidatePterm, candidatePindex, candidate.ReplicationLocked().Commit)
-	candidate.Unlock()
 
 	// The leader's term is behind the candidate's.
-	leader := raftport.NewProbe(leaderSM.node())
-	leader.Lock()
 	leader.SetLogPositionLocked(candidatePterm, candidatePterm, candidatePindex, leader.ReplicationLocked().Commit)
 	leader.Unlock()
+	candidate.Unlock()
+	asubj, leaderID, candidateID := leader.AppendSubject(), leaderSM.node().ID(), candidateNode.ID()
 
-	// The first append entry: a heartbeat of the leader of the old term.
-	aes, sub := chanSubscribe(t, nc, leader.AppendSubject(), 1)
-	defer sub.Unsubscribe()
-	msg := require_ChanRead(t, aes, 5*time.Second)
+	// Deliver traffic until the candidate got the leader's first append
+	// entry of the old term, a heartbeat.
+	var heartbeat transport.Message
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		for {
+			m, ok := c.net.DeliverNext()
+			if !ok {
+				return errors.New("no heartbeat for the candidate yet")
+			}
+			if m.Subject == asubj && m.From == leaderID && m.To == candidateID {
+				ae, err := raftport.DecodeAppendEntry(m.Data)
+				if err == nil && ae.Term == candidatePterm {
+					heartbeat = m
+					return nil
+				}
+			}
+		}
+	})
+	// The candidate has handled it once its refusal is on the wire.
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		for _, m := range c.net.Pending() {
+			if m.From == candidateID && m.Subject == heartbeat.Reply {
+				return nil
+			}
+		}
+		return errors.New("the candidate has not answered the heartbeat yet")
+	})
 
 	// Stop the nodes from progressing to check their state.
 	rg.lockAll()
 	defer rg.unlockAll()
 
-	ae, err := raftport.DecodeAppendEntry(msg.Data)
+	ae, err := raftport.DecodeAppendEntry(heartbeat.Data)
 	require_NoError(t, err)
 
 	// It came from the leader before the candidate's answer moved its term.
-	require_Equal(t, ae.Leader, leaderSM.node().ID())
+	require_Equal(t, ae.Leader, leaderID)
 	require_Equal(t, ae.Term, candidatePterm)
 
 	// The candidate has not stepped down and its term is still ahead.
