@@ -28,7 +28,9 @@ const e2eWait = 30 * time.Second
 
 // chainSM is a state machine that proves agreement on order: it folds
 // every applied entry into a SHA-256 chain, so two members with the same
-// count and head applied the same entries in the same order.
+// count and head applied the same entries in the same order. Entries carry
+// a sequence number and a repeated one is skipped, so that a client may
+// propose again what a leader change lost, as real clients do.
 type chainSM struct {
 	sync.Mutex
 	c      *cluster
@@ -40,11 +42,12 @@ type chainSM struct {
 
 	count uint64
 	head  [sha256.Size]byte
-	snaps int // snapshot entries applied since the last (re)start
+	seen  map[uint64]bool // sequence numbers applied
+	snaps int             // snapshot entries applied since the last (re)start
 }
 
 func newChainSM(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
-	return &chainSM{c: c, s: s, n: n, cfg: cfg}
+	return &chainSM{c: c, s: s, n: n, cfg: cfg, seen: make(map[uint64]bool)}
 }
 
 func (m *chainSM) server() *raftport.Server {
@@ -79,14 +82,14 @@ func (m *chainSM) applyEntry(ce *raftport.CommittedEntry) {
 	for _, e := range ce.Entries {
 		switch e.Type {
 		case raftport.EntryNormal:
+			if len(e.Data) != 8 || m.seen[binary.BigEndian.Uint64(e.Data)] {
+				continue
+			}
+			m.seen[binary.BigEndian.Uint64(e.Data)] = true
 			m.head = sha256.Sum256(append(m.head[:], e.Data...))
 			m.count++
 		case raftport.EntrySnapshot:
-			if len(e.Data) == 8+sha256.Size {
-				m.count = binary.BigEndian.Uint64(e.Data)
-				copy(m.head[:], e.Data[8:])
-				m.snaps++
-			}
+			m.restore(e.Data)
 		}
 	}
 	n := m.n
@@ -116,7 +119,7 @@ func (m *chainSM) restart() {
 	} else {
 		m.cfg.Log = storage.NewMemWAL()
 	}
-	m.count, m.head, m.snaps = 0, [sha256.Size]byte{}, 0
+	m.count, m.head, m.seen, m.snaps = 0, [sha256.Size]byte{}, make(map[uint64]bool), 0
 	n, err := m.s.StartRaftNode(globalAccountName, m.cfg)
 	if err != nil {
 		m.c.t.Errorf("restarting %s: %v", m.s.Name(), err)
@@ -139,15 +142,42 @@ func (m *chainSM) snapshotsApplied() int {
 	return m.snaps
 }
 
-// snapshot installs the member's state as its node's snapshot. It is only
-// taken when the group is quiet, so the state is exactly what was applied.
+// has reports whether the member applied sequence number seq.
+func (m *chainSM) has(seq uint64) bool {
+	m.Lock()
+	defer m.Unlock()
+	return m.seen[seq]
+}
+
+// snapshot installs the member's state (count, head, then every sequence
+// number applied) as its node's snapshot. It is only taken when the group
+// is quiet, so the state is exactly what was applied.
 func (m *chainSM) snapshot() error {
 	m.Lock()
 	data := binary.BigEndian.AppendUint64(nil, m.count)
 	data = append(data, m.head[:]...)
+	for seq := range m.seen {
+		data = binary.BigEndian.AppendUint64(data, seq)
+	}
 	n := m.n
 	m.Unlock()
 	return n.InstallSnapshot(data, false)
+}
+
+// restore loads what snapshot stored; a malformed snapshot is a failure
+// of the node, which must never hand one over. Lock held.
+func (m *chainSM) restore(data []byte) {
+	if len(data) < 8+sha256.Size || (len(data)-8-sha256.Size)%8 != 0 {
+		m.c.t.Errorf("%s: malformed snapshot of %d bytes", m.s.Name(), len(data))
+		return
+	}
+	m.count = binary.BigEndian.Uint64(data)
+	copy(m.head[:], data[8:])
+	m.seen = make(map[uint64]bool)
+	for rest := data[8+sha256.Size:]; len(rest) > 0; rest = rest[8:] {
+		m.seen[binary.BigEndian.Uint64(rest)] = true
+	}
+	m.snaps++
 }
 
 // chainOf returns the chain state machines of a group.
@@ -159,21 +189,40 @@ func chainOf(rg smGroup) []*chainSM {
 	return out
 }
 
-// proposeN proposes count entries numbered from first, through the
-// current leader.
+// proposeN proposes the entries numbered first to first+count-1 through
+// the leader until the leader applied every one: a leader that steps down
+// drops the proposals it had not replicated, and a client then proposes
+// them again to the next one.
 func proposeN(t *testing.T, rg smGroup, first, count int) {
 	t.Helper()
-	leader := rg.waitOnLeader()
-	require_NotNil(t, leader)
-	n := leader.node()
-	for i := first; i < first+count; i++ {
-		data := binary.BigEndian.AppendUint64(nil, uint64(i))
-		if err := n.Propose(data); err != nil {
-			// Leadership moved: send the rest through whoever leads now.
-			leader = rg.waitOnLeader()
-			require_NotNil(t, leader)
-			n = leader.node()
-			require_NoError(t, n.ForwardProposal(data))
+	deadline := time.Now().Add(e2eWait)
+	for {
+		leader := rg.waitOnLeader()
+		require_NotNil(t, leader)
+		lsm := leader.(*chainSM)
+		var missing []uint64
+		for seq := uint64(first); seq < uint64(first+count); seq++ {
+			if !lsm.has(seq) {
+				missing = append(missing, seq)
+			}
+		}
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d proposals never applied within %v", len(missing), count, e2eWait)
+		}
+		n := leader.node()
+		for _, seq := range missing {
+			if err := n.Propose(binary.BigEndian.AppendUint64(nil, seq)); err != nil {
+				break
+			}
+		}
+		// Give the leader time to apply them before looking again.
+		last := missing[len(missing)-1]
+		waitUntil := time.Now().Add(5 * time.Second)
+		for !lsm.has(last) && n.Leader() && time.Now().Before(waitUntil) {
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
 }
@@ -399,19 +448,13 @@ func createNATSRaftCluster(t *testing.T, clusterName string, numServers int) *cl
 		t.Fatalf("embedded NATS server not ready")
 	}
 	url := ns.ClientURL()
-	c := &cluster{
-		t:      t,
-		name:   clusterName,
-		timing: fastTiming(),
-		dial: func(id string) (transport.Conn, error) {
-			return transport.DialNATS(url, transport.WithNoEcho(), transport.WithName(id))
-		},
-		closeTransport: func() {
-			ns.Shutdown()
-			ns.WaitForShutdown()
-		},
+	dial := func(id string) (transport.Conn, error) {
+		return transport.DialNATS(url, transport.WithNoEcho(), transport.WithName(id))
 	}
-	t.Cleanup(c.shutdown)
+	c := newCluster(t, clusterName, fastTiming(), dial, func() {
+		ns.Shutdown()
+		ns.WaitForShutdown()
+	})
 	for range numServers {
 		c.addInNewServer()
 	}

@@ -203,11 +203,42 @@ type cluster struct {
 	dial           func(id string) (transport.Conn, error)
 	closeTransport func()
 
+	// base holds every directory of the cluster. It is made before the
+	// shutdown cleanup is registered, so it is removed after the nodes
+	// stopped writing into it (cleanups run last-in first-out).
+	base string
+
 	mu      sync.Mutex
-	conns   []transport.Conn // host and client connections, closed on shutdown
-	sms     []stateMachine   // every state machine started, waited on at shutdown
+	conns   []transport.Conn    // host and client connections, closed on shutdown
+	sms     []stateMachine      // every state machine started, waited on at shutdown
+	nodes   []raftport.RaftNode // nodes without a state machine, waited on at shutdown
 	clients int
 	down    bool
+}
+
+// newCluster sets up an empty cluster over a transport; the caller adds
+// the hosts.
+func newCluster(t *testing.T, name string, tm raftport.Timing, dial func(string) (transport.Conn, error), closeTransport func()) *cluster {
+	t.Helper()
+	c := &cluster{t: t, name: name, timing: tm, dial: dial, closeTransport: closeTransport, base: t.TempDir()}
+	t.Cleanup(c.shutdown)
+	return c
+}
+
+// tempDir is a fresh directory that outlives the cluster's nodes; tests
+// use it instead of t.TempDir for anything a node writes into.
+func (c *cluster) tempDir() string {
+	c.t.Helper()
+	dir, err := os.MkdirTemp(c.base, "dir")
+	require_NoError(c.t, err)
+	return dir
+}
+
+// trackNode makes shutdown wait for a node that has no state machine.
+func (c *cluster) trackNode(n raftport.RaftNode) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nodes = append(c.nodes, n)
 }
 
 // createRaftCluster stands in for the reference's
@@ -226,15 +257,8 @@ func createRaftClusterWithTiming(t *testing.T, clusterName string, numServers in
 	// subscriptions of that server (its send queue's client skips them),
 	// so a leader never hears its own append entries: NoEcho.
 	network := transport.NewNetwork(transport.NetworkOptions{Seed: rand.Int64(), NoEcho: true})
-	c := &cluster{
-		t:              t,
-		name:           clusterName,
-		timing:         tm,
-		net:            network,
-		dial:           network.Dial,
-		closeTransport: network.Close,
-	}
-	t.Cleanup(c.shutdown)
+	c := newCluster(t, clusterName, tm, network.Dial, network.Close)
+	c.net = network
 	for range numServers {
 		c.addInNewServer()
 	}
@@ -321,10 +345,29 @@ func (c *cluster) shutdown() {
 	}
 	c.mu.Lock()
 	sms := append([]stateMachine(nil), c.sms...)
+	nodes := append([]raftport.RaftNode(nil), c.nodes...)
 	conns := append([]transport.Conn(nil), c.conns...)
 	c.mu.Unlock()
 	for _, sm := range sms {
-		sm.waitGroup().Wait()
+		nodes = append(nodes, sm.node())
+	}
+	// Shutdown only asks the nodes to stop; their directories must not be
+	// removed while they still write. A test that left a node locked would
+	// hang here, hence the bound.
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for _, n := range nodes {
+			n.WaitForStop()
+		}
+		for _, sm := range sms {
+			sm.waitGroup().Wait()
+		}
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		c.t.Errorf("cluster %s: nodes did not stop within 10s of shutdown", c.name)
 	}
 	for _, conn := range conns {
 		conn.Close()
@@ -338,7 +381,7 @@ func (c *cluster) createWAL(st raftport.StorageType) (storage.WAL, string) {
 	if st == raftport.MemoryStorage {
 		return storage.NewMemWAL(), ""
 	}
-	dir := c.t.TempDir()
+	dir := c.tempDir()
 	return openFileWAL(c.t, dir), dir
 }
 
@@ -535,7 +578,7 @@ func (c *cluster) createRaftGroupWithPeers(name string, servers []*raftport.Serv
 	var sg smGroup
 	for _, s := range servers {
 		wal, walDir := c.createWAL(st)
-		cfg := &raftport.RaftConfig{Name: name, Store: c.t.TempDir(), Log: wal}
+		cfg := &raftport.RaftConfig{Name: name, Store: c.tempDir(), Log: wal}
 		sg = append(sg, c.createStateMachine(s, cfg, walDir, peers, smf))
 	}
 	return sg
@@ -579,7 +622,7 @@ func (c *cluster) addNodeEx(name string, smf smFactory, st raftport.StorageType)
 	c.t.Helper()
 	s := c.addInNewServer()
 	wal, walDir := c.createWAL(st)
-	cfg := &raftport.RaftConfig{Name: name, Store: c.t.TempDir(), Log: wal}
+	cfg := &raftport.RaftConfig{Name: name, Store: c.tempDir(), Log: wal}
 	return c.createStateMachine(s, cfg, walDir, serverPeerNames(c.servers), smf)
 }
 
@@ -751,10 +794,11 @@ func initSingleMemRaftNodeWithCluster(t *testing.T) (raftport.RaftNode, *raftpor
 	t.Helper()
 	c := createRaftCluster(t, "R3S", 3)
 	s := c.servers[0]
-	cfg := &raftport.RaftConfig{Name: "TEST", Store: t.TempDir(), Log: storage.NewMemWAL()}
+	cfg := &raftport.RaftConfig{Name: "TEST", Store: c.tempDir(), Log: storage.NewMemWAL()}
 	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
 	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
 	require_NoError(t, err)
+	c.trackNode(n)
 	return n, p, c
 }
 

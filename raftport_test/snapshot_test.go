@@ -454,11 +454,12 @@ func snapshotNodeOnDisk(t *testing.T) (*cluster, *raftport.RaftConfig, string, r
 	t.Helper()
 	c := createRaftCluster(t, "R3S", 3)
 	s := c.servers[0]
-	walDir := t.TempDir()
-	cfg := &raftport.RaftConfig{Name: "TEST", Store: t.TempDir(), Log: openFileWAL(t, walDir)}
+	walDir := c.tempDir()
+	cfg := &raftport.RaftConfig{Name: "TEST", Store: c.tempDir(), Log: openFileWAL(t, walDir)}
 	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
 	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
 	require_NoError(t, err)
+	c.trackNode(n)
 
 	deliverLive(t, p, encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: normalEntries()}))
 	deliverLive(t, p, encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1}))
@@ -473,7 +474,11 @@ func restartOnDisk(t *testing.T, c *cluster, cfg *raftport.RaftConfig, walDir st
 	n.Stop()
 	n.WaitForStop()
 	cfg.Log = openFileWAL(t, walDir)
-	return raftport.InitRaftNode(c.servers[0], globalAccountName, cfg)
+	n, p, err := raftport.InitRaftNode(c.servers[0], globalAccountName, cfg)
+	if err == nil {
+		c.trackNode(n)
+	}
+	return n, p, err
 }
 
 // TestSnapshotDamageIsReported: a snapshot file with a flipped bit or cut
