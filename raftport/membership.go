@@ -40,7 +40,7 @@ func (n *raft) handleForwardedRemovePeerProposal(_ transport.Subscription, _, re
 }
 
 // handleForwardedProposal takes a follower's ForwardProposal. A leader
-// that has not yet applied the entries of earlier terms drops it: until
+// that still has entries of earlier terms to apply drops it: until
 // then Leader() is false and the upper layer does not act as leader, so
 // neither should its proposal intake.
 func (n *raft) handleForwardedProposal(_ transport.Subscription, _, reply string, msg []byte) {

@@ -81,7 +81,7 @@ func (p *Probe) RequestVote() { p.n.requestVote() }
 func (p *Probe) SwitchToFollower(leader string) { p.n.switchToFollower(leader) }
 
 // SwitchToCandidate starts a new term and election, unless the node may
-// not campaign now (observer, paused, commits not yet processed).
+// not campaign now (observer, paused, commits still unprocessed).
 func (p *Probe) SwitchToCandidate() { p.n.switchToCandidate() }
 
 // SwitchToLeader makes the node leader of its current term; Leader()

@@ -98,7 +98,7 @@ func (n *raft) ProposeRemovePeer(peer string) error {
 }
 
 // MembershipChangeInProgress reports whether a peer add or remove is in
-// the log but not yet committed.
+// the log but still uncommitted.
 func (n *raft) MembershipChangeInProgress() bool {
 	n.RLock()
 	defer n.RUnlock()

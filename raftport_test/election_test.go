@@ -279,7 +279,7 @@ func TestNRGReportLeaderAfterNoopEntry(t *testing.T) {
 	require_Equal(t, p.Replication().Term, 1)
 	require_False(t, n.Leader())
 
-	// Leader state, but not yet an up-to-date leader.
+	// Leader state, but still short of an up-to-date leader.
 	p.SwitchToLeader()
 	r := p.Replication()
 	require_Equal(t, n.State(), raftport.Leader)

@@ -163,7 +163,7 @@ func TestNRGUncommittedMembershipChangeOnNewLeaderForwardedRemovePeerProposal(t 
 }
 
 // TestNRGIgnoreForwardedProposalIfNotCaughtUpLeader ports test 2705: a
-// leader that has not yet applied its first entry of the term drops
+// leader that still has its first entry of the term to apply drops
 // forwarded proposals.
 func TestNRGIgnoreForwardedProposalIfNotCaughtUpLeader(t *testing.T) {
 	n, p, c := initLoneLeaderCandidate(t)
