@@ -540,3 +540,54 @@ func TestNRGNoResetOnAppendEntryResponse(t *testing.T) {
 	require_NotEqual(t, r.PTerm, 0)
 	require_NotEqual(t, r.PIndex, 0)
 }
+
+// TestStoreToWALRejectsMisplacedEntry checks storeToWAL's sanity check: an
+// entry that would not land right after its previous entry means the
+// node's view and its log disagree, so the log is reset and the store
+// fails.
+func TestStoreToWALRejectsMisplacedEntry(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	first := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
+	require_NoError(t, p.StoreToWAL(first))
+	require_Equal(t, walMsgs(p), 1)
+
+	// Claims to follow index 5, but would be stored at 2.
+	misplaced := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: 1, PIndex: 5, Entries: sampleEntries()})
+	require_Error(t, p.StoreToWAL(misplaced))
+	require_Equal(t, walMsgs(p), 0)
+	r := p.Replication()
+	require_Equal(t, r.PIndex, 0)
+	require_Equal(t, r.PTerm, 0)
+}
+
+// TestTruncateBelowCompactedStart checks that truncating to an index the
+// log was already compacted past empties the log and continues after that
+// index, as the reference's stores do, instead of failing.
+func TestTruncateBelowCompactedStart(t *testing.T) {
+	_, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	for i := range 3 {
+		ae := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i), Entries: sampleEntries()})
+		processAE(t, p, ae, p.AESub())
+	}
+	require_NoError(t, p.WAL().Compact(3))
+
+	p.TruncateWAL(1, 1)
+	r := p.Replication()
+	require_NoError(t, r.WriteErr)
+	require_Equal(t, r.PIndex, 1)
+	require_Equal(t, r.PTerm, 1)
+	state := p.WALState()
+	require_Equal(t, state.Entries, 0)
+	require_Equal(t, state.FirstIndex, 2)
+	require_Equal(t, state.LastIndex, 1)
+
+	// The log goes on right after the truncation point.
+	next := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: 1, PIndex: 1, Entries: sampleEntries()})
+	processAE(t, p, next, p.AESub())
+	require_Equal(t, p.Replication().PIndex, 2)
+	require_Equal(t, storedLeader(t, p, 2), refNats0)
+}
