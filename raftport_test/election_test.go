@@ -452,14 +452,13 @@ func TestNRGInlineStepdown(t *testing.T) {
 // group a candidate asks for votes on the next term with the previous
 // leader's last term, and every other member grants it.
 func TestNRGSimpleElection(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 9)
+	c := createRaftClusterWithTiming(t, "R3S", 9, steadyTiming())
 	defer c.shutdown()
 
 	nc := c.client()
 
 	rg := c.createRaftGroup("TEST", 9, newStateAdder)
-	leaderSM := rg.waitOnLeader()
-	require_NotNil(t, leaderSM)
+	leaderSM := campaignAndWaitOnLeader(t, rg)
 
 	// Keep a record of the term when we started.
 	leader := raftport.NewProbe(leaderSM.node())

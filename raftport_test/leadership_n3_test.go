@@ -13,17 +13,40 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
+// steadyTiming keeps the harness's proportions at four times its pace:
+// tests that assert who wins an election cannot afford a spurious one
+// when a loaded machine delays a 25ms heartbeat past a 250ms timeout, nor
+// a leader transfer that finds no peer heard from within 75ms.
+func steadyTiming() raftport.Timing {
+	tm := fastTiming()
+	tm.MinElectionTimeout = time.Second
+	tm.MaxElectionTimeout = 2 * time.Second
+	tm.HeartbeatInterval = 100 * time.Millisecond
+	tm.LostQuorumInterval = 2 * time.Second
+	tm.LostQuorumCheck = 400 * time.Millisecond
+	return tm
+}
+
+// campaignAndWaitOnLeader starts the first election at once instead of
+// after a whole election timeout, and waits for its winner.
+func campaignAndWaitOnLeader(t *testing.T, rg smGroup) stateMachine {
+	t.Helper()
+	require_NoError(t, rg[0].node().Campaign())
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+	return leader
+}
+
 // TestNRGLeaderTransfer ports test 2625: StepDown with a preferred peer
 // hands leadership to that peer with an EntryLeaderTransfer naming it.
 func TestNRGLeaderTransfer(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
+	c := createRaftClusterWithTiming(t, "R3S", 3, steadyTiming())
 	defer c.shutdown()
 
 	nc := c.client()
 
 	rg := c.createMemRaftGroup("Test", 3, newStateAdder)
-	leader := rg.waitOnLeader()
-	require_NotNil(t, leader)
+	leader := campaignAndWaitOnLeader(t, rg)
 
 	aes, sub := chanSubscribe(t, nc, raftport.NewProbe(leader.node()).AppendSubject(), 4096)
 	defer sub.Unsubscribe()
