@@ -214,3 +214,20 @@ func TestVerifyJudgesLaterCalleesByTheirCode(t *testing.T) {
 	expectRefusal(t, err, "features failing a gate: 3")
 	mustContain(t, te.out.String(), "feature 3 dependency: callee 30 Triple of later batch 2 is deferred and fails the stub scan")
 }
+
+func TestVerifyRecordsOptInMutation(t *testing.T) {
+	te := newFixtureEnv(t)
+	ctx := context.Background()
+	if err := runVerify(ctx, te.env, &verifyOptions{Batch: 1, IDs: "6", Kind: "feature", Mutants: 2}); err != nil {
+		t.Fatalf("verify Gen03 with mutants: %v\n%s", err, te.out)
+	}
+	ev := latest(t, te, db.KindFeature, 6)[db.GateMutation]
+	var detail resultDetail
+	if err := json.Unmarshal([]byte(ev.Detail), &detail); err != nil || !ev.Passed || detail.KillRate == nil || *detail.KillRate != 1 {
+		t.Fatalf("mutation evidence = %+v, detail %+v (%v); want passed with kill rate 1", ev, detail, err)
+	}
+	mustContain(t, te.out.String(), "mutation: feature 6 mutant 1/1", "killed")
+	if stub := latest(t, te, db.KindFeature, 6)[db.GateStub]; stub.Command != "porttrack verify --batch 1 --ids 6 --kind feature --mutants 2" {
+		t.Fatalf("stub evidence command = %q", stub.Command)
+	}
+}
