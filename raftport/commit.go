@@ -188,7 +188,11 @@ func (n *raft) adjustClusterSizeAndQuorum() {
 		// gets the acknowledgements that commit them. It takes the lock,
 		// which the caller holds.
 		if n.State() == Leader {
-			go n.sendHeartbeat()
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				n.sendHeartbeat()
+			}()
 		}
 	}
 	if ncsz != pcsz {
