@@ -53,6 +53,7 @@ type rcobStateMachine struct {
 	blocksApplied              uint64
 	blocksAppliedSinceSnapshot uint64
 	stopped                    bool
+	leader                     bool  // what the last lead change said, for failure messages
 	ready                      bool  // the replay of a (re)start is over
 	err                        error // the first apply failure, reported by getCurrentHash
 }
@@ -120,7 +121,11 @@ func (sm *rcobStateMachine) applyEntry(ce *raftport.CommittedEntry) {
 	sm.n.Applied(ce.Index)
 }
 
-func (sm *rcobStateMachine) leaderChange(bool) {}
+func (sm *rcobStateMachine) leaderChange(isLeader bool) {
+	sm.Lock()
+	defer sm.Unlock()
+	sm.leader = isLeader
+}
 
 // fail keeps the first failure. Lock held.
 func (sm *rcobStateMachine) fail(err error) {
@@ -140,6 +145,7 @@ func (sm *rcobStateMachine) stop() {
 	sm.Lock()
 	defer sm.Unlock()
 	sm.stopped = true
+	sm.leader = false
 	sm.blocksApplied = 0
 	sm.hash.Reset()
 }
@@ -194,6 +200,12 @@ func (sm *rcobStateMachine) applyBlock(data []byte) {
 	sm.hash.Write(block.Data)
 	sm.blocksApplied++
 	sm.blocksAppliedSinceSnapshot++
+}
+
+func (sm *rcobStateMachine) isLeader() bool {
+	sm.Lock()
+	defer sm.Unlock()
+	return sm.leader
 }
 
 // getCurrentHash returns whether the replica runs, how many blocks it
@@ -255,6 +267,9 @@ func rcobConverged(rg smGroup, want uint64) error {
 	for _, sm := range rg {
 		rs := sm.(*rcobStateMachine)
 		name := fmt.Sprintf("%s/%s", rs.server().Name(), rs.node().ID())
+		if rs.isLeader() {
+			name += " (leader)"
+		}
 		running, blocks, hash, err := rs.getCurrentHash()
 		switch {
 		case err != nil:

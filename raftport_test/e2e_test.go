@@ -44,6 +44,7 @@ type chainSM struct {
 	head  [sha256.Size]byte
 	seen  map[uint64]bool // sequence numbers applied
 	snaps int             // snapshot entries applied since the last (re)start
+	led   bool            // what the last lead change said
 }
 
 func newChainSM(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
@@ -97,7 +98,19 @@ func (m *chainSM) applyEntry(ce *raftport.CommittedEntry) {
 	n.Applied(ce.Index)
 }
 
-func (m *chainSM) leaderChange(bool) {}
+func (m *chainSM) leaderChange(isLeader bool) {
+	m.Lock()
+	defer m.Unlock()
+	m.led = isLeader
+}
+
+// toldLeading reports whether the node last told its state machine that it
+// leads.
+func (m *chainSM) toldLeading() bool {
+	m.Lock()
+	defer m.Unlock()
+	return m.led
+}
 
 func (m *chainSM) stop() {
 	n := m.node()
@@ -293,6 +306,14 @@ func e2eLeaderLoss(t *testing.T, rg smGroup, total int) int {
 	})
 	require_NotEqual(t, next, old)
 	require_True(t, next.node().Term() > oldTerm)
+	// The new leader's state machine hears about it on the lead-change
+	// channel.
+	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
+		if !next.(*chainSM).toldLeading() && next.node().Leader() {
+			return errors.New("new leader's state machine not told it leads")
+		}
+		return nil
+	})
 
 	proposeN(t, rg, total, 100)
 	total += 100
