@@ -3,7 +3,7 @@
 DB ?= /tmp/porting-fresh.db
 GO ?= go
 
-.PHONY: build test db lint audit
+.PHONY: build test db lint audit bench
 
 build:
 	$(GO) build -o bin/porttrack ./cmd/porttrack
@@ -23,3 +23,8 @@ lint:
 # audit re-runs the gates of every verified item in porting.db; it writes nothing.
 audit:
 	$(GO) run ./cmd/porttrack audit
+
+# bench runs raftport, hashicorp/raft and etcd raft on one workload in one
+# process and prints the ratios; figures vary between runs, compare medians.
+bench:
+	$(GO) run ./cmd/raftbench
