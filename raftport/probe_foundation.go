@@ -102,3 +102,6 @@ func (p *Probe) ProcessAppendEntries() { p.n.processAppendEntries() }
 // OutOfResources reports whether the node's host has used up the storage
 // budget the node is tracked against.
 func (p *Probe) OutOfResources() bool { return p.n.outOfResources() }
+
+// SetWriteErr reports a storage failure to the node as its own writes do.
+func (p *Probe) SetWriteErr(err error) { p.n.setWriteErr(err) }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -785,4 +786,45 @@ func TestStateFileLayouts(t *testing.T) {
 	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 6, Candidate: candidate})
 	require_True(t, p.Replication().WriteErr != nil)
 	n.Stop()
+}
+
+// TestWriteErrorHandling checks which storage failures stop a node from
+// writing: a closed store or a missing entry is not a write failure, a
+// missing file is only logged, any other error is kept, and a full disk
+// stops every node of the host, which all share that disk.
+func TestWriteErrorHandling(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+	s := c.servers[0]
+
+	start := func(group string) (raftport.RaftNode, *raftport.Probe) {
+		t.Helper()
+		cfg := &raftport.RaftConfig{Name: group, Store: t.TempDir(), Log: storage.NewMemWAL()}
+		require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
+		n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+		require_NoError(t, err)
+		return n, p
+	}
+	n1, p1 := start("ONE")
+	n2, _ := start("TWO")
+
+	for _, benign := range []error{
+		storage.ErrClosed,
+		fmt.Errorf("loading: %w", storage.ErrNotFound),
+		fmt.Errorf("opening: %w", os.ErrNotExist),
+	} {
+		p1.SetWriteErr(benign)
+		require_True(t, p1.Replication().WriteErr == nil)
+	}
+
+	failed := errors.New("disk controller on fire")
+	p1.SetWriteErr(failed)
+	require_Error(t, p1.Replication().WriteErr, failed)
+	require_Equal(t, n1.State(), raftport.Follower)
+	require_Equal(t, n2.State(), raftport.Follower)
+
+	full := fmt.Errorf("append: %w", syscall.ENOSPC)
+	p1.SetWriteErr(full)
+	require_Equal(t, n1.State(), raftport.Closed)
+	require_Equal(t, n2.State(), raftport.Closed)
 }
