@@ -472,6 +472,10 @@ func (s *Server) nodes() []RaftNode {
 	return out
 }
 
+// SetDebug switches the debug logging of this host's nodes, including the
+// ones started later.
+func (s *Server) SetDebug(debug bool) { s.reloadDebugRaftNodes(debug) }
+
 // reloadDebugRaftNodes switches debug logging of every node, after the
 // host's logging configuration changed.
 func (s *Server) reloadDebugRaftNodes(debug bool) {

@@ -1,11 +1,14 @@
 package raftport_test
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -827,4 +830,62 @@ func TestWriteErrorHandling(t *testing.T) {
 	p1.SetWriteErr(full)
 	require_Equal(t, n1.State(), raftport.Closed)
 	require_Equal(t, n2.State(), raftport.Closed)
+}
+
+// logCapture keeps every log message, for tests of what a node logs.
+type logCapture struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+func (l *logCapture) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCapture) WithGroup(string) slog.Handler      { return l }
+
+func (l *logCapture) has(msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.msgs, msg)
+}
+
+// TestDebugLoggingReload checks that a node's debug messages, in the
+// reference's "RAFT [id - group]" form, appear only once debugging is
+// switched on, and that switching reaches nodes already running.
+func TestDebugLoggingReload(t *testing.T) {
+	net := transport.NewNetwork(transport.NetworkOptions{Seed: 1, NoEcho: true})
+	defer net.Close()
+	conn, err := net.Dial(raftport.NodeID("S-1"))
+	require_NoError(t, err)
+	logs := &logCapture{}
+	s, err := raftport.NewServer(raftport.ServerConfig{
+		Name: "S-1", Timing: fastTiming(), Logger: slog.New(logs),
+		Connect: func(string) (transport.Conn, error) { return conn, nil },
+	})
+	require_NoError(t, err)
+	defer s.Shutdown()
+
+	cfg := &raftport.RaftConfig{Name: "DEBUG", Store: t.TempDir(), Log: storage.NewMemWAL()}
+	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
+	n, _, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+	prefix := fmt.Sprintf("RAFT [%s - DEBUG] ", s.ID())
+	require_False(t, logs.has(prefix+"Started (cluster size 1, quorum 1)"))
+
+	s.SetDebug(true)
+	n.Stop()
+	require_True(t, logs.has(prefix+"Shutdown"))
+
+	// A node started afterwards logs the startup message the first one did
+	// not.
+	cfg2 := &raftport.RaftConfig{Name: "DEBUG2", Store: t.TempDir(), Log: storage.NewMemWAL()}
+	require_NoError(t, s.BootstrapRaftNode(cfg2, []string{s.ID()}, true))
+	_, _, err = raftport.InitRaftNode(s, globalAccountName, cfg2)
+	require_NoError(t, err)
+	require_True(t, logs.has(fmt.Sprintf("RAFT [%s - DEBUG2] Started (cluster size 1, quorum 1)", s.ID())))
 }
