@@ -419,6 +419,15 @@ func (n *raft) startRun() {
 	go n.run()
 }
 
+// ServerNameForNode maps a node ID to the name of its host, "" if unknown.
+func (s *Server) ServerNameForNode(node string) string { return s.serverNameForNode(node) }
+
+// ClusterNameForNode maps a node ID to its host's cluster, "" if unknown.
+func (s *Server) ClusterNameForNode(node string) string { return s.clusterNameForNode(node) }
+
+// NumRaftNodes is how many nodes this host runs.
+func (s *Server) NumRaftNodes() int { return s.numRaftNodes() }
+
 // serverNameForNode maps a node ID back to its host's name, "" if unknown.
 func (s *Server) serverNameForNode(node string) string {
 	s.mu.RLock()

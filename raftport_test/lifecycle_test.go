@@ -889,3 +889,52 @@ func TestDebugLoggingReload(t *testing.T) {
 	require_NoError(t, err)
 	require_True(t, logs.has(fmt.Sprintf("RAFT [%s - DEBUG2] Started (cluster size 1, quorum 1)", s.ID())))
 }
+
+// TestHostRegistryAndLeaderTransfer checks the host side: nodes register
+// and unregister, node IDs map back to host and cluster names, and
+// transferring leaders moves a group's leadership off the host and keeps
+// it off by making the host's nodes observers.
+func TestHostRegistryAndLeaderTransfer(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	for _, s := range c.servers {
+		require_Equal(t, s.ServerNameForNode(s.ID()), s.Name())
+		require_Equal(t, s.ClusterNameForNode(s.ID()), "R3S")
+		require_Equal(t, s.NumRaftNodes(), 0)
+	}
+	require_Equal(t, c.servers[0].ServerNameForNode("unknown1"), "")
+
+	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+	for _, sm := range rg {
+		require_Equal(t, sm.server().NumRaftNodes(), 1)
+		require_True(t, sm.server().LookupRaftNode("TEST") == sm.node())
+	}
+
+	// A host without a leader has nothing to transfer.
+	follower := rg.nonLeader()
+	require_False(t, follower.server().TransferRaftLeaders())
+	require_True(t, follower.node().IsObserver())
+
+	require_True(t, leader.server().TransferRaftLeaders())
+	require_True(t, leader.node().IsObserver())
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		l := rg.leader()
+		if l == nil || l == leader {
+			return errors.New("no new leader yet")
+		}
+		return nil
+	})
+	require_False(t, leader.node().Leader())
+
+	leader.stop()
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if n := leader.server().NumRaftNodes(); n != 0 {
+			return fmt.Errorf("%d nodes still registered", n)
+		}
+		return nil
+	})
+	require_True(t, leader.server().LookupRaftNode("TEST") == nil)
+}
