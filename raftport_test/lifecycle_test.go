@@ -938,3 +938,54 @@ func TestHostRegistryAndLeaderTransfer(t *testing.T) {
 	})
 	require_True(t, leader.server().LookupRaftNode("TEST") == nil)
 }
+
+// TestStepdownRaftNodes checks that stepping down a host's nodes moves the
+// lead elsewhere and leaves the host's nodes as observers.
+func TestStepdownRaftNodes(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+
+	leader.server().StepdownRaftNodes()
+	require_True(t, leader.node().IsObserver())
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		l := rg.leader()
+		if l == nil || l == leader {
+			return errors.New("no new leader yet")
+		}
+		return nil
+	})
+}
+
+// TestDeleteRemovesState checks that Delete stops the node, deletes its
+// file WAL and removes its store directory.
+func TestDeleteRemovesState(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+	s := c.servers[0]
+
+	store, walDir := filepath.Join(t.TempDir(), "store"), filepath.Join(t.TempDir(), "wal")
+	cfg := &raftport.RaftConfig{Name: "GONE", Store: store, Log: openFileWAL(t, walDir)}
+	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
+	n, err := s.StartRaftNode(globalAccountName, cfg)
+	require_NoError(t, err)
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if n.State() != raftport.Leader {
+			return errors.New("not leading yet")
+		}
+		return nil
+	})
+	require_False(t, n.IsDeleted())
+
+	n.Delete()
+	require_True(t, n.IsDeleted())
+	require_Equal(t, n.State(), raftport.Closed)
+	_, err = os.Stat(store)
+	require_True(t, os.IsNotExist(err))
+	_, err = os.Stat(walDir)
+	require_True(t, os.IsNotExist(err))
+	require_True(t, s.LookupRaftNode("GONE") == nil)
+}
