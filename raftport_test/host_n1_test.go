@@ -1,0 +1,294 @@
+package raftport_test
+
+// Tests of the host: traffic accounts, storage budget, logging, registry
+// and host-wide leader moves.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/porttrack-dev/porttrack/raftport"
+	"github.com/porttrack-dev/porttrack/raftport/storage"
+	"github.com/porttrack-dev/porttrack/raftport/transport"
+)
+
+// TestTrafficAccountMapping checks where a group's traffic travels: on the
+// system account's connection by default, on the group's own account's
+// connection when the hosts allow NRG traffic in asset accounts, and that
+// RecreateInternalSubs with an unchanged mapping keeps the subscriptions
+// as they are. The group must elect a leader either way, which shows its
+// messages reach each other on the chosen account.
+func TestTrafficAccountMapping(t *testing.T) {
+	for _, inAsset := range []bool{false, true} {
+		t.Run(fmt.Sprintf("inAsset=%v", inAsset), func(t *testing.T) {
+			net := transport.NewNetwork(transport.NetworkOptions{Seed: 1, NoEcho: true})
+			defer net.Close()
+
+			type host struct {
+				s     *raftport.Server
+				conns map[string]*countingConn
+			}
+			var hosts []*host
+			var peers []string
+			for i := range 3 {
+				name := serverName(i)
+				h := &host{conns: make(map[string]*countingConn)}
+				var mu sync.Mutex
+				s, err := raftport.NewServer(raftport.ServerConfig{
+					Name: name, Timing: fastTiming(), Logger: testLogger(), NRGInAssetAccount: inAsset,
+					Connect: func(account string) (transport.Conn, error) {
+						mu.Lock()
+						defer mu.Unlock()
+						if cc, ok := h.conns[account]; ok {
+							return cc, nil
+						}
+						conn, err := net.DialAccount(raftport.NodeID(name), account)
+						if err != nil {
+							return nil, err
+						}
+						h.conns[account] = &countingConn{Conn: conn}
+						return h.conns[account], nil
+					},
+				})
+				require_NoError(t, err)
+				h.s = s
+				hosts = append(hosts, h)
+				peers = append(peers, s.ID())
+			}
+
+			var nodes []raftport.RaftNode
+			for _, h := range hosts {
+				cfg := &raftport.RaftConfig{Name: "ACCT", Store: t.TempDir(), Log: storage.NewMemWAL()}
+				require_NoError(t, h.s.BootstrapRaftNode(cfg, peers, true))
+				n, err := h.s.StartRaftNode(globalAccountName, cfg)
+				require_NoError(t, err)
+				nodes = append(nodes, n)
+			}
+			defer func() {
+				for _, h := range hosts {
+					h.s.Shutdown()
+				}
+				for _, n := range nodes {
+					n.WaitForStop()
+				}
+			}()
+
+			want, other := "$SYS", globalAccountName
+			if inAsset {
+				want, other = globalAccountName, "$SYS"
+			}
+			for i, n := range nodes {
+				require_Equal(t, n.GetTrafficAccountName(), want)
+				require_Equal(t, n.IsSystemAccount(), !inAsset)
+				h := hosts[i]
+				require_True(t, h.conns[want].live.Load() > 0)
+				_, dialled := h.conns[other]
+				require_False(t, dialled)
+			}
+
+			// The state machine side is not running, so the lead is taken
+			// by State rather than Leader, which waits for applies.
+			checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+				for _, n := range nodes {
+					if n.State() == raftport.Leader {
+						return nil
+					}
+				}
+				return errors.New("no leader")
+			})
+
+			before := hosts[0].conns[want].live.Load()
+			require_NoError(t, nodes[0].RecreateInternalSubs())
+			require_Equal(t, hosts[0].conns[want].live.Load(), before)
+
+			nodes[0].Stop()
+			nodes[0].WaitForStop()
+			require_Equal(t, hosts[0].conns[want].live.Load(), 0)
+		})
+	}
+}
+
+// TestOutOfResourcesDropsAppendEntries checks the storage budget: a
+// tracked node whose host is past ServerConfig.MaxStorageBytes drops the
+// append entries it is sent, while an untracked node on the same host
+// stores them.
+func TestOutOfResourcesDropsAppendEntries(t *testing.T) {
+	net := transport.NewNetwork(transport.NetworkOptions{Seed: 1, NoEcho: true})
+	defer net.Close()
+	conn, err := net.Dial(raftport.NodeID("S-1"))
+	require_NoError(t, err)
+	s, err := raftport.NewServer(raftport.ServerConfig{
+		Name: "S-1", Timing: fastTiming(), Logger: testLogger(), MaxStorageBytes: 64,
+		Connect: func(string) (transport.Conn, error) { return conn, nil },
+	})
+	require_NoError(t, err)
+	defer s.Shutdown()
+
+	leader := raftport.NodeID("nats-0")
+	big := []*raftport.Entry{{Type: raftport.EntryNormal, Data: make([]byte, 100)}}
+	first := encode(t, raftport.AppendEntrySpec{Leader: leader, Term: 1, PTerm: 0, PIndex: 0, Entries: big})
+	second := encode(t, raftport.AppendEntrySpec{Leader: leader, Term: 1, PTerm: 1, PIndex: 1, Entries: big})
+
+	start := func(group string, track bool) *raftport.Probe {
+		t.Helper()
+		cfg := &raftport.RaftConfig{Name: group, Store: t.TempDir(), Log: storage.NewMemWAL(), Track: track}
+		require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID(), leader}, true))
+		_, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+		require_NoError(t, err)
+		return p
+	}
+
+	tracked := start("TRACKED", true)
+	require_False(t, tracked.OutOfResources())
+	// The first entry is stored directly, which puts the host past its
+	// budget.
+	require_NoError(t, tracked.ProcessAppendEntry(first, tracked.AESub()))
+	require_Equal(t, tracked.Replication().PIndex, 1)
+	require_True(t, tracked.OutOfResources())
+
+	require_NoError(t, tracked.QueueAppendEntry(second, tracked.AESub()))
+	tracked.ProcessAppendEntries()
+	require_Equal(t, tracked.Replication().PIndex, 1)
+
+	// An untracked node is not held to the budget.
+	free := start("FREE", false)
+	require_False(t, free.OutOfResources())
+	require_NoError(t, free.QueueAppendEntry(first, free.AESub()))
+	require_NoError(t, free.QueueAppendEntry(second, free.AESub()))
+	free.ProcessAppendEntries()
+	require_Equal(t, free.Replication().PIndex, 2)
+}
+
+// logCapture keeps every log message, for tests of what a node logs.
+type logCapture struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *logCapture) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, r.Message)
+	return nil
+}
+func (l *logCapture) WithAttrs([]slog.Attr) slog.Handler { return l }
+func (l *logCapture) WithGroup(string) slog.Handler      { return l }
+
+func (l *logCapture) has(msg string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Contains(l.msgs, msg)
+}
+
+// TestDebugLoggingReload checks that a node's debug messages, in the
+// reference's "RAFT [id - group]" form, appear only once debugging is
+// switched on, and that switching reaches nodes already running.
+func TestDebugLoggingReload(t *testing.T) {
+	net := transport.NewNetwork(transport.NetworkOptions{Seed: 1, NoEcho: true})
+	defer net.Close()
+	conn, err := net.Dial(raftport.NodeID("S-1"))
+	require_NoError(t, err)
+	logs := &logCapture{}
+	s, err := raftport.NewServer(raftport.ServerConfig{
+		Name: "S-1", Timing: fastTiming(), Logger: slog.New(logs),
+		Connect: func(string) (transport.Conn, error) { return conn, nil },
+	})
+	require_NoError(t, err)
+	defer s.Shutdown()
+
+	cfg := &raftport.RaftConfig{Name: "DEBUG", Store: t.TempDir(), Log: storage.NewMemWAL()}
+	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
+	n, _, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_NoError(t, err)
+	prefix := fmt.Sprintf("RAFT [%s - DEBUG] ", s.ID())
+	require_False(t, logs.has(prefix+"Started (cluster size 1, quorum 1)"))
+
+	s.SetDebug(true)
+	n.Stop()
+	require_True(t, logs.has(prefix+"Shutdown"))
+
+	// A node started afterwards logs the startup message the first one did
+	// not.
+	cfg2 := &raftport.RaftConfig{Name: "DEBUG2", Store: t.TempDir(), Log: storage.NewMemWAL()}
+	require_NoError(t, s.BootstrapRaftNode(cfg2, []string{s.ID()}, true))
+	_, _, err = raftport.InitRaftNode(s, globalAccountName, cfg2)
+	require_NoError(t, err)
+	require_True(t, logs.has(fmt.Sprintf("RAFT [%s - DEBUG2] Started (cluster size 1, quorum 1)", s.ID())))
+}
+
+// TestHostRegistryAndLeaderTransfer checks the host side: nodes register
+// and unregister, node IDs map back to host and cluster names, and
+// transferring leaders moves a group's leadership off the host and keeps
+// it off by making the host's nodes observers.
+func TestHostRegistryAndLeaderTransfer(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	for _, s := range c.servers {
+		require_Equal(t, s.ServerNameForNode(s.ID()), s.Name())
+		require_Equal(t, s.ClusterNameForNode(s.ID()), "R3S")
+		require_Equal(t, s.NumRaftNodes(), 0)
+	}
+	require_Equal(t, c.servers[0].ServerNameForNode("unknown1"), "")
+
+	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+	for _, sm := range rg {
+		require_Equal(t, sm.server().NumRaftNodes(), 1)
+		require_True(t, sm.server().LookupRaftNode("TEST") == sm.node())
+	}
+
+	// A host without a leader has nothing to transfer.
+	follower := rg.nonLeader()
+	require_False(t, follower.server().TransferRaftLeaders())
+	require_True(t, follower.node().IsObserver())
+
+	require_True(t, leader.server().TransferRaftLeaders())
+	require_True(t, leader.node().IsObserver())
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		l := rg.leader()
+		if l == nil || l == leader {
+			return errors.New("no new leader yet")
+		}
+		return nil
+	})
+	require_False(t, leader.node().Leader())
+
+	leader.stop()
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		if n := leader.server().NumRaftNodes(); n != 0 {
+			return fmt.Errorf("%d nodes still registered", n)
+		}
+		return nil
+	})
+	require_True(t, leader.server().LookupRaftNode("TEST") == nil)
+}
+
+// TestStepdownRaftNodes checks that stepping down a host's nodes moves the
+// lead elsewhere and leaves the host's nodes as observers.
+func TestStepdownRaftNodes(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+
+	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+
+	leader.server().StepdownRaftNodes()
+	require_True(t, leader.node().IsObserver())
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		l := rg.leader()
+		if l == nil || l == leader {
+			return errors.New("no new leader yet")
+		}
+		return nil
+	})
+}
