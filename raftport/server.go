@@ -319,6 +319,16 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	n.Unlock()
 
 	s.registerRaftNode(n.group, n)
+	// A host shut down while we were recovering has already stopped the
+	// nodes it knew of; this one would otherwise run on, on its own.
+	s.mu.RLock()
+	down = s.shutdown
+	s.mu.RUnlock()
+	if down {
+		s.unregisterRaftNode(n.group)
+		n.abandon()
+		return nil, errServerShutdown
+	}
 	return n, nil
 }
 

@@ -292,3 +292,19 @@ func TestStepdownRaftNodes(t *testing.T) {
 		return nil
 	})
 }
+
+// TestNoNodeAfterHostShutdown checks that a host refuses new nodes once it
+// is shut down, so none can run on without it.
+func TestNoNodeAfterHostShutdown(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+	s := c.servers[0]
+
+	cfg := &raftport.RaftConfig{Name: "LATE", Store: t.TempDir(), Log: storage.NewMemWAL()}
+	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
+	s.Shutdown()
+	_, err := s.StartRaftNode(globalAccountName, cfg)
+	require_Error(t, err)
+	require_Contains(t, err.Error(), "shut down")
+	require_Equal(t, s.NumRaftNodes(), 0)
+}
