@@ -356,8 +356,10 @@ func (n *raft) replayWAL() {
 	}
 	n.debug("Replaying state of %d entries", st.Entries)
 
+	// Truncating to a snapshot older than the log's start must empty the
+	// log as the reference's stores do, hence truncateLogTo.
 	truncate := func(index uint64) {
-		if err := n.wal.Truncate(index); err != nil {
+		if err := n.truncateLogTo(index); err != nil {
 			n.setWriteErr(err)
 		}
 	}
@@ -530,9 +532,10 @@ func (s *Server) stepdownRaftNodes() {
 	}
 }
 
-// shutdownRaftNodes stops every node. It does not wait for their run
-// loops, which may need a node lock a caller still holds; WaitForStop on a
-// node does.
+// shutdownRaftNodes stops every node and waits for their run loops to
+// finish, as the reference server's shutdown waits for its goroutines: a
+// caller may then remove the nodes' directories. The run loops take their
+// node's lock to finish, so it must not be held by the caller.
 func (s *Server) shutdownRaftNodes() {
 	if s == nil {
 		return
@@ -544,6 +547,9 @@ func (s *Server) shutdownRaftNodes() {
 	s.log.Debug("Shutting down all raft nodes")
 	for _, node := range nodes {
 		node.Stop()
+	}
+	for _, node := range nodes {
+		node.WaitForStop()
 	}
 }
 
