@@ -309,4 +309,7 @@ type raft struct {
 	teardown   sync.Once
 	warnMu     sync.Mutex
 	warned     map[string]time.Time
+	// debugOn mirrors dflag for debug(), which runs with and without the
+	// lock while SetDebug may change the flag.
+	debugOn atomic.Bool
 }

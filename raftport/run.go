@@ -118,7 +118,7 @@ func (n *raft) logf(format string, args []any) string {
 // debug logs only when debugging was asked for, since a node logs at
 // every step of the protocol.
 func (n *raft) debug(format string, args ...any) {
-	if n.dflag {
+	if n.debugOn.Load() {
 		n.s.log.Debug(n.logf(format, args))
 	}
 }

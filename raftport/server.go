@@ -253,6 +253,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 		observer: cfg.Observer,
 		dflag:    debug,
 	}
+	n.debugOn.Store(debug)
 
 	// Without its subscriptions the node would be cut off from the group,
 	// so failing here is fatal.
@@ -511,6 +512,7 @@ func (s *Server) reloadDebugRaftNodes(debug bool) {
 		n.Lock()
 		n.dflag = debug
 		n.Unlock()
+		n.debugOn.Store(debug)
 	}
 }
 

@@ -205,13 +205,16 @@ func TestDebugLoggingReload(t *testing.T) {
 
 	cfg := &raftport.RaftConfig{Name: "DEBUG", Store: t.TempDir(), Log: storage.NewMemWAL()}
 	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
-	n, _, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
 	require_NoError(t, err)
 	prefix := fmt.Sprintf("RAFT [%s - DEBUG] ", s.ID())
 	require_False(t, logs.has(prefix+"Started (cluster size 1, quorum 1)"))
 
+	// Switched while the run loop is logging, which must not race.
+	p.StartRun()
 	s.SetDebug(true)
 	n.Stop()
+	n.WaitForStop()
 	require_True(t, logs.has(prefix+"Shutdown"))
 
 	// A node started afterwards logs the startup message the first one did
