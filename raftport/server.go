@@ -2,7 +2,6 @@ package raftport
 
 import (
 	"crypto/sha256"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,11 +63,20 @@ type Server struct {
 
 var errNoServerName = errors.New("raft: server name is required")
 
-// nodeIDFor derives the 8-character node ID of a host name, as the
-// reference derives it from the server name's hash.
+// nodeIDAlphabet is the reference's base-62 digit set for server hashes.
+const nodeIDAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// nodeIDFor derives the 8-character node ID of a host name the way the
+// NATS server derives it from the server name (each of the first bytes of
+// its SHA-256 taken modulo 62), so that a raftport host named like a NATS
+// server carries the same node ID ("nats-0" is "S1Nunr6R").
 func nodeIDFor(name string) string {
 	sum := sha256.Sum256([]byte(name))
-	return base64.RawURLEncoding.EncodeToString(sum[:])[:idLen]
+	id := make([]byte, idLen)
+	for i := range id {
+		id[i] = nodeIDAlphabet[int(sum[i])%len(nodeIDAlphabet)]
+	}
+	return string(id)
 }
 
 // NewServer creates a host. It starts no node.
