@@ -290,3 +290,27 @@ func TestNeedSnapshotUntilOneIsTaken(t *testing.T) {
 	leader.snapshot(t)
 	require_False(t, leader.node().NeedSnapshot())
 }
+
+// TestFollowerRemovePeerReachesLeader covers feature 2720: a follower's
+// ProposeRemovePeer is forwarded to the leader, which proposes the removal
+// so that the whole group drops the peer.
+func TestFollowerRemovePeerReachesLeader(t *testing.T) {
+	_, rg, leader := startAdderGroup(t, "FWDREMOVE")
+	followers := rg.followers()
+	require_Len(t, len(followers), 2)
+	asker, gone := followers[0], followers[1].server().ID()
+
+	require_NoError(t, asker.node().ProposeRemovePeer(gone))
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		for _, sm := range []stateMachine{leader, asker} {
+			n := sm.node()
+			if slices.Contains(peerIDs(n), gone) || n.ClusterSize() != 2 {
+				return fmt.Errorf("%s still counts %s: size %d, peers %v", sm.server().Name(), gone, n.ClusterSize(), peerIDs(n))
+			}
+		}
+		if leader.node().MembershipChangeInProgress() {
+			return errors.New("the removal has not committed on the leader")
+		}
+		return nil
+	})
+}
