@@ -541,6 +541,65 @@ func createFileWALNode(t *testing.T, s *raftport.Server, dir string, bootstrap b
 	return n, p
 }
 
+// TestNRGTruncateLogWithMisalignedSnapshotGap ports test 2696: on restart,
+// a log that starts past the entry after the snapshot (a gap) is truncated
+// back to the snapshot, and the missing entries can be stored again.
+func TestNRGTruncateLogWithMisalignedSnapshotGap(t *testing.T) {
+	c := createRaftCluster(t, "R3S", 3)
+	defer c.shutdown()
+	s := c.servers[0]
+	storeDir := t.TempDir()
+
+	n, p := createFileWALNode(t, s, storeDir, true)
+
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
+
+	for i, ae := range []*raftport.AppendEntryMsg{aeMsg1, aeMsg2, aeMsg3} {
+		processAE(t, p, ae, p.AESub())
+		require_Equal(t, p.Replication().PIndex, uint64(i+1))
+	}
+
+	// Apply up to 1, then snapshot.
+	n.Applied(1)
+	require_NoError(t, n.InstallSnapshot(nil, false))
+
+	state := p.WALState()
+	require_Equal(t, state.FirstIndex, 2)
+	require_Equal(t, state.LastIndex, 3)
+
+	// Compact further, so the log no longer lines up with the snapshot.
+	require_NoError(t, p.WAL().Compact(3))
+	state = p.WALState()
+	require_Equal(t, state.FirstIndex, 3)
+	require_Equal(t, state.LastIndex, 3)
+
+	// Restart.
+	n.Stop()
+	n.WaitForStop()
+	n, p = createFileWALNode(t, s, storeDir, false)
+	defer func() {
+		n.Stop()
+		n.WaitForStop()
+	}()
+
+	// The gap is detected and the log truncated: we cannot go on with
+	// entries missing.
+	state = p.WALState()
+	require_Equal(t, state.Entries, 0)
+	require_Equal(t, state.FirstIndex, 2)
+	require_Equal(t, state.LastIndex, 1)
+	require_Equal(t, p.Replication().PIndex, 1)
+
+	// The missing entries can be stored again.
+	for i, ae := range []*raftport.AppendEntryMsg{aeMsg2, aeMsg3} {
+		processAE(t, p, ae, p.AESub())
+		require_Equal(t, p.Replication().PIndex, uint64(i+2))
+	}
+}
+
 // TestNRGTruncateLogWithMissingSnapshot ports test 2697: on restart, a log
 // compacted without a snapshot to cover the compacted entries is reset.
 func TestNRGTruncateLogWithMissingSnapshot(t *testing.T) {
