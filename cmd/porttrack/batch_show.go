@@ -21,14 +21,9 @@ func newBatchShowCmd(e *env) *cobra.Command {
 		Use:   "show N",
 		Short: "Show a batch: status, dependencies, and its features and tests by slice",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			opts.ID = id
-			return runBatchShow(cmd.Context(), e, opts)
-		},
+		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
+			return runBatchShow(ctx, e, opts)
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd

@@ -14,17 +14,14 @@ type batchTransitionOptions struct {
 }
 
 func newBatchStartCmd(e *env) *cobra.Command {
+	opts := &batchTransitionOptions{}
 	return &cobra.Command{
 		Use:   "start N",
 		Short: "Move a pending batch to in_progress once every dependency is complete",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			return runBatchStart(cmd.Context(), e, &batchTransitionOptions{ID: id})
-		},
+		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
+			return runBatchStart(ctx, e, opts)
+		}),
 	}
 }
 
@@ -39,17 +36,14 @@ func runBatchStart(ctx context.Context, e *env, opts *batchTransitionOptions) er
 }
 
 func newBatchCompleteCmd(e *env) *cobra.Command {
+	opts := &batchTransitionOptions{}
 	return &cobra.Command{
 		Use:   "complete N",
 		Short: "Move an in_progress batch to complete once every item is verified or explicitly deferred",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			return runBatchComplete(cmd.Context(), e, &batchTransitionOptions{ID: id})
-		},
+		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
+			return runBatchComplete(ctx, e, opts)
+		}),
 	}
 }
 

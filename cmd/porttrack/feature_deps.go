@@ -20,14 +20,9 @@ func newFeatureDepsCmd(e *env) *cobra.Command {
 		Use:   "deps ID",
 		Short: "Show a feature's callers and callees from the reference call graph, with their statuses",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			opts.ID = id
-			return runFeatureDeps(cmd.Context(), e, opts)
-		},
+		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
+			return runFeatureDeps(ctx, e, opts)
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd

@@ -22,14 +22,9 @@ func newHistoryCmd(e *env) *cobra.Command {
 		Use:   "history ID",
 		Short: "Show the status-change log of a feature (or, with --test, a test; with --batch, a batch)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			opts.ID = id
-			return runHistory(cmd.Context(), e, opts)
-		},
+		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
+			return runHistory(ctx, e, opts)
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.Test, "test", false, "ID is a test, not a feature")
 	cmd.Flags().BoolVar(&opts.Batch, "batch", false, "ID is a batch")

@@ -21,14 +21,9 @@ func newItemShowCmd(e *env, kind db.ItemKind) *cobra.Command {
 		Use:   "show ID",
 		Short: fmt.Sprintf("Show one %s with its latest gate evidence", kind),
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := parseID(args[0])
-			if err != nil {
-				return err
-			}
-			opts.ID = id
-			return runItemShow(cmd.Context(), e, opts)
-		},
+		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
+			return runItemShow(ctx, e, opts)
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
