@@ -35,16 +35,7 @@ type batchSummary struct {
 }
 
 func runBatchList(ctx context.Context, e *env, opts *batchListOptions) error {
-	d, err := openDB(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	batches, err := d.Batches(ctx)
-	if err != nil {
-		return err
-	}
-	summaries, err := summarize(ctx, d, batches)
+	summaries, err := loadSummaries(ctx, e, (*db.DB).Batches)
 	if err != nil {
 		return err
 	}
@@ -71,6 +62,21 @@ func countCell(c statusCounts) string {
 		return "0"
 	}
 	return fmt.Sprintf("%d (%s)", c.total(), c)
+}
+
+// loadSummaries opens the database, picks batches with pick and attaches
+// their counts; list, ready and report differ only in which batches they pick.
+func loadSummaries(ctx context.Context, e *env, pick func(*db.DB, context.Context) ([]db.Batch, error)) ([]batchSummary, error) {
+	d, err := openDB(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	batches, err := pick(d, ctx)
+	if err != nil {
+		return nil, err
+	}
+	return summarize(ctx, d, batches)
 }
 
 // summarize attaches each batch's feature and test counts.

@@ -4,6 +4,8 @@ import (
 	"context"
 
 	"github.com/spf13/cobra"
+
+	"github.com/porttrack-dev/porttrack/internal/db"
 )
 
 type batchReadyOptions struct {
@@ -25,16 +27,7 @@ func newBatchReadyCmd(e *env) *cobra.Command {
 }
 
 func runBatchReady(ctx context.Context, e *env, opts *batchReadyOptions) error {
-	d, err := openDB(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	ready, err := d.ReadyBatches(ctx)
-	if err != nil {
-		return err
-	}
-	summaries, err := summarize(ctx, d, ready)
+	summaries, err := loadSummaries(ctx, e, (*db.DB).ReadyBatches)
 	if err != nil {
 		return err
 	}

@@ -56,16 +56,7 @@ func percent(part, whole int) float64 {
 }
 
 func runReportSummary(ctx context.Context, e *env, opts *reportSummaryOptions) error {
-	d, err := openDB(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	batches, err := d.Batches(ctx)
-	if err != nil {
-		return err
-	}
-	summaries, err := summarize(ctx, d, batches)
+	summaries, err := loadSummaries(ctx, e, (*db.DB).Batches)
 	if err != nil {
 		return err
 	}
