@@ -14,45 +14,45 @@ type batchTransitionOptions struct {
 }
 
 func newBatchStartCmd(e *env) *cobra.Command {
-	opts := &batchTransitionOptions{}
-	return &cobra.Command{
-		Use:   "start N",
-		Short: "Move a pending batch to in_progress once every dependency is complete",
-		Args:  cobra.ExactArgs(1),
-		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
-			return runBatchStart(ctx, e, opts)
-		}),
-	}
+	return newBatchTransitionCmd(e, "start N",
+		"Move a pending batch to in_progress once every dependency is complete", runBatchStart)
 }
 
 func runBatchStart(ctx context.Context, e *env, opts *batchTransitionOptions) error {
-	return withWrite(ctx, e, func(d *db.DB) error {
-		if err := d.StartBatch(ctx, opts.ID, e.Actor); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintf(e.Out, "Batch %d is in_progress\n", opts.ID)
-		return err
-	})
+	return transitionBatch(ctx, e, opts, (*db.DB).StartBatch, "in_progress")
 }
 
 func newBatchCompleteCmd(e *env) *cobra.Command {
+	return newBatchTransitionCmd(e, "complete N",
+		"Move an in_progress batch to complete once every item is verified or explicitly deferred", runBatchComplete)
+}
+
+func runBatchComplete(ctx context.Context, e *env, opts *batchTransitionOptions) error {
+	return transitionBatch(ctx, e, opts, (*db.DB).CompleteBatch, "complete")
+}
+
+// newBatchTransitionCmd builds a command that takes one batch ID; start and
+// complete differ only in their text and the transition they run.
+func newBatchTransitionCmd(e *env, use, short string, run func(context.Context, *env, *batchTransitionOptions) error) *cobra.Command {
 	opts := &batchTransitionOptions{}
 	return &cobra.Command{
-		Use:   "complete N",
-		Short: "Move an in_progress batch to complete once every item is verified or explicitly deferred",
+		Use:   use,
+		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
-			return runBatchComplete(ctx, e, opts)
+			return run(ctx, e, opts)
 		}),
 	}
 }
 
-func runBatchComplete(ctx context.Context, e *env, opts *batchTransitionOptions) error {
+// transitionBatch applies move to the batch and reports the status it reached.
+func transitionBatch(ctx context.Context, e *env, opts *batchTransitionOptions,
+	move func(d *db.DB, ctx context.Context, id int, actor string) error, reached string) error {
 	return withWrite(ctx, e, func(d *db.DB) error {
-		if err := d.CompleteBatch(ctx, opts.ID, e.Actor); err != nil {
+		if err := move(d, ctx, opts.ID, e.Actor); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(e.Out, "Batch %d is complete\n", opts.ID)
+		_, err := fmt.Fprintf(e.Out, "Batch %d is %s\n", opts.ID, reached)
 		return err
 	})
 }
