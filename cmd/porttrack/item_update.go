@@ -67,30 +67,30 @@ func runItemUpdate(ctx context.Context, e *env, opts *itemUpdateOptions) error {
 		Kind: opts.Kind, IDs: ids, To: to, Reason: opts.Override, BatchID: opts.Batch,
 		Actor: e.Actor, Root: e.Root, DryRun: !opts.Execute,
 	}
+	// A dry run plans the same change but writes nothing, so it needs no
+	// checkpoint and opens the database as a read command does.
+	change := func(d *db.DB) (db.Plan, error) {
+		if opts.Batch != 0 {
+			if _, err := d.Batch(ctx, opts.Batch); err != nil {
+				return db.Plan{}, err
+			}
+		}
+		return d.ChangeItemStatus(ctx, req)
+	}
 	if req.DryRun {
 		d, err := openDB(ctx, e)
 		if err != nil {
 			return err
 		}
 		defer d.Close()
-		if opts.Batch != 0 {
-			if _, err := d.Batch(ctx, opts.Batch); err != nil {
-				return err
-			}
-		}
-		plan, err := d.ChangeItemStatus(ctx, req)
+		plan, err := change(d)
 		if err != nil {
 			return err
 		}
 		return printPlan(e, opts.Kind, plan, "Dry run, nothing written; would change", "Run again with --execute to apply.")
 	}
 	return withWrite(ctx, e, func(d *db.DB) error {
-		if opts.Batch != 0 {
-			if _, err := d.Batch(ctx, opts.Batch); err != nil {
-				return err
-			}
-		}
-		plan, err := d.ChangeItemStatus(ctx, req)
+		plan, err := change(d)
 		if err != nil {
 			return err
 		}
