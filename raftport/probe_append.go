@@ -267,28 +267,6 @@ func (p *Probe) Acks() map[uint64][]string {
 	return out
 }
 
-// PendingIndexes lists the indexes of the pending append-entry cache.
-func (p *Probe) PendingIndexes() []uint64 {
-	p.n.RLock()
-	defer p.n.RUnlock()
-	out := make([]uint64, 0, len(p.n.pae))
-	for index := range p.n.pae {
-		out = append(out, index)
-	}
-	return out
-}
-
-// PendingEntry returns the cached append entry at index.
-func (p *Probe) PendingEntry(index uint64) (AppendEntrySpec, bool) {
-	p.n.RLock()
-	defer p.n.RUnlock()
-	ae, ok := p.n.pae[index]
-	if !ok {
-		return AppendEntrySpec{}, false
-	}
-	return specOf(ae), true
-}
-
 // CachePendingLocked puts spec into the pending cache at index, standing
 // in for an entry cached earlier with different contents. The caller holds
 // Lock.
@@ -344,9 +322,6 @@ func (p *Probe) TrackResponse(r ResponseSpec) bool {
 // leader must refuse.
 func (p *Probe) SendAppendEntry(entries []*Entry) { p.n.sendAppendEntry(entries) }
 
-// SendHeartbeat sends an empty append entry.
-func (p *Probe) SendHeartbeat() { p.n.sendHeartbeat() }
-
 // AppendSubject is where the node's group publishes append entries.
 func (p *Probe) AppendSubject() string {
 	p.n.RLock()
@@ -356,18 +331,6 @@ func (p *Probe) AppendSubject() string {
 
 // LostQuorum reports the leader's view of whether it lost its quorum.
 func (p *Probe) LostQuorum() bool { return p.n.lostQuorum() }
-
-// SetPeerLastSeen moves the time the leader last heard from peer.
-func (p *Probe) SetPeerLastSeen(peer string, ts time.Time) error {
-	p.n.Lock()
-	defer p.n.Unlock()
-	ps, ok := p.n.peers[peer]
-	if !ok {
-		return fmt.Errorf("raftport: %q is not a peer of %s", peer, p.n.id)
-	}
-	ps.ts = ts
-	return nil
-}
 
 // SetScaleUpTime sets when the cluster last grew; the zero time turns off
 // the grace period that keeps a leader from judging quorum too early.

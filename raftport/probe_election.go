@@ -149,14 +149,6 @@ func (p *Probe) AddPeer(peer string) error {
 	return nil
 }
 
-// RemovePeer drops peer from the group, as a committed EntryRemovePeer
-// would.
-func (p *Probe) RemovePeer(peer string) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.removePeer(peer)
-}
-
 // KnownPeers lists the node IDs the node counts as members.
 func (p *Probe) KnownPeers() []string {
 	p.n.RLock()

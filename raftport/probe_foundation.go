@@ -33,13 +33,6 @@ func (p *Probe) WAL() storage.WAL {
 	return p.n.wal
 }
 
-// Subscriptions is how many transport subscriptions the node holds.
-func (p *Probe) Subscriptions() int {
-	p.n.RLock()
-	defer p.n.RUnlock()
-	return len(p.n.subs)
-}
-
 // StartupFlags are the node's flags for a group being created or scaled
 // up: while initializing, an empty log is expected rather than lost data;
 // a scale-up member stays an observer until the leader sent it data.
