@@ -27,3 +27,11 @@ func (p *Probe) Lock() { p.n.Lock() }
 
 // Unlock releases the node lock.
 func (p *Probe) Unlock() { p.n.Unlock() }
+
+// locked runs change under the node's write lock, as the node's own code
+// changes its state; the probe's setters are one change each.
+func (p *Probe) locked(change func()) {
+	p.n.Lock()
+	defer p.n.Unlock()
+	change()
+}

@@ -234,18 +234,10 @@ func (p *Probe) BuildAppendEntryLocked(entries []*Entry) (*AppendEntryMsg, error
 
 // TruncateWAL drops every log entry after index, taking term as the new
 // last term.
-func (p *Probe) TruncateWAL(term, index uint64) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.truncateWAL(term, index)
-}
+func (p *Probe) TruncateWAL(term, index uint64) { p.locked(func() { p.n.truncateWAL(term, index) }) }
 
 // ResetWAL empties the node's log.
-func (p *Probe) ResetWAL() {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.resetWAL()
-}
+func (p *Probe) ResetWAL() { p.locked(func() { p.n.resetWAL() }) }
 
 // ApplyCommit commits index and hands it to the apply queue.
 func (p *Probe) ApplyCommit(index uint64) error {
@@ -334,21 +326,13 @@ func (p *Probe) LostQuorum() bool { return p.n.lostQuorum() }
 
 // SetScaleUpTime sets when the cluster last grew; the zero time turns off
 // the grace period that keeps a leader from judging quorum too early.
-func (p *Probe) SetScaleUpTime(t time.Time) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.lsut = t
-}
+func (p *Probe) SetScaleUpTime(t time.Time) { p.locked(func() { p.n.lsut = t }) }
 
 // TrackPeer records contact with peer, as a response from it would.
 func (p *Probe) TrackPeer(peer string) error { return p.n.trackPeer(peer) }
 
 // UpdateLeader records newLeader as the group's leader.
-func (p *Probe) UpdateLeader(newLeader string) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.updateLeader(newLeader)
-}
+func (p *Probe) UpdateLeader(newLeader string) { p.locked(func() { p.n.updateLeader(newLeader) }) }
 
 // PeerView is a copy of what the node tracks of one peer.
 type PeerView struct {
@@ -406,11 +390,7 @@ func (p *Probe) HoldCatchup() CatchupHandle {
 }
 
 // RestoreCatchup makes h the node's catchup again.
-func (p *Probe) RestoreCatchup(h CatchupHandle) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.catchup = h.c
-}
+func (p *Probe) RestoreCatchup(h CatchupHandle) { p.locked(func() { p.n.catchup = h.c }) }
 
 // ReplaceWAL swaps the node's log for wrap(log), e.g. to inject storage
 // failures.
@@ -421,11 +401,7 @@ func (p *Probe) ReplaceWAL(wrap func(storage.WAL) storage.WAL) {
 }
 
 // CancelCatchup ends the catchup under way, dropping its subscription.
-func (p *Probe) CancelCatchup() {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.cancelCatchup()
-}
+func (p *Probe) CancelCatchup() { p.locked(func() { p.n.cancelCatchup() }) }
 
 // CatchupFollower has a leader start streaming its log to the follower
 // that sent r (r.Reply is where the stream goes).

@@ -102,11 +102,7 @@ func (p *Probe) ForceState(state RaftState) { p.n.state.Store(int32(state)) }
 func (p *Probe) Stepdown(newLeader string) { p.n.stepdown(newLeader) }
 
 // SetTerm overwrites the node's current term, leaving its log alone.
-func (p *Probe) SetTerm(term uint64) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.SetTermLocked(term)
-}
+func (p *Probe) SetTerm(term uint64) { p.locked(func() { p.SetTermLocked(term) }) }
 
 // SetTermLocked overwrites the node's current term; the caller holds Lock.
 func (p *Probe) SetTermLocked(term uint64) { p.n.term = term }
@@ -127,11 +123,7 @@ func (p *Probe) ElectionTimerResetLocked() time.Time { return p.n.etlr }
 
 // ClearElectionTimerReset forgets the last reset time, so that a test can
 // tell whether the next step resets the timer.
-func (p *Probe) ClearElectionTimerReset() {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.etlr = time.Time{}
-}
+func (p *Probe) ClearElectionTimerReset() { p.locked(func() { p.n.etlr = time.Time{} }) }
 
 // ResetElectLocked rearms the election timer to fire after et; the caller
 // holds Lock.

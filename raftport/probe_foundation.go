@@ -51,18 +51,10 @@ func (p *Probe) StartupFlags() StartupFlags {
 
 // SetInitializing sets the initializing flag, as the reference tests do to
 // stage a new group.
-func (p *Probe) SetInitializing(on bool) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.initializing = on
-}
+func (p *Probe) SetInitializing(on bool) { p.locked(func() { p.n.initializing = on }) }
 
 // SetScaleUp sets the scale-up flag without touching observer mode.
-func (p *Probe) SetScaleUp(on bool) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.scaleUp = on
-}
+func (p *Probe) SetScaleUp(on bool) { p.locked(func() { p.n.scaleUp = on }) }
 
 // CreateCatchup starts a catchup for msg as a follower does when it finds
 // itself behind the leader, and returns the catchup inbox; the catchup's

@@ -85,33 +85,17 @@ func (p *Probe) SetupLastSnapshot() error { return p.n.setupLastSnapshot() }
 
 // SetSnapshotting marks a checkpoint as in progress (or not) without
 // creating one, as the reference tests do to reach its later checks.
-func (p *Probe) SetSnapshotting(on bool) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.snapshotting = on
-}
+func (p *Probe) SetSnapshotting(on bool) { p.locked(func() { p.n.snapshotting = on }) }
 
 // SetCommit overwrites the commit index, as the reference tests do.
-func (p *Probe) SetCommit(index uint64) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.commit = index
-}
+func (p *Probe) SetCommit(index uint64) { p.locked(func() { p.n.commit = index }) }
 
 // SetProcessed overwrites the processed index.
-func (p *Probe) SetProcessed(index uint64) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.processed = index
-}
+func (p *Probe) SetProcessed(index uint64) { p.locked(func() { p.n.processed = index }) }
 
 // SetApplied overwrites the applied index, for instance to stand for a
 // snapshot received but not applied yet.
-func (p *Probe) SetApplied(index uint64) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	p.n.applied = index
-}
+func (p *Probe) SetApplied(index uint64) { p.locked(func() { p.n.applied = index }) }
 
 // AddCatchupInProgress registers a follower catchup under name, which holds
 // off snapshots that are not forced.
