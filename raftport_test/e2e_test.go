@@ -11,14 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
 
 	"github.com/porttrack-dev/porttrack/raftport"
-	"github.com/porttrack-dev/porttrack/raftport/storage"
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
@@ -32,13 +30,7 @@ const e2eWait = 30 * time.Second
 // a sequence number and a repeated one is skipped, so that a client may
 // propose again what a leader change lost, as real clients do.
 type chainSM struct {
-	sync.Mutex
-	c      *cluster
-	s      *raftport.Server
-	n      raftport.RaftNode
-	wg     sync.WaitGroup
-	cfg    *raftport.RaftConfig
-	walDir string
+	smMember
 
 	count uint64
 	head  [sha256.Size]byte
@@ -48,31 +40,7 @@ type chainSM struct {
 }
 
 func newChainSM(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
-	return &chainSM{c: c, s: s, n: n, cfg: cfg, seen: make(map[uint64]bool)}
-}
-
-func (m *chainSM) server() *raftport.Server {
-	m.Lock()
-	defer m.Unlock()
-	return m.s
-}
-
-func (m *chainSM) node() raftport.RaftNode {
-	m.Lock()
-	defer m.Unlock()
-	return m.n
-}
-
-func (m *chainSM) waitGroup() *sync.WaitGroup { return &m.wg }
-
-func (m *chainSM) setWALDir(dir string) {
-	m.Lock()
-	defer m.Unlock()
-	m.walDir = dir
-}
-
-func (m *chainSM) propose(data []byte) {
-	_ = m.node().ForwardProposal(data)
+	return &chainSM{smMember: smMember{c: c, s: s, n: n, cfg: cfg}, seen: make(map[uint64]bool)}
 }
 
 func (m *chainSM) applyEntry(ce *raftport.CommittedEntry) {
@@ -112,34 +80,12 @@ func (m *chainSM) toldLeading() bool {
 	return m.led
 }
 
-func (m *chainSM) stop() {
-	n := m.node()
-	n.Stop()
-	n.WaitForStop()
-	m.wg.Wait()
-}
-
 // restart starts the member again from its file WAL, with its state
 // rebuilt from the replay.
 func (m *chainSM) restart() {
-	m.Lock()
-	defer m.Unlock()
-	if m.n.State() != raftport.Closed {
-		return
-	}
-	if m.walDir != "" {
-		m.cfg.Log = openFileWAL(m.c.t, m.walDir)
-	} else {
-		m.cfg.Log = storage.NewMemWAL()
-	}
-	m.count, m.head, m.seen, m.snaps = 0, [sha256.Size]byte{}, make(map[uint64]bool), 0
-	n, err := m.s.StartRaftNode(globalAccountName, m.cfg)
-	if err != nil {
-		m.c.t.Errorf("restarting %s: %v", m.s.Name(), err)
-		return
-	}
-	m.n = n
-	m.c.startLoop(m)
+	m.restartAs(m, func() {
+		m.count, m.head, m.seen, m.snaps = 0, [sha256.Size]byte{}, make(map[uint64]bool), 0
+	})
 }
 
 // state is the member's count and chain head.

@@ -656,8 +656,10 @@ func smLoop(sm stateMachine, wg *sync.WaitGroup) {
 	}
 }
 
-// stateAdder is the reference's replicated state: it sums int64 deltas.
-type stateAdder struct {
+// smMember is what every test state machine holds about its place in the
+// cluster: its server, its node and how to restart that node. The state
+// machines embed it and add only their own state.
+type smMember struct {
 	sync.Mutex
 	c      *cluster
 	s      *raftport.Server
@@ -665,37 +667,73 @@ type stateAdder struct {
 	wg     sync.WaitGroup
 	cfg    *raftport.RaftConfig
 	walDir string // file WAL directory, empty for a memory WAL
-	sum    int64
-	lch    chan bool
+}
+
+func (m *smMember) server() *raftport.Server {
+	m.Lock()
+	defer m.Unlock()
+	return m.s
+}
+
+func (m *smMember) node() raftport.RaftNode {
+	m.Lock()
+	defer m.Unlock()
+	return m.n
+}
+
+func (m *smMember) waitGroup() *sync.WaitGroup { return &m.wg }
+
+func (m *smMember) setWALDir(dir string) {
+	m.Lock()
+	defer m.Unlock()
+	m.walDir = dir
+}
+
+// propose does not hold the member lock: the test may hold the node lock.
+func (m *smMember) propose(data []byte) {
+	_ = m.node().ForwardProposal(data)
+}
+
+func (m *smMember) stop() {
+	n := m.node()
+	n.Stop()
+	n.WaitForStop()
+	m.wg.Wait()
+}
+
+// restartAs starts a stopped node again from its WAL and runs sm's loop for
+// it. A real restart loses in-memory state, so reset clears sm's own state
+// (under the member lock) before the replay rebuilds it.
+func (m *smMember) restartAs(sm stateMachine, reset func()) {
+	m.Lock()
+	defer m.Unlock()
+	if m.n.State() != raftport.Closed {
+		return
+	}
+	if m.walDir != "" {
+		m.cfg.Log = openFileWAL(m.c.t, m.walDir)
+	} else {
+		m.cfg.Log = storage.NewMemWAL()
+	}
+	reset()
+	n, err := m.s.StartRaftNode(globalAccountName, m.cfg)
+	if err != nil {
+		m.c.t.Errorf("restarting %s: %v", m.s.Name(), err)
+		return
+	}
+	m.n = n
+	m.c.startLoop(sm)
+}
+
+// stateAdder is the reference's replicated state: it sums int64 deltas.
+type stateAdder struct {
+	smMember
+	sum int64
+	lch chan bool
 }
 
 func newStateAdder(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
-	return &stateAdder{c: c, s: s, n: n, cfg: cfg, lch: make(chan bool, 1)}
-}
-
-func (a *stateAdder) server() *raftport.Server {
-	a.Lock()
-	defer a.Unlock()
-	return a.s
-}
-
-func (a *stateAdder) node() raftport.RaftNode {
-	a.Lock()
-	defer a.Unlock()
-	return a.n
-}
-
-func (a *stateAdder) waitGroup() *sync.WaitGroup { return &a.wg }
-
-func (a *stateAdder) setWALDir(dir string) {
-	a.Lock()
-	defer a.Unlock()
-	a.walDir = dir
-}
-
-// propose does not hold the adder lock: the test may hold the node lock.
-func (a *stateAdder) propose(data []byte) {
-	_ = a.node().ForwardProposal(data)
+	return &stateAdder{smMember: smMember{c: c, s: s, n: n, cfg: cfg}, lch: make(chan bool, 1)}
 }
 
 func (a *stateAdder) applyEntry(ce *raftport.CommittedEntry) {
@@ -731,38 +769,12 @@ func (a *stateAdder) proposeDelta(delta int64) {
 	a.propose(binary.AppendVarint(nil, delta))
 }
 
-func (a *stateAdder) stop() {
-	n := a.node()
-	n.Stop()
-	n.WaitForStop()
-	a.wg.Wait()
-}
-
 // restart starts a stopped member again on the same host: a file WAL is
 // reopened from its directory, a memory WAL starts empty (its content died
 // with the node), as in the reference.
-func (a *stateAdder) restart() {
-	a.Lock()
-	defer a.Unlock()
-	if a.n.State() != raftport.Closed {
-		return
-	}
-	if a.walDir != "" {
-		a.cfg.Log = openFileWAL(a.c.t, a.walDir)
-	} else {
-		a.cfg.Log = storage.NewMemWAL()
-	}
-	// A real restart loses the in-memory sum, and the adder cannot tell
-	// which entries it already applied, so it rebuilds from the replay.
-	a.sum = 0
-	n, err := a.s.StartRaftNode(globalAccountName, a.cfg)
-	if err != nil {
-		a.c.t.Errorf("restarting %s: %v", a.s.Name(), err)
-		return
-	}
-	a.n = n
-	a.c.startLoop(a)
-}
+// restart rebuilds the sum from the replay: the adder cannot tell which
+// entries it already applied.
+func (a *stateAdder) restart() { a.restartAs(a, func() { a.sum = 0 }) }
 
 func (a *stateAdder) total() int64 {
 	a.Lock()
