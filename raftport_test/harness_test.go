@@ -758,10 +758,21 @@ func (a *stateAdder) applyEntry(ce *raftport.CommittedEntry) {
 	n.Applied(ce.Index)
 }
 
+// leaderChange keeps only the latest unread state, as the node's own
+// lead-change channel does. The reference adder keeps the first one, which
+// reads "not leader" on a leader whose first signal came from following an
+// earlier, short-lived leader (a split first election on a loaded machine).
 func (a *stateAdder) leaderChange(isLeader bool) {
-	select {
-	case a.lch <- isLeader:
-	default:
+	for {
+		select {
+		case a.lch <- isLeader:
+			return
+		default:
+		}
+		select {
+		case <-a.lch:
+		default:
+		}
 	}
 }
 
