@@ -10,7 +10,7 @@ import (
 // every peer's server whether it supports that; the hosts of one raftport
 // deployment share ServerConfig.NRGInAssetAccount, which stands for that
 // agreement.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) checkAccountNRGStatus() bool {
 	return n.s.cfg.NRGInAssetAccount
 }
@@ -41,7 +41,7 @@ func (n *raft) RecreateInternalSubs() error {
 // recreateInternalSubsLocked picks the traffic account (the system account
 // unless the group may use its own) and, when it differs from the current
 // one, subscribes again on that account's connection.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) recreateInternalSubsLocked() error {
 	s := n.s
 	if s == nil {
@@ -75,7 +75,7 @@ func (n *raft) recreateInternalSubsLocked() error {
 		return fmt.Errorf("raft: no connection for account %q", target)
 	}
 	if n.trafficAcc != target {
-		n.debug("Subscribing in '%s'", target)
+		n.debug("Moving group traffic to account '%s'", target)
 	}
 	n.conn = conn
 	n.sendConn.Store(&conn)

@@ -15,7 +15,7 @@ import (
 func (n *raft) handleAppendEntry(sub transport.Subscription, _, reply string, msg []byte) {
 	ae, err := decodeAppendEntry(msg, sub, reply)
 	if err != nil {
-		n.warn("AppendEntry failed to be placed on internal channel: corrupt entry")
+		n.warn("Dropping inbound entry batch: it could not be decoded")
 		return
 	}
 	n.entry.Push(ae)
@@ -25,13 +25,13 @@ func (n *raft) handleAppendEntry(sub transport.Subscription, _, reply string, ms
 // the last entry, then pulls commit, processed and applied back into the
 // log if they were past it. Lock held.
 func (n *raft) truncateWAL(term, index uint64) {
-	n.debug("Truncating and repairing WAL to Term %d Index %d", term, index)
+	n.debug("Cutting the log back to term %d, index %d", term, index)
 
 	if term == 0 && index == 0 {
 		if n.commit > 0 {
-			n.warn("Resetting WAL state")
+			n.warn("Discarding the whole log")
 		} else {
-			n.debug("Clearing WAL state (no commits)")
+			n.debug("Emptying the log; nothing was committed yet")
 		}
 	}
 	if index < n.commit {
@@ -62,7 +62,7 @@ func (n *raft) truncateWAL(term, index uint64) {
 	}()
 
 	if err := n.truncateLogTo(index); err != nil {
-		n.warn("Error truncating WAL: %v", err)
+		n.warn("Log truncation failed: %v", err)
 		n.setWriteErrLocked(err)
 		return
 	}
@@ -148,7 +148,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 
 	if n.State() == Leader {
 		if lterm < n.term {
-			n.debug("AppendEntry ignoring old term from another leader")
+			n.debug("Dropping entries from a leader of an earlier term")
 			ar := newAppendEntryResponse(n.term, n.pindex, n.id, false)
 			n.sendAppendEntryResponse(ae.reply, "", ar)
 			n.Unlock()
@@ -161,7 +161,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 		} else {
 			n.error("Two leaders using the same term %d: us and %q (term %d, lterm %d)", n.term, ae.leader, ae.term, ae.lterm)
 		}
-		n.debug("Received append entry from another leader, stepping down to %q", ae.leader)
+		n.debug("Another leader is sending entries, yielding to %q", ae.leader)
 		n.stepdownLocked(ae.leader)
 	}
 
@@ -172,7 +172,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 			n.vote = noVote
 			n.writeTermVote()
 		}
-		n.debug("Received append entry in candidate state from %q, converting to follower", ae.leader)
+		n.debug("Entries from %q arrived while campaigning, becoming its follower", ae.leader)
 		n.stepdownLocked(ae.leader)
 	}
 
@@ -181,9 +181,11 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 
 	// Entries of a previous catchup stream: ignore them when they come from
 	// a leader too old to send lterm, or when they would make us truncate.
-	if !isNew && sub != nil && (ae.lterm == 0 || ae.pindex < n.pindex) && (!catchingUp || sub != n.catchup.sub) {
+	unsafeToApply := ae.lterm == 0 || ae.pindex < n.pindex
+	notCurrentStream := !catchingUp || sub != n.catchup.sub
+	if !isNew && sub != nil && unsafeToApply && notCurrentStream {
 		n.Unlock()
-		n.debug("AppendEntry ignoring old entry from previous catchup")
+		n.debug("Dropping a stale entry left over from an earlier catchup")
 		return
 	}
 
@@ -194,18 +196,18 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 			n.writeTermVote()
 		}
 		if n.State() != Follower {
-			n.debug("Term higher than ours and we are not a follower: %v, stepping down to %q", n.State(), ae.leader)
+			n.debug("Saw a newer term while in state %v, yielding to %q", n.State(), ae.leader)
 			n.stepdownLocked(ae.leader)
 		}
 	} else if lterm < n.term && sub != nil && (isNew || ae.lterm != 0) {
 		// A replay always continues, and so does a catchup from a leader
 		// too old to send lterm; anything else below our term is stale.
 		if !isNew {
-			n.debug("AppendEntry ignoring old entry from previous catchup")
+			n.debug("Dropping a stale entry left over from an earlier catchup")
 			n.Unlock()
 			return
 		}
-		n.debug("Rejected AppendEntry from a leader (%s) with term %d which is less than ours", ae.leader, lterm)
+		n.debug("Refused entries from leader %s: its term %d is behind ours", ae.leader, lterm)
 		ar := newAppendEntryResponse(n.term, n.pindex, n.id, false)
 		n.Unlock()
 		n.sendAppendEntryResponse(ae.reply, "", ar)
@@ -222,7 +224,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 			var ar *appendEntryResponse
 			var inbox string
 			if n.catchupStalled() {
-				n.debug("Catchup may be stalled, will request again")
+				n.debug("Catchup looks stuck, asking the leader again")
 				inbox = n.createCatchup(ae)
 				ar = newAppendEntryResponse(n.pterm, n.pindex, n.id, false)
 			}
@@ -235,7 +237,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 	}
 
 	if isNew && n.leader != ae.leader && n.State() == Follower {
-		n.debug("AppendEntry updating leader to %q", ae.leader)
+		n.debug("Leader is now %q", ae.leader)
 		n.updateLeader(ae.leader)
 		n.writeTermVote()
 		n.resetElectionTimeout()
@@ -264,7 +266,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 		if sub != nil {
 			if err := n.storeToWAL(ae); err != nil {
 				if !errors.Is(err, storage.ErrClosed) {
-					n.warn("Error storing entry to WAL: %v", err)
+					n.warn("Could not persist entry in the log: %v", err)
 				}
 				n.Unlock()
 				return
@@ -318,7 +320,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 		}
 		if n.paused {
 			n.hcommit = aeCommit
-			n.debug("Paused, not applying %d", aeCommit)
+			n.debug("Apply is paused, holding back commit %d", aeCommit)
 		} else {
 			for index := n.commit + 1; index <= aeCommit; index++ {
 				if err := n.applyCommit(index); err != nil {
@@ -353,7 +355,7 @@ func (n *raft) sendAppendEntryResponse(subject, reply string, ar *appendEntryRes
 // response to send (with the inbox to catch up on). Lock held.
 func (n *raft) resolvePrevMismatch(ae *appendEntry, isNew, catchingUp bool) (proceed bool, ar *appendEntryResponse, inbox string) {
 	if ae.pindex <= n.pindex {
-		n.debug("AppendEntry detected pindex less than/equal to ours: [%d:%d] vs [%d:%d]", ae.pterm, ae.pindex, n.pterm, n.pindex)
+		n.debug("Incoming previous position [%d:%d] is not past ours [%d:%d]", ae.pterm, ae.pindex, n.pterm, n.pindex)
 		return n.truncateToLeader(ae, isNew), nil, ""
 	}
 
@@ -362,7 +364,7 @@ func (n *raft) resolvePrevMismatch(ae *appendEntry, isNew, catchingUp bool) (pro
 		return false, nil, ""
 	}
 
-	n.debug("AppendEntry did not match [%d:%d] with [%d:%d]", ae.pterm, ae.pindex, n.pterm, n.pindex)
+	n.debug("Incoming previous position [%d:%d] disagrees with ours [%d:%d]", ae.pterm, ae.pindex, n.pterm, n.pindex)
 	inbox = n.createCatchup(ae)
 	return false, newAppendEntryResponse(n.pterm, n.pindex, n.id, false), inbox
 }
@@ -375,14 +377,14 @@ func (n *raft) truncateToLeader(ae *appendEntry, isNew bool) bool {
 	var success bool
 	if ae.pindex < n.commit {
 		success = true
-		n.debug("AppendEntry pindex %d below commit %d, marking success", ae.pindex, n.commit)
+		n.debug("Previous index %d already covered by commit %d, acknowledging", ae.pindex, n.commit)
 	} else if eae, _ := n.loadEntry(ae.pindex); eae == nil {
 		switch {
 		case ae.pterm == n.pterm && isNew:
 			// Already processed, e.g. redelivered around a restart that
 			// raced a snapshot.
 			success = true
-			n.debug("AppendEntry pindex %d already processed, marking success", ae.pindex)
+			n.debug("Previous index %d was handled before, acknowledging", ae.pindex)
 		case ae.pindex == n.pindex:
 			// Only the terms differ: take the leader's, or we would keep
 			// disagreeing forever.
@@ -422,13 +424,13 @@ func (n *raft) truncateToLeader(ae *appendEntry, isNew bool) bool {
 // past our log: the leader's snapshot and peer state. Lock held.
 func (n *raft) installCatchupSnapshot(ae *appendEntry) {
 	if len(ae.entries) != 2 || ae.entries[0].Type != EntrySnapshot || ae.entries[1].Type != EntryPeerState {
-		n.warn("Expected first catchup entry to be a snapshot and peerstate, will retry")
+		n.warn("First catchup entry lacked a snapshot plus peer state, retrying")
 		n.cancelCatchup()
 		return
 	}
 	ps, err := decodePeerState(ae.entries[1].Data)
 	if err != nil {
-		n.warn("Could not parse snapshot peerstate correctly")
+		n.warn("Peer state carried by the snapshot is unreadable")
 		n.cancelCatchup()
 		return
 	}
@@ -490,7 +492,7 @@ func (n *raft) processPeerState(ps *peerState) {
 			n.peers[peer] = &lps{kp: true}
 		}
 	}
-	n.debug("Update peers from leader to %+v", n.peers)
+	n.debug("Leader sent a new peer set: %+v", n.peers)
 	n.writePeerState(ps)
 }
 
@@ -536,7 +538,7 @@ func (n *raft) processAppendEntryResponse(ar *appendEntryResponse) {
 		n.term = ar.term
 		n.vote = noVote
 		n.writeTermVote()
-		n.warn("Detected another leader with higher term, will stepdown")
+		n.warn("A leader with a newer term exists, giving up leadership")
 		n.stepdownLocked(noLeader)
 		n.Unlock()
 		arPool.Put(ar)
@@ -582,7 +584,7 @@ func (n *raft) storeToWAL(ae *appendEntry) error {
 	// Landing anywhere else means our view of the log and the log itself
 	// disagree: neither can be trusted, start over from the leader.
 	if want := ae.pindex + 1; index != want {
-		n.warn("Wrong index, ae is %+v, index stored was %d, n.pindex is %d, will reset", ae, index, n.pindex)
+		n.warn("Stored index mismatch for %+v: log put it at %d while pindex is %d, resetting", ae, index, n.pindex)
 		if n.State() == Leader {
 			n.stepdownLocked(n.selectNextLeader())
 		}
@@ -610,7 +612,7 @@ func (n *raft) sendAppendEntry(entries []*Entry) {
 // against a stepdown that happened on another goroutine. Lock held.
 func (n *raft) sendAppendEntryLocked(entries []*Entry, checkLeader bool) error {
 	if checkLeader && n.State() != Leader {
-		n.debug("Not sending append entry, not leader")
+		n.debug("Skipping entry send because this node no longer leads")
 		return errNotLeader
 	}
 	ae := n.buildAppendEntry(entries)
@@ -648,7 +650,7 @@ func (n *raft) cachePendingEntry(ae *appendEntry) {
 	if l := len(n.pae); l < paeDropThreshold {
 		n.pae[n.pindex], l = ae, l+1
 		if l >= paeWarnThreshold && l%paeWarnModulo == 0 {
-			n.warn("%d append entries pending", len(n.pae))
+			n.warn("Leader has %d unacknowledged entries queued", len(n.pae))
 		}
 	} else {
 		// An older entry may be cached at this index with other contents.

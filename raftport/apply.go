@@ -20,13 +20,13 @@ func (n *raft) PauseApply() error {
 
 // pauseApplyLocked remembers how far the group had committed, so that
 // ResumeApply can replay what arrived meanwhile.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) pauseApplyLocked() {
 	// A paused candidate could win and then lead without applying.
 	if n.State() == Candidate {
 		n.stepdownLocked(noLeader)
 	}
-	n.debug("Pausing our apply channel")
+	n.debug("Holding commits back from the apply queue")
 	n.paused = true
 	n.hcommit = max(n.hcommit, n.commit)
 	// While paused and behind, this node must not try to lead.
@@ -41,14 +41,14 @@ func (n *raft) ResumeApply() {
 	if !n.paused {
 		return
 	}
-	n.debug("Resuming our apply channel")
+	n.debug("Letting commits flow to the apply queue again")
 	n.resetElectionTimeout()
 
 	if n.hcommit > n.commit {
-		n.debug("Resuming %d replays", n.hcommit+1-n.commit)
+		n.debug("Releasing %d held-back commits", n.hcommit+1-n.commit)
 		for index := n.commit + 1; index <= n.hcommit; index++ {
 			if err := n.applyCommit(index); err != nil {
-				n.warn("Got error on apply commit during replay: %v", err)
+				n.warn("Replaying a held-back commit failed: %v", err)
 				break
 			}
 			// Let the state machine call Applied between entries instead
@@ -86,7 +86,7 @@ func (n *raft) DrainAndReplaySnapshot() bool {
 	if err != nil {
 		return false
 	}
-	n.warn("Draining and replaying snapshot")
+	n.warn("Flushing apply queue and feeding the snapshot back in")
 	n.pauseApplyLocked()
 	n.apply.Drain()
 	// After the drain: a catchup signal may have been dropped, and the

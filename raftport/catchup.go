@@ -55,7 +55,7 @@ func (n *raft) runCatchup(ar *appendEntryResponse, indexUpdatesQ *IPQueue[uint64
 		n.Unlock()
 		// A follower we caught up without knowing it is a new member.
 		if !exists {
-			n.debug("Catchup done for %q, will add into peers", peer)
+			n.debug("%q has caught up; adding it as a peer", peer)
 			if err := n.ProposeAddPeer(peer); err != nil {
 				n.debug("Could not propose adding %q: %v", peer, err)
 			}
@@ -63,10 +63,10 @@ func (n *raft) runCatchup(ar *appendEntryResponse, indexUpdatesQ *IPQueue[uint64
 	}()
 
 	if !leader {
-		n.debug("Canceling catchup for %q, not leader anymore", peer)
+		n.debug("Dropping catchup of %q: leadership was lost", peer)
 		return
 	}
-	n.debug("Running catchup for %q [%d:%d] to [%d:%d]", peer, ar.term, ar.index, pterm, last)
+	n.debug("Catchup of %q from [%d:%d] up to [%d:%d] begins", peer, ar.term, ar.index, pterm, last)
 
 	next, total, outstanding := uint64(0), 0, make(map[uint64]int)
 
@@ -81,7 +81,7 @@ func (n *raft) runCatchup(ar *appendEntryResponse, indexUpdatesQ *IPQueue[uint64
 			ae, err := n.loadEntry(next)
 			if err != nil {
 				if !errors.Is(err, storage.ErrNotFound) {
-					n.warn("Got an error loading %d index: %v", next, err)
+					n.warn("Reading index %d from the log failed: %v", next, err)
 				}
 				return true
 			}
@@ -90,7 +90,7 @@ func (n *raft) runCatchup(ar *appendEntryResponse, indexUpdatesQ *IPQueue[uint64
 			if ae.lterm != term {
 				ae.lterm = term
 				if ae.buf, err = ae.encode(ae.buf[:0]); err != nil {
-					n.warn("Got an error re-encoding append entry: %v", err)
+					n.warn("Encoding a stored entry for resend failed: %v", err)
 					return true
 				}
 			}
@@ -114,11 +114,11 @@ func (n *raft) runCatchup(ar *appendEntryResponse, indexUpdatesQ *IPQueue[uint64
 			return
 		case <-stepCheck.C:
 			if n.State() != Leader {
-				n.debug("Catching up canceled, no longer leader")
+				n.debug("Catchup aborted because leadership was lost")
 				return
 			}
 		case <-timeout.C:
-			n.debug("Catching up for %q stalled", peer)
+			n.debug("Catchup of %q made no progress", peer)
 			return
 		case <-indexUpdatesQ.Ch():
 			index, ok := indexUpdatesQ.PopOne()
@@ -133,7 +133,7 @@ func (n *raft) runCatchup(ar *appendEntryResponse, indexUpdatesQ *IPQueue[uint64
 				next = index
 			}
 			if index > last || sendNext() {
-				n.debug("Finished catching up")
+				n.debug("Catchup complete")
 				return
 			}
 		}
@@ -172,13 +172,13 @@ func (n *raft) sendSnapshotToFollower(subject string) (uint64, error) {
 // catchupFollower starts streaming our log to a follower that reported it
 // is behind, after a snapshot if the entries it needs were compacted away.
 func (n *raft) catchupFollower(ar *appendEntryResponse) {
-	n.debug("Being asked to catch up follower: %q", ar.peer)
+	n.debug("Follower %q asked for missing entries", ar.peer)
 	n.Lock()
 	if n.progress == nil {
 		n.progress = make(map[string]*IPQueue[uint64])
 	} else if q, ok := n.progress[ar.peer]; ok {
 		// Pushing past the last index makes the running catchup finish.
-		n.debug("Will cancel existing entry for catching up %q", ar.peer)
+		n.debug("Replacing the catchup already running for %q", ar.peer)
 		delete(n.progress, ar.peer)
 		q.Push(n.pindex)
 	}
@@ -187,27 +187,27 @@ func (n *raft) catchupFollower(ar *appendEntryResponse) {
 	state := n.wal.State()
 
 	if start < state.FirstIndex || (state.Entries == 0 && start <= state.LastIndex) {
-		n.debug("Need to send snapshot to follower")
+		n.debug("Follower is behind our first entry, shipping a snapshot")
 		lastIndex, err := n.sendSnapshotToFollower(ar.reply)
 		if err != nil {
-			n.error("Error sending snapshot to follower [%s]: %v", ar.peer, err)
+			n.error("Snapshot delivery to follower %s failed: %v", ar.peer, err)
 			n.Unlock()
 			arPool.Put(ar)
 			return
 		}
 		start = lastIndex + 1
 		if state.Entries == 0 || start > state.LastIndex {
-			n.debug("Finished catching up")
+			n.debug("Catchup complete")
 			n.Unlock()
 			arPool.Put(ar)
 			return
 		}
-		n.debug("Snapshot sent, reset first catchup entry to %d", lastIndex)
+		n.debug("Snapshot delivered, catchup resumes after index %d", lastIndex)
 	}
 
 	ae, err := n.loadEntry(start)
 	if err != nil {
-		n.warn("Request from follower for entry at index [%d] errored for state %+v - %v", start, state, err)
+		n.warn("Cannot serve follower from index %d (log state %+v): %v", start, state, err)
 		if errors.Is(err, storage.ErrNotFound) {
 			// The follower asks for more than we have: it knows a log
 			// that is ahead of ours, so we should not lead.
@@ -221,14 +221,14 @@ func (n *raft) catchupFollower(ar *appendEntryResponse) {
 	if err != nil || ae == nil {
 		// We cannot serve this follower, e.g. our log was reset while it
 		// holds a snapshot; staying leader would repeat this forever.
-		n.warn("Could not find a starting entry for catchup request: %v", err)
+		n.warn("No entry to start a catchup from: %v", err)
 		n.stepdownLocked(noLeader)
 		n.Unlock()
 		arPool.Put(ar)
 		return
 	}
 	if ae.pindex != ar.index || ae.pterm != ar.term {
-		n.debug("Our first entry [%d:%d] does not match request from follower [%d:%d]", ae.pterm, ae.pindex, ar.term, ar.index)
+		n.debug("Starting entry [%d:%d] differs from what the follower expects [%d:%d]", ae.pterm, ae.pindex, ar.term, ar.index)
 	}
 	indexUpdates := newIPQueue[uint64](fmt.Sprintf("[ACC:%s] RAFT '%s' indexUpdates", n.accName, n.group))
 	indexUpdates.Push(ae.pindex)
@@ -253,7 +253,7 @@ func (n *raft) loadEntry(index uint64) (*appendEntry, error) {
 // cancelCatchup stops an in-flight catchup by dropping its subscription.
 // Lock held.
 func (n *raft) cancelCatchup() {
-	n.debug("Canceling catchup subscription since we are now up to date")
+	n.debug("Log is current, closing the catchup inbox")
 	if n.catchup != nil && n.catchup.sub != nil {
 		n.unsubscribe(n.catchup.sub)
 	}

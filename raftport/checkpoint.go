@@ -25,7 +25,7 @@ func (n *raft) CreateSnapshotCheckpoint(force bool) (RaftNodeCheckpoint, error) 
 
 // createSnapshotCheckpointLocked pins what a snapshot taken now covers: the
 // applied index, the term of that entry and the peer state.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) createSnapshotCheckpointLocked(force bool) (*checkpoint, error) {
 	if n.State() == Closed {
 		return nil, errNodeClosed
@@ -42,12 +42,12 @@ func (n *raft) createSnapshotCheckpointLocked(force bool) (*checkpoint, error) {
 		return nil, errCatchupsRunning
 	}
 	if n.applied == 0 {
-		n.debug("Not snapshotting as there are no applied entries")
+		n.debug("Skipping snapshot: nothing applied yet")
 		return nil, errNoSnapAvailable
 	}
 	ae, err := n.loadEntry(n.applied)
 	if err != nil || ae == nil {
-		n.debug("Not snapshotting as entry %d is not available", n.applied)
+		n.debug("Skipping snapshot: applied entry %d is gone from the log", n.applied)
 		return nil, errNoSnapAvailable
 	}
 	term := ae.term
@@ -131,7 +131,7 @@ func (c *checkpoint) InstallSnapshot(data []byte) (uint64, error) {
 	}
 	defer func() { n.snapshotting = false }()
 
-	n.debug("Installing snapshot of %d bytes [%d:%d]", len(data), c.term, c.applied)
+	n.debug("Writing a %d byte snapshot at [%d:%d]", len(data), c.term, c.applied)
 	encoded := n.encodeSnapshot(&snapshot{
 		lastTerm:  c.term,
 		lastIndex: c.applied,

@@ -15,7 +15,7 @@ func (n *raft) applyCommit(index uint64) error {
 		return errNodeClosed
 	}
 	if index <= n.commit {
-		n.debug("Ignoring apply commit for %d, already processed", index)
+		n.debug("Commit %d was applied earlier, skipping", index)
 		return nil
 	}
 
@@ -35,7 +35,7 @@ func (n *raft) applyCommit(index uint64) error {
 			if !errors.Is(err, storage.ErrClosed) && !errors.Is(err, storage.ErrNotFound) {
 				// The log cannot be read where it must be: it is no longer
 				// trustworthy, start over from the leader.
-				n.warn("Got an error loading %d index: %v - will reset", index, err)
+				n.warn("Reading index %d from the log failed (%v), resetting", index, err)
 				if n.State() == Leader {
 					n.stepdownLocked(n.selectNextLeader())
 				}
@@ -89,14 +89,14 @@ func (n *raft) applyCommit(index uint64) error {
 			}
 		case EntryAddPeer:
 			newPeer := string(e.Data)
-			n.debug("Added peer %q", newPeer)
+			n.debug("Peer %q joined", newPeer)
 			peerIDs.LoadOrStore(newPeer, newPeer)
 			n.addPeer(newPeer)
 			committed = append(committed, e)
 			n.membChangeIndex = 0
 		case EntryRemovePeer:
 			peer := string(e.Data)
-			n.debug("Removing peer %q", peer)
+			n.debug("Peer %q leaves", peer)
 			n.removePeer(peer)
 			peerIDs.Delete(peer)
 			committed = append(committed, e)
@@ -124,7 +124,7 @@ func (n *raft) tryCommit(index uint64) (bool, error) {
 	for i := n.commit + 1; i <= index; i++ {
 		if err := n.applyCommit(i); err != nil {
 			if err != errNodeClosed && err != errNodeRemoved {
-				n.error("Got an error applying commit for %d: %v", i, err)
+				n.error("Applying commit %d failed: %v", i, err)
 			}
 			return false, err
 		}
@@ -179,11 +179,11 @@ func (n *raft) adjustClusterSizeAndQuorum() {
 	n.qn = n.csz/2 + 1
 
 	if ncsz > pcsz {
-		n.debug("Expanding our clustersize: %d -> %d", pcsz, ncsz)
+		n.debug("Cluster grows from %d to %d", pcsz, ncsz)
 		// New peers need time to be heard from before quorum is judged.
 		n.lsut = time.Now()
 	} else if ncsz < pcsz {
-		n.debug("Decreasing our clustersize: %d -> %d", pcsz, ncsz)
+		n.debug("Cluster shrinks from %d to %d", pcsz, ncsz)
 		// A smaller quorum may already cover pending entries: a heartbeat
 		// gets the acknowledgements that commit them. It takes the lock,
 		// which the caller holds.

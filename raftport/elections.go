@@ -15,7 +15,7 @@ const xferCampaignDelay = 10 * time.Millisecond
 
 // selectNextLeader guesses the best successor: the peer that stored the
 // most of our log. StepDown checks health more thoroughly.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) selectNextLeader() string {
 	best, bestIndex := noLeader, uint64(0)
 	for peer, ps := range n.peers {
@@ -31,7 +31,7 @@ func (n *raft) selectNextLeader() string {
 // heartbeats. The reference also asks the server's gossip whether the
 // peer's server is offline; a raftport host has no gossip, so recent
 // contact is the only liveness signal it has.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) peerLooksHealthy(ps *lps) bool {
 	return ps != nil && time.Since(ps.ts) < 3*n.timing.HeartbeatInterval
 }
@@ -48,7 +48,7 @@ func (n *raft) StepDown(preferred ...string) error {
 		n.Unlock()
 		return errTooManyPrefs
 	}
-	n.debug("Being asked to stepdown")
+	n.debug("Leadership handover requested")
 
 	wanted := noLeader
 	if len(preferred) == 1 && preferred[0] != n.id {
@@ -69,13 +69,13 @@ func (n *raft) StepDown(preferred ...string) error {
 	n.Unlock()
 
 	if wanted != noLeader && next == noLeader {
-		n.debug("Can not transfer to preferred peer %q", wanted)
+		n.debug("Preferred successor %q is not eligible", wanted)
 	}
 
 	// The transfer goes out directly rather than through the proposal
 	// queue: stepping down below drains that queue.
 	if next != noLeader {
-		n.debug("Selected %q for new leader, stepping down due to leadership transfer", next)
+		n.debug("Handing leadership to %q", next)
 		n.sendAppendEntry([]*Entry{newEntry(EntryLeaderTransfer, []byte(next))})
 	}
 	n.stepdown(noLeader)
@@ -111,9 +111,9 @@ func randCampaignTimeout(tm *Timing) time.Duration {
 
 // campaign arms the election timer so that the run loop turns us into a
 // candidate after et.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) campaign(et time.Duration) error {
-	n.debug("Starting campaign")
+	n.debug("Campaign begins")
 	if n.State() == Leader {
 		return errAlreadyLeader
 	}
@@ -122,9 +122,9 @@ func (n *raft) campaign(et time.Duration) error {
 }
 
 // xferCampaign starts the election a leader transfer asked us to win.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) xferCampaign() error {
-	n.debug("Starting transfer campaign")
+	n.debug("Campaign begins after a leadership handover")
 	if n.State() == Leader {
 		n.lxfer = false
 		return errAlreadyLeader
@@ -195,7 +195,7 @@ func (n *raft) runAsCandidate() {
 				// Someone is in a later term: forming a quorum now would
 				// ignore them, so start over as a follower.
 				n.Lock()
-				n.debug("Stepping down from candidate, detected higher term: %d vs %d", vresp.term, n.term)
+				n.debug("Abandoning candidacy: a vote reply carried term %d, ours is %d", vresp.term, n.term)
 				n.term = vresp.term
 				n.vote = noVote
 				n.writeTermVote()
@@ -216,12 +216,12 @@ func (n *raft) runAsCandidate() {
 func (n *raft) handleVoteResponse(_ transport.Subscription, _, _ string, msg []byte) {
 	vr := decodeVoteResponse(msg)
 	if vr == nil {
-		n.error("Received malformed vote response for %q", n.group)
+		n.error("Undecodable vote reply in group %q", n.group)
 		return
 	}
-	n.debug("Received a voteResponse %+v", vr)
+	n.debug("Vote reply in: %+v", vr)
 	if state := n.State(); state != Candidate && state != Leader {
-		n.debug("Ignoring old vote response, we have stepped down")
+		n.debug("Vote reply arrived after candidacy ended, discarding")
 		return
 	}
 	n.votes.Push(vr)
@@ -240,7 +240,7 @@ func (n *raft) processVoteRequest(vr *voteRequest) error {
 // answerVoteRequest decides on a vote, persisting any change of term or
 // vote before the answer leaves, sends the answer and returns it.
 func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
-	n.debug("Received a voteRequest %+v", vr)
+	n.debug("Vote request in: %+v", vr)
 
 	n.Lock()
 	vresp := &voteResponse{term: n.term, peer: n.id, empty: n.pindex == 0}
@@ -249,14 +249,14 @@ func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
 	// without touching our state.
 	if vr.term < n.term {
 		n.Unlock()
-		n.debug("Sending a voteResponse %+v -> %q", vresp, vr.reply)
+		n.debug("Vote reply out: %+v to %q", vresp, vr.reply)
 		n.sendReply(vr.reply, vresp.encode())
 		return vresp
 	}
 
 	if vr.term > n.term {
 		if state := n.State(); state != Follower {
-			n.debug("Stepping down from %s, detected higher term: %d vs %d",
+			n.debug("Leaving state %s: a vote request carried term %d, ours is %d",
 				strings.ToLower(state.String()), vr.term, n.term)
 			n.stepdownLocked(noLeader)
 		}
@@ -291,7 +291,7 @@ func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
 	vresp.term = n.term
 	n.Unlock()
 
-	n.debug("Sending a voteResponse %+v -> %q", vresp, vr.reply)
+	n.debug("Vote reply out: %+v to %q", vresp, vr.reply)
 	n.sendReply(vr.reply, vresp.encode())
 	return vresp
 }
@@ -300,7 +300,7 @@ func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
 func (n *raft) handleVoteRequest(_ transport.Subscription, _, reply string, msg []byte) {
 	vr := decodeVoteRequest(msg, reply)
 	if vr == nil {
-		n.error("Received malformed vote request for %q", n.group)
+		n.error("Undecodable vote request in group %q", n.group)
 		return
 	}
 	n.reqs.Push(vr)
@@ -319,7 +319,7 @@ func (n *raft) requestVote() {
 	subj, reply := n.vsubj, n.vreply
 	n.Unlock()
 
-	n.debug("Sending out voteRequest %+v", vr)
+	n.debug("Vote request out: %+v", vr)
 	n.sendRPC(subj, reply, vr.encode())
 }
 

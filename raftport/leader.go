@@ -22,14 +22,14 @@ func (n *raft) runAsLeader() {
 	n.Lock()
 	fsub, err := n.subscribe(n.psubj, n.handleForwardedProposal)
 	if err != nil {
-		n.warn("Error subscribing to forwarded proposals: %v", err)
+		n.warn("Could not listen for proposals from followers: %v", err)
 		n.stepdownLocked(noLeader)
 		n.Unlock()
 		return
 	}
 	rpsub, err := n.subscribe(n.rpsubj, n.handleForwardedRemovePeerProposal)
 	if err != nil {
-		n.warn("Error subscribing to forwarded remove peer proposals: %v", err)
+		n.warn("Could not listen for peer removals from followers: %v", err)
 		n.unsubscribe(fsub)
 		n.stepdownLocked(noLeader)
 		n.Unlock()

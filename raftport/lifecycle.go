@@ -86,7 +86,7 @@ func (n *raft) UpdateKnownPeers(knownPeers []string) {
 
 // updateKnownPeersLocked treats the list as a peer-state update whose
 // cluster size is the list's length.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) updateKnownPeersLocked(knownPeers []string) {
 	n.processPeerState(&peerState{knownPeers: knownPeers, clusterSize: len(knownPeers), domainExt: n.extSt})
 }

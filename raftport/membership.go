@@ -11,15 +11,15 @@ import (
 // Only an up-to-date leader with no membership change pending accepts it;
 // otherwise it is dropped and the follower's caller retries.
 func (n *raft) handleForwardedRemovePeerProposal(_ transport.Subscription, _, reply string, msg []byte) {
-	n.debug("Received forwarded remove peer proposal: %q", msg)
+	n.debug("Follower asks to remove peer %q", msg)
 	if len(msg) != idLen {
-		n.warn("Received invalid peer name for remove proposal: %q", msg)
+		n.warn("Peer removal names an unusable peer %q", msg)
 		return
 	}
 
 	n.RLock()
 	if n.State() != Leader || !n.leaderState.Load() {
-		n.debug("Ignoring forwarded peer removal proposal, not leader")
+		n.debug("Peer removal from a follower dropped: this node does not lead")
 		n.RUnlock()
 		return
 	}
@@ -28,7 +28,7 @@ func (n *raft) handleForwardedRemovePeerProposal(_ transport.Subscription, _, re
 		return
 	}
 	if n.membChangeIndex > 0 {
-		n.debug("Ignoring forwarded peer removal proposal, membership changing")
+		n.debug("Peer removal from a follower dropped: another membership change is underway")
 		n.RUnlock()
 		return
 	}
@@ -49,7 +49,7 @@ func (n *raft) handleForwardedProposal(_ transport.Subscription, _, reply string
 
 	n.RLock()
 	if n.State() != Leader || !n.leaderState.Load() {
-		n.debug("Ignoring forwarded proposal, not leader")
+		n.debug("Proposal from a follower dropped: this node does not lead")
 		n.RUnlock()
 		return
 	}
@@ -64,7 +64,7 @@ func (n *raft) handleForwardedProposal(_ transport.Subscription, _, reply string
 
 // addPeer makes peer a known member, resizes the quorum and persists the
 // new peer set.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) addPeer(peer string) {
 	// A peer removed earlier may come back.
 	delete(n.removed, peer)
@@ -80,7 +80,7 @@ func (n *raft) addPeer(peer string) {
 
 // removePeer drops peer from the membership and remembers when, so that
 // late messages from it are not mistaken for a new member.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) removePeer(peer string) {
 	if n.removed == nil {
 		n.removed = make(map[string]time.Time)

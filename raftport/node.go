@@ -207,7 +207,7 @@ type raft struct {
 	accName string         // account whose traffic this group's messages travel in
 	conn    transport.Conn // the connection of that account
 	group   string
-	sd      string // store directory
+	sd      string // directory for the log, snapshots and state files
 	id      string
 	wg      sync.WaitGroup // goroutines to wait for on stop
 	timing  Timing
@@ -234,7 +234,7 @@ type raft struct {
 	etlr   time.Time // last election-timer reset, for tests
 	active time.Time // last activity, e.g. a heartbeat
 	llqrt  time.Time // last time quorum was lost
-	lsut   time.Time // last scale-up time
+	lsut   time.Time // when the cluster size last grew
 
 	term      uint64
 	pterm     uint64 // term of the last entry in the log
@@ -272,8 +272,8 @@ type raft struct {
 	aesub transport.Subscription
 	subs  []transport.Subscription // every live subscription, for RecreateInternalSubs
 
-	wtv []byte // term and vote waiting to be written
-	wps []byte // peer state waiting to be written
+	wtv []byte // encoded term and vote not yet flushed to disk
+	wps []byte // encoded peer set not yet flushed to disk
 
 	catchup  *catchupState
 	progress map[string]*IPQueue[uint64] // followers being caught up by us

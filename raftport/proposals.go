@@ -6,7 +6,7 @@ func (n *raft) Propose(data []byte) error {
 	defer n.Unlock()
 	// Leadership may have been lost since the caller last looked.
 	if state := n.State(); state != Leader {
-		n.debug("Proposal ignored, not leader (state: %v)", state)
+		n.debug("Proposal dropped in state %v: only the leader accepts them", state)
 		return errNotLeader
 	}
 	if n.werr != nil {
@@ -22,7 +22,7 @@ func (n *raft) ProposeMulti(entries []*Entry) error {
 	n.Lock()
 	defer n.Unlock()
 	if state := n.State(); state != Leader {
-		n.debug("Multi proposal ignored, not leader (state: %v)", state)
+		n.debug("Batch proposal dropped in state %v: only the leader accepts them", state)
 		return errNotLeader
 	}
 	if n.werr != nil {
@@ -118,7 +118,7 @@ const minClusterSize = 2
 
 // setClusterSizeLocked sets the cluster size, at least minClusterSize,
 // and the quorum that follows from it.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) setClusterSizeLocked(csz int) {
 	n.csz = max(csz, minClusterSize)
 	n.qn = n.csz/2 + 1

@@ -17,7 +17,7 @@ func randElectionTimeout(tm *Timing) time.Duration {
 	return tm.MinElectionTimeout + rand.N(spread)
 }
 
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) resetElectionTimeout() {
 	n.resetElect(randElectionTimeout(&n.timing))
 }
@@ -28,7 +28,7 @@ func (n *raft) resetElectionTimeoutWithLock() {
 
 // resetElect rearms the election timer to fire after et, discarding a
 // firing that nobody consumed yet so it cannot trigger a stale election.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) resetElect(et time.Duration) {
 	n.etlr = time.Now()
 	if n.elect == nil {
@@ -183,7 +183,7 @@ func (n *raft) setObserver(isObserver bool, extSt extensionState) {
 // setObserverLocked switches observer mode. Leaving it rearms the election
 // timer, which an observer keeps at ObserverModeInterval, so the node can
 // campaign again soon.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) setObserverLocked(isObserver bool, extSt extensionState) {
 	wasObserver := n.observer
 	n.observer = isObserver
@@ -199,11 +199,11 @@ func (n *raft) setObserverLocked(isObserver bool, extSt extensionState) {
 func (n *raft) processAppendEntries() {
 	canProcess := true
 	if n.isClosed() {
-		n.debug("AppendEntry not processing inbound, closed")
+		n.debug("Inbound entries dropped: node is shut down")
 		canProcess = false
 	}
 	if n.outOfResources() {
-		n.debug("AppendEntry not processing inbound, no resources")
+		n.debug("Inbound entries dropped: storage is out of resources")
 		canProcess = false
 	}
 	aes := n.entry.Pop()
@@ -233,12 +233,12 @@ func (n *raft) runAsFollower() {
 			switch {
 			case n.outOfResources():
 				n.resetElectionTimeoutWithLock()
-				n.debug("Not switching to candidate, no resources")
+				n.debug("Staying put instead of campaigning: storage is out of resources")
 			case n.IsObserver():
 				n.resetElectWithLock(n.timing.ObserverModeInterval)
-				n.debug("Not switching to candidate, observer only")
+				n.debug("Staying put instead of campaigning: observers never run")
 			case n.isCatchingUp():
-				n.debug("Not switching to candidate, catching up")
+				n.debug("Staying put instead of campaigning: catchup is in progress")
 				n.Lock()
 				if n.catchupStalled() {
 					n.cancelCatchup()
@@ -251,7 +251,7 @@ func (n *raft) runAsFollower() {
 			}
 		case <-n.votes.Ch():
 			// Responses to a campaign we already gave up, still in flight.
-			n.debug("Ignoring old vote response, we have stepped down")
+			n.debug("Vote reply arrived after candidacy ended, discarding")
 			n.votes.PopOne()
 		case <-n.resp.Ch():
 			// Responses to our leadership, from before we stepped down.

@@ -363,7 +363,7 @@ func (n *raft) replayWAL() {
 	if st.Entries == 0 {
 		return
 	}
-	n.debug("Replaying state of %d entries", st.Entries)
+	n.debug("Rebuilding state from %d logged entries", st.Entries)
 
 	// Truncating to a snapshot older than the log's start must empty the
 	// log as the reference's stores do, hence truncateLogTo.
@@ -380,9 +380,9 @@ func (n *raft) replayWAL() {
 			// the snapshot, further than this index.
 			if err != nil || ae == nil || ae.pindex != index-1 || n.pindex != ae.pindex {
 				if err != nil {
-					n.warn("Could not load %d from WAL [%+v]: %v", index, st, err)
+					n.warn("Reading index %d from the log (state %+v) failed: %v", index, st, err)
 				} else {
-					n.warn("Misaligned WAL, will truncate")
+					n.warn("Log entry sits at the wrong index, cutting the log there")
 				}
 				truncate(n.pindex)
 				return
@@ -393,12 +393,12 @@ func (n *raft) replayWAL() {
 			}
 		}
 		if err != nil {
-			n.warn("Could not load %d from WAL [%+v]: %v", index, st, err)
+			n.warn("Reading index %d from the log (state %+v) failed: %v", index, st, err)
 			truncate(index - 1)
 			return
 		}
 		if ae.pindex != index-1 {
-			n.warn("Corrupt WAL, will truncate")
+			n.warn("Log entry is damaged, cutting the log there")
 			truncate(index - 1)
 			return
 		}
@@ -534,7 +534,7 @@ func (s *Server) stepdownRaftNodes() {
 	if len(nodes) == 0 {
 		return
 	}
-	s.log.Debug("Stepping down all leader raft nodes")
+	s.log.Debug("Asking every leading group to hand over leadership")
 	for _, node := range nodes {
 		// A follower refuses with errNotLeader, which is fine here.
 		_ = node.StepDown()
@@ -554,7 +554,7 @@ func (s *Server) shutdownRaftNodes() {
 	if len(nodes) == 0 {
 		return
 	}
-	s.log.Debug("Shutting down all raft nodes")
+	s.log.Debug("Stopping every raft group")
 	for _, node := range nodes {
 		node.Stop()
 	}

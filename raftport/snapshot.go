@@ -30,7 +30,7 @@ const snapChecksumLen = 8
 var snapCRC = crc64.MakeTable(crc64.ECMA)
 
 // encodeSnapshot serialises snap for its file.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) encodeSnapshot(snap *snapshot) []byte {
 	if snap == nil {
 		return nil
@@ -108,7 +108,7 @@ func (n *raft) InstallSnapshot(data []byte, force bool) error {
 	if err != nil {
 		return err
 	}
-	n.debug("Installing snapshot of %d bytes [%d:%d]", len(data), c.term, c.applied)
+	n.debug("Writing a %d byte snapshot at [%d:%d]", len(data), c.term, c.applied)
 	return n.installSnapshot(&snapshot{
 		lastTerm:  c.term,
 		lastIndex: c.applied,
@@ -120,7 +120,7 @@ func (n *raft) InstallSnapshot(data []byte, force bool) error {
 // installSnapshot writes snap, drops the previous snapshot and compacts
 // the log. It also ends any checkpoint in progress, so that an
 // asynchronous snapshot built from older state cannot overwrite this one.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) installSnapshot(snap *snapshot) error {
 	defer func() { n.snapshotting = false }()
 
@@ -190,7 +190,7 @@ func (n *raft) setupLastSnapshot() error {
 		if err != nil {
 			// Leftovers of an interrupted write or foreign files: nothing
 			// we can recover from.
-			n.debug("Removing snapshot, can't parse name: %q", name)
+			n.debug("Deleting snapshot file with an unrecognised name: %q", name)
 			_ = os.Remove(sfile)
 			continue
 		}
@@ -231,7 +231,7 @@ func (n *raft) setupLastSnapshot() error {
 
 	for _, name := range names {
 		if sfile := filepath.Join(snapDir, name); sfile != latest {
-			n.debug("Removing old snapshot: %q", sfile)
+			n.debug("Deleting superseded snapshot %q", sfile)
 			_ = os.Remove(sfile)
 		}
 	}
@@ -243,14 +243,14 @@ func (n *raft) setupLastSnapshot() error {
 // index 0, which an old reference release could write, is removed and
 // reported as errNoSnapAvailable, so no caller has to handle a missing
 // snapshot without an error.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) loadLastSnapshot() (*snapshot, error) {
 	if n.snapfile == "" {
 		return nil, errNoSnapAvailable
 	}
 	buf, err := storage.ReadFileChecked(storage.OSFS{}, n.snapfile)
 	if err != nil {
-		n.warn("Error reading snapshot: %v", err)
+		n.warn("Snapshot file is unreadable: %v", err)
 		if errors.Is(err, storage.ErrCorrupt) {
 			return nil, fmt.Errorf("%w: %w", errSnapshotCorrupt, err)
 		}
@@ -262,7 +262,7 @@ func (n *raft) loadLastSnapshot() (*snapshot, error) {
 		return nil, err
 	}
 	if snap.lastIndex == 0 {
-		n.warn("Snapshot with last index 0 is invalid, cleaning up")
+		n.warn("Snapshot claims last index 0, which cannot be valid; deleting it")
 		_ = os.Remove(n.snapfile)
 		n.snapfile = ""
 		return nil, errNoSnapAvailable

@@ -17,7 +17,7 @@ import (
 
 // writePeerState persists ps unless it is what was last written. A failed
 // write stops the node from writing anything further.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) writePeerState(ps *peerState) {
 	pse := encodePeerState(ps)
 	if bytes.Equal(n.wps, pse) {
@@ -26,7 +26,7 @@ func (n *raft) writePeerState(ps *peerState) {
 	n.wps = pse
 	if err := writePeerState(n.sd, ps); err != nil && !n.isClosed() {
 		n.setWriteErrLocked(err)
-		n.warn("Error writing peer state file for %q: %v", n.group, err)
+		n.warn("Persisting peer set of %q failed: %v", n.group, err)
 	}
 }
 
@@ -55,7 +55,7 @@ func writeTermVote(sd string, wtv []byte) error {
 // readTermVote returns the highest term this node has seen and whom it
 // voted for in it. The payload is term[8] then, when the node voted, the
 // candidate's id[8]; a payload too short for a term reads as no term.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) readTermVote() (term uint64, voted string, err error) {
 	buf, err := storage.ReadFileChecked(storage.OSFS{}, filepath.Join(n.sd, termVoteFile))
 	if err != nil {
@@ -75,7 +75,7 @@ func (n *raft) readTermVote() (term uint64, voted string, err error) {
 // node refuses to store anything (callers check n.werr), because a log or
 // vote that silently failed to persist would let it break its promises
 // after a restart.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) setWriteErrLocked(err error) {
 	if n.State() == Closed {
 		return
@@ -89,10 +89,10 @@ func (n *raft) setWriteErrLocked(err error) {
 		return
 	}
 	if errors.Is(err, os.ErrNotExist) {
-		n.error("Resource not found: %v", err)
+		n.error("Storage reports a missing resource: %v", err)
 		return
 	}
-	n.error("Critical write error: %v", err)
+	n.error("Storage write failed and the node cannot continue: %v", err)
 	n.werr = err
 
 	// The reference disables storage for the whole server when the disk is
@@ -116,7 +116,7 @@ func (n *raft) setWriteErr(err error) {
 // writeTermVote persists the current term and vote. Callers write before
 // they act on a new term or vote, so that a restart can never vote twice in
 // one term. Unchanged values are not rewritten.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) writeTermVote() {
 	tv := make([]byte, termLen, termVoteLen)
 	wire.PutUint64(tv, n.term)
@@ -129,6 +129,6 @@ func (n *raft) writeTermVote() {
 		// Forget what we thought was on disk so the next call retries.
 		n.wtv = nil
 		n.setWriteErrLocked(err)
-		n.warn("Error writing term and vote file for %q: %v", n.group, err)
+		n.warn("Persisting term and vote of %q failed: %v", n.group, err)
 	}
 }

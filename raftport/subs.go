@@ -6,20 +6,20 @@ import (
 
 // newCatchupInbox returns a fresh "$NRG.CR.<suffix>" inbox, where a leader
 // streams a catchup to this node.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) newCatchupInbox() string {
 	return transport.NewCatchupInbox(n.conn)
 }
 
 // newInbox returns a fresh "$NRG.R.<suffix>" reply inbox.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) newInbox() string {
 	return n.conn.NewInbox()
 }
 
 // subscribe listens on subject and hands cb the subscription along with
 // each message, so a handler can tell a catchup stream from live traffic.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) subscribe(subject string, cb msgHandler) (transport.Subscription, error) {
 	if n.conn == nil {
 		return nil, errNoInternalClient
@@ -42,7 +42,7 @@ func (n *raft) subscribe(subject string, cb msgHandler) (transport.Subscription,
 }
 
 // unsubscribe ends one subscription of this node.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) unsubscribe(sub transport.Subscription) {
 	if sub == nil {
 		return
@@ -61,7 +61,7 @@ func (n *raft) unsubscribe(sub transport.Subscription) {
 // createInternalSubs listens for votes and append entries of the group and
 // for the replies to our own requests. Proposals are subscribed to only
 // while leading.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) createInternalSubs() error {
 	n.vsubj, n.vreply = transport.VoteSubject(n.group), n.newInbox()
 	n.asubj, n.areply = transport.AppendSubject(n.group), n.newInbox()
@@ -87,7 +87,7 @@ func (n *raft) createInternalSubs() error {
 
 // releaseTransport ends every subscription of this node. The connection
 // belongs to the host and other groups may share it, so it stays open.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) releaseTransport() {
 	for _, sub := range append([]transport.Subscription(nil), n.subs...) {
 		n.unsubscribe(sub)

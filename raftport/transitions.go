@@ -36,9 +36,9 @@ func (n *raft) stepdown(newLeader string) {
 }
 
 // stepdownLocked turns us into a follower of newLeader.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) stepdownLocked(newLeader string) {
-	n.debug("Stepping down")
+	n.debug("Giving up leadership")
 	n.switchToFollowerLocked(newLeader)
 }
 
@@ -54,22 +54,22 @@ func (n *raft) isCatchingUp() bool {
 // lately. With includeForwardProgress a lagging node still counts as
 // current if its applies are closing the gap, which may take up to about
 // ten milliseconds to see, with the lock released while waiting.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) isCurrent(includeForwardProgress bool) bool {
 	if n.State() == Closed {
-		n.debug("Not current, node is closed")
+		n.debug("Behind: node is shut down")
 		return false
 	}
 	// Index 0 is never committed, so nothing has been agreed on yet.
 	if n.commit == 0 {
-		n.debug("Not current, no commits")
+		n.debug("Behind: nothing committed yet")
 		return false
 	}
 
 	// Having warned about falling behind, say so when it is over.
 	clearBehind := func() {
 		if n.hcbehind {
-			n.warn("Health check OK, no longer falling behind")
+			n.warn("Caught up again, health check passes")
 			n.hcbehind = false
 		}
 	}
@@ -82,17 +82,17 @@ func (n *raft) isCurrent(includeForwardProgress bool) bool {
 	if n.leader != noLeader && n.leader != n.id && n.catchup == nil {
 		ps := n.peers[n.leader]
 		if ps == nil || time.Since(ps.ts) > 2*n.timing.HeartbeatInterval {
-			n.debug("Not current, no recent leader contact")
+			n.debug("Behind: leader has been silent too long")
 			return false
 		}
 	}
 	if cs := n.catchup; cs != nil {
 		// Applies may match commits, but the commits themselves are behind.
-		n.debug("Not current, still catching up pindex=%d, cindex=%d", n.pindex, cs.cindex)
+		n.debug("Behind: catchup running, at %d of %d", n.pindex, cs.cindex)
 		return false
 	}
 	if n.paused && n.hcommit > n.commit {
-		n.debug("Not current, waiting to resume applies commit=%d, hcommit=%d", n.commit, n.hcommit)
+		n.debug("Behind: apply is paused, commit %d while %d is held", n.commit, n.hcommit)
 		return false
 	}
 
@@ -110,7 +110,7 @@ func (n *raft) isCurrent(includeForwardProgress bool) bool {
 		time.Sleep(forwardProgressPoll)
 		n.Lock()
 		if n.State() == Closed {
-			n.debug("Node closed during health check, returning not current")
+			n.debug("Node shut down while checking health, reporting behind")
 			return false
 		}
 		if n.commit-n.applied < startGap {
@@ -120,7 +120,7 @@ func (n *raft) isCurrent(includeForwardProgress bool) bool {
 	}
 
 	n.hcbehind = true
-	n.warn("Falling behind in health check, commit %d != applied %d", n.commit, n.applied)
+	n.warn("Health check lags: committed %d, applied %d", n.commit, n.applied)
 	return false
 }
 
@@ -171,7 +171,7 @@ func (n *raft) Leaderless() bool {
 // updateLeadChange publishes the latest leadership state on leadc. Only
 // the newest value matters to the reader, so a stale unread one is
 // replaced rather than blocking us.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) updateLeadChange(isLeader bool) {
 	for {
 		select {
@@ -191,7 +191,7 @@ func (n *raft) updateLeadChange(isLeader bool) {
 // switchState moves to state unless the node is closed, and reports
 // whether leadership changed hands. Leaving the leader state throws away
 // the leader's queues; both directions persist term and vote.
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) switchState(state RaftState) bool {
 	var prev RaftState
 	for {
@@ -235,12 +235,12 @@ func (n *raft) switchToFollower(leader string) {
 }
 
 // switchToFollowerLocked follows leader ("" when unknown).
-// Lock should be held.
+// The caller holds the node lock.
 func (n *raft) switchToFollowerLocked(leader string) {
 	if n.State() == Closed {
 		return
 	}
-	n.debug("Switching to follower")
+	n.debug("Now a follower")
 
 	n.aflr = 0
 	n.leaderState.Store(false)
@@ -270,7 +270,7 @@ func (n *raft) switchToCandidate() {
 	}
 
 	if n.State() != Candidate {
-		n.debug("Switching to candidate")
+		n.debug("Now a candidate")
 	} else if n.lostQuorumLocked() && time.Since(n.llqrt) > 2*n.timing.LostQuorumInterval {
 		// Still a candidate after a failed election: tell the upper layer
 		// we are without quorum, at most once per two lost-quorum intervals.
@@ -293,7 +293,7 @@ func (n *raft) switchToLeader() {
 	n.Lock()
 	defer n.Unlock()
 
-	n.debug("Switching to leader")
+	n.debug("Now the leader")
 	n.lxfer = false
 	n.updateLeader(n.id)
 	n.switchState(Leader)

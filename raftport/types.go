@@ -217,7 +217,7 @@ type snapshot struct {
 // checkpoint is a snapshot being prepared outside the node lock.
 type checkpoint struct {
 	n         *raft
-	term      uint64 // term of the entry at applied
+	term      uint64 // term of the last entry the snapshot covers
 	applied   uint64 // index the snapshot will cover, the log is compacted to it
 	papplied  uint64 // applied index of the previous snapshot
 	snapFile  string
