@@ -77,16 +77,8 @@ func runAudit(ctx context.Context, e *env, opts *auditOptions) error {
 	}
 	fmt.Fprintf(e.Out, "Auditing %d verified features and %d verified tests in %s\n",
 		countKind(items, db.KindFeature), countKind(items, db.KindTest), scope)
-	prog := newProgress(e.Out)
-	run, err := runItemGates(ctx, d, root, items, 0, prog)
-	prog.done()
+	run, err := runAndPrintItemGates(ctx, e, d, root, items, 0)
 	if err != nil {
-		return err
-	}
-	if err := printGateTable(e.Out, run.Results); err != nil {
-		return err
-	}
-	if err := run.printItemTable(e.Out); err != nil {
 		return err
 	}
 	if err := run.refusal("audit", "verified but no longer passing their gates"); err != nil {

@@ -109,6 +109,25 @@ func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, m
 	return run, nil
 }
 
+// runAndPrintItemGates runs the gates with live progress on e.Out, then
+// prints the per-gate and per-item tables, as verify and audit both show
+// them before deciding anything.
+func runAndPrintItemGates(ctx context.Context, e *env, d *db.DB, root string, items []db.Item, mutants int) (*gateRun, error) {
+	prog := newProgress(e.Out)
+	run, err := runItemGates(ctx, d, root, items, mutants, prog)
+	prog.done()
+	if err != nil {
+		return nil, err
+	}
+	if err := printGateTable(e.Out, run.Results); err != nil {
+		return nil, err
+	}
+	if err := run.printItemTable(e.Out); err != nil {
+		return nil, err
+	}
+	return run, nil
+}
+
 func itemKey(it db.Item) gates.ItemKey { return gates.ItemKey{Kind: string(it.Kind), ID: it.ID} }
 
 func toGateItems(items []db.Item) []gates.Item {

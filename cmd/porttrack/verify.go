@@ -115,16 +115,8 @@ func runVerify(ctx context.Context, e *env, opts *verifyOptions) error {
 		}
 		fmt.Fprintf(e.Out, "Verifying %d features and %d tests of batch %d in %s\n",
 			countKind(items, db.KindFeature), countKind(items, db.KindTest), opts.Batch, root)
-		prog := newProgress(e.Out)
-		run, err := runItemGates(ctx, d, root, items, opts.Mutants, prog)
-		prog.done()
+		run, err := runAndPrintItemGates(ctx, e, d, root, items, opts.Mutants)
 		if err != nil {
-			return err
-		}
-		if err := printGateTable(e.Out, run.Results); err != nil {
-			return err
-		}
-		if err := run.printItemTable(e.Out); err != nil {
 			return err
 		}
 		evs, err := run.itemEvidence(provenance{Git: facts, GoVersion: goVersion, Command: opts.commandLine()})
