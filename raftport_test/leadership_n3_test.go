@@ -52,9 +52,19 @@ func TestNRGLeaderTransfer(t *testing.T) {
 	defer sub.Unsubscribe()
 
 	preferredID := rg.nonLeader().node().ID()
+	oldID := leader.node().ID()
 	require_NoError(t, leader.node().StepDown(preferredID))
-	newLeader := rg.waitOnLeader()
-	require_NotNil(t, newLeader)
+	// StepDown returns before the old leader has handed over, so the
+	// first leader other than the old one is the one that must be the
+	// preferred peer.
+	var newLeader stateMachine
+	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
+		newLeader = rg.leader()
+		if newLeader == nil || newLeader.node().ID() == oldID {
+			return errNoLeaderYet
+		}
+		return nil
+	})
 	require_Equal(t, newLeader.node().ID(), preferredID)
 
 	// Expect to see the EntryLeaderTransfer.
