@@ -53,6 +53,18 @@ func TestNRGLeaderTransfer(t *testing.T) {
 
 	preferredID := rg.nonLeader().node().ID()
 	oldID := leader.node().ID()
+	// A leader hands over only to a peer it heard from within three
+	// heartbeats (the reference's health rule). Leadership is reported once
+	// a quorum stored the first entry, possibly before the preferred peer
+	// answered, so wait until the leader has heard from it lately.
+	lp := raftport.NewProbe(leader.node())
+	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
+		seen := lp.PeerViews()[preferredID].LastSeen
+		if seen.IsZero() || time.Since(seen) > steadyTiming().HeartbeatInterval {
+			return errors.New("leader has not heard from the preferred peer lately")
+		}
+		return nil
+	})
 	require_NoError(t, leader.node().StepDown(preferredID))
 	// StepDown returns before the old leader has handed over, so the
 	// first leader other than the old one is the one that must be the
