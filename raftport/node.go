@@ -272,8 +272,8 @@ type raft struct {
 	aesub transport.Subscription
 	subs  []transport.Subscription // every live subscription, for RecreateInternalSubs
 
-	wtv []byte // encoded term and vote not yet flushed to disk
-	wps []byte // encoded peer set not yet flushed to disk
+	wtv []byte // encoded term and vote awaiting their write to disk
+	wps []byte // encoded peer set awaiting its write to disk
 
 	catchup  *catchupState
 	progress map[string]*IPQueue[uint64] // followers being caught up by us
