@@ -15,9 +15,11 @@ import (
 type judgedCallees struct {
 	// inRun maps a feature ID to its callees that are in this run.
 	inRun map[int][]db.Item
-	// later maps a feature ID to its unfinished callees of later batches.
+	// later maps a feature ID to its unfinished callees that the plan
+	// schedules after it: in a later batch, or in a later group (slice) of
+	// the same batch.
 	later map[int][]db.Item
-	// laterProblem says, per callee ID of a later batch, why its code does
+	// laterProblem says, per callee ID scheduled later, why its code does
 	// not hold; empty when it passes the stub scan.
 	laterProblem map[int]string
 }
@@ -41,7 +43,7 @@ func calleeStatuses(ctx context.Context, d *db.DB, items []db.Item, inRun map[ga
 				continue
 			case inRun[itemKey(c)]:
 				judged.inRun[it.ID] = append(judged.inRun[it.ID], c)
-			case unfinishedStatus(c.Status) && dependsOn(byID, c.BatchID, it.BatchID):
+			case unfinishedStatus(c.Status) && (dependsOn(byID, c.BatchID, it.BatchID) || laterGroup(it, c)):
 				judged.later[it.ID] = append(judged.later[it.ID], c)
 			default:
 				tracked[it.ID] = append(tracked[it.ID], gates.CalleeInfo{ID: c.ID, Symbol: c.GoSymbol, Status: string(c.Status)})
@@ -52,6 +54,22 @@ func calleeStatuses(ctx context.Context, d *db.DB, items []db.Item, inRun map[ga
 }
 
 func unfinishedStatus(s db.Status) bool { return s == db.StatusDeferred || s == db.StatusStub }
+
+// laterGroup reports whether callee belongs to a group of caller's batch
+// that the plan takes after caller's group (groups run A, B, C). The call
+// graph has cycles across groups, so a group's callee in a later group
+// cannot be verified first.
+func laterGroup(caller, callee db.Item) bool {
+	return callee.BatchID == caller.BatchID && caller.Slice != "" && callee.Slice != "" && callee.Slice > caller.Slice
+}
+
+// scheduledLater names where the plan puts a callee judged by its code.
+func scheduledLater(callee db.Item, callerBatch int) string {
+	if callee.BatchID != callerBatch {
+		return fmt.Sprintf("of later batch %d", callee.BatchID)
+	}
+	return fmt.Sprintf("of later group %s of batch %d", callee.Slice, callee.BatchID)
+}
 
 // dependsOn reports whether batch a depends on batch b, directly or not.
 func dependsOn(byID map[int]db.Batch, a, b int) bool {
@@ -69,7 +87,7 @@ func dependsOn(byID map[int]db.Batch, a, b int) bool {
 	return false
 }
 
-// scanLater runs the stub scan over the mapped callees of later batches and
+// scanLater runs the stub scan over the mapped callees scheduled later and
 // notes, per callee, why it does not hold.
 func (j *judgedCallees) scanLater(ctx context.Context, root string, progress io.Writer) error {
 	var mapped []db.Item
@@ -92,7 +110,7 @@ func (j *judgedCallees) scanLater(ctx context.Context, root string, progress io.
 	}
 	slices.SortFunc(mapped, func(a, b db.Item) int { return a.ID - b.ID })
 	if progress != nil {
-		fmt.Fprintf(progress, "dependency: stub scan of %d callees in later batches\n", len(mapped))
+		fmt.Fprintf(progress, "dependency: stub scan of %d callees scheduled later\n", len(mapped))
 	}
 	rs, err := gates.RunAll(ctx, []gates.Gate{gates.StubScan{}}, &gates.Input{RepoDir: root, Items: toGateItems(mapped)})
 	if err != nil {
@@ -123,20 +141,26 @@ func (r *gateRun) judgeCallees(items []db.Item, judged *judgedCallees) {
 		res.Summary = msg
 		r.Verdicts[itemKey(it)] = false
 	}
+	// Judged on the dependency result rather than the whole verdict, so
+	// that a bad callee is reported even when the caller fails elsewhere.
+	depPassed := func(it db.Item) bool {
+		i, ok := depResult[it.ID]
+		return ok && r.Results[i].Passed
+	}
 	for changed := true; changed; {
 		changed = false
 		for _, it := range items {
-			if it.Kind != db.KindFeature || !r.Verdicts[itemKey(it)] {
+			if it.Kind != db.KindFeature || !depPassed(it) {
 				continue
 			}
 			for _, c := range judged.later[it.ID] {
 				if why := judged.laterProblem[c.ID]; why != "" {
-					fail(it, fmt.Sprintf("callee %d %s of later batch %d is %s and %s", c.ID, c.GoSymbol, c.BatchID, c.Status, why))
+					fail(it, fmt.Sprintf("callee %d %s %s is %s and %s", c.ID, c.GoSymbol, scheduledLater(c, it.BatchID), c.Status, why))
 					changed = true
 					break
 				}
 			}
-			if !r.Verdicts[itemKey(it)] {
+			if !depPassed(it) {
 				continue
 			}
 			for _, c := range judged.inRun[it.ID] {
@@ -157,7 +181,7 @@ func (r *gateRun) judgeCallees(items []db.Item, judged *judgedCallees) {
 			res.Summary += fmt.Sprintf("; %d callees pass their gates in this run", n)
 		}
 		if n := len(judged.later[it.ID]); n > 0 {
-			res.Summary += fmt.Sprintf("; %d callees of later batches pass the stub scan", n)
+			res.Summary += fmt.Sprintf("; %d callees scheduled later pass the stub scan", n)
 		}
 	}
 }

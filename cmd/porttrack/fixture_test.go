@@ -26,8 +26,9 @@ const genCount = 18
 // Fixture items, all in batch 1: features 1 Add, 2 Sign, 3 SumTo (slice A),
 // 4..21 Gen01..Gen18 (slice B); tests 101 TestAdd, 102 TestSign, 103
 // TestSumTo (T1), 104 TestGen (T2). Batch 2 depends on batch 1 and holds
-// feature 30 Triple. In the call graph Gen01 calls Gen02, Sign calls Add and
-// SumTo calls Triple, a callee in a later batch.
+// feature 30 Triple. In the call graph Gen01 calls Gen02, Sign calls Add,
+// Add calls Gen18 (a callee in a later group) and SumTo calls Triple, a
+// callee in a later batch.
 func fixtureCatalog() map[string]string {
 	var items strings.Builder
 	items.WriteString("kind\tid\tbatch\tslice\tgo_file\tgo_symbol\tgo_line_start\tgo_line_end\n")
@@ -46,7 +47,7 @@ func fixtureCatalog() map[string]string {
 		"batches.tsv": "id\tname\tgo_file\tdepends_on\tstatus\tdescription\n1\tFixture\tserver/calc.go\t\tpending\tthe gates fixture\n" +
 			"2\tLater\tserver/calc.go\t1\tpending\tdepends on the fixture\n",
 		"catalog.tsv": items.String(),
-		"calls.tsv":   "caller_id\tcallee_id\n4\t5\n2\t1\n3\t30\n",
+		"calls.tsv":   "caller_id\tcallee_id\n4\t5\n2\t1\n3\t30\n1\t21\n",
 	}
 }
 

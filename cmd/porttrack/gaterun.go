@@ -34,8 +34,10 @@ type gateRun struct {
 //
 // A callee that belongs to a later batch (one that depends on the caller's)
 // cannot be finished in the tracker before the caller's batch completes, so
-// its tracked status would block the caller for ever. Such a callee is judged
-// by its code instead: it must be mapped and pass the stub scan.
+// its tracked status would block the caller for ever; the same holds for a
+// callee in a later group of the caller's own batch, since the plan takes
+// groups in order and the call graph has cycles across them. Such a callee
+// is judged by its code instead: it must be mapped and pass the stub scan.
 func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, mutants int, progress io.Writer) (*gateRun, error) {
 	batches, err := d.Batches(ctx)
 	if err != nil {

@@ -203,7 +203,7 @@ func TestVerifyJudgesLaterCalleesByTheirCode(t *testing.T) {
 	if err := runVerify(ctx, te.env, &verifyOptions{Batch: 1, IDs: "3", Kind: "feature"}); err != nil {
 		t.Fatalf("verify SumTo: %v\n%s", err, te.out)
 	}
-	if ev := latest(t, te, db.KindFeature, 3)[db.GateDependency]; !ev.Passed || !strings.Contains(ev.Summary, "1 callees of later batches pass the stub scan") {
+	if ev := latest(t, te, db.KindFeature, 3)[db.GateDependency]; !ev.Passed || !strings.Contains(ev.Summary, "1 callees scheduled later pass the stub scan") {
 		t.Fatalf("dependency evidence = %+v", ev)
 	}
 
@@ -230,4 +230,29 @@ func TestVerifyRecordsOptInMutation(t *testing.T) {
 	if stub := latest(t, te, db.KindFeature, 6)[db.GateStub]; stub.Command != "porttrack verify --batch 1 --ids 6 --kind feature --mutants 2" {
 		t.Fatalf("stub evidence command = %q", stub.Command)
 	}
+}
+
+// Add (feature 1, group A) calls Gen18 (feature 21, group B of the same
+// batch). Verifying group A first, as the plan does, judges Gen18 by its
+// code; a stub there fails Add.
+func TestVerifyJudgesLaterGroupCalleesByTheirCode(t *testing.T) {
+	te := newFixtureEnv(t)
+	ctx := context.Background()
+	if err := runVerify(ctx, te.env, &verifyOptions{Batch: 1, IDs: "1", Kind: "feature"}); err != nil {
+		t.Fatalf("verify Add: %v\n%s", err, te.out)
+	}
+	if ev := latest(t, te, db.KindFeature, 1)[db.GateDependency]; !ev.Passed || !strings.Contains(ev.Summary, "1 callees scheduled later pass the stub scan") {
+		t.Fatalf("dependency evidence = %+v", ev)
+	}
+
+	gen := readFile(t, te, "calc/gen.go")
+	stubbed := strings.Replace(gen, "func Gen18(n int) int {\n\treturn n + 18\n}", "func Gen18(n int) int {\n\tpanic(\"not implemented\")\n}", 1)
+	if stubbed == gen {
+		t.Fatal("fixture changed: Gen18 not found")
+	}
+	te.writeFile(t, "calc/gen.go", stubbed)
+	te.reset()
+	err := runVerify(ctx, te.env, &verifyOptions{Batch: 1, IDs: "1", Kind: "feature"})
+	expectRefusal(t, err, "features failing a gate: 1")
+	mustContain(t, te.out.String(), "feature 1 dependency: callee 21 Gen18 of later group B of batch 1 is deferred and fails the stub scan")
 }
