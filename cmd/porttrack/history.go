@@ -20,7 +20,7 @@ func newHistoryCmd(e *env) *cobra.Command {
 	opts := &historyOptions{}
 	cmd := &cobra.Command{
 		Use:   "history ID",
-		Short: "Show the status-change log of a feature (or, with --test, a test; with --batch, a batch)",
+		Short: "Show the status-change log of a feature (or, with --test, a test; with --batch, a batch) and the evidence behind each change",
 		Args:  cobra.ExactArgs(1),
 		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
 			return runHistory(ctx, e, opts)
@@ -66,8 +66,20 @@ func runHistory(ctx context.Context, e *env, opts *historyOptions) error {
 	if err != nil {
 		return err
 	}
+	changes := make([]historyEntry, len(log))
+	for i, l := range log {
+		changes[i] = historyEntry{LogEntry: l, Evidence: []db.Evidence{}}
+		if l.EvidenceID == nil {
+			continue
+		}
+		behind, err := d.EvidenceBehind(ctx, kind, opts.ID, *l.EvidenceID)
+		if err != nil {
+			return fmt.Errorf("history of %s %d, change at %s: %w", kind, opts.ID, l.At, err)
+		}
+		changes[i].Evidence = behind
+	}
 	if opts.JSON {
-		return writeJSON(e.Out, log)
+		return writeJSON(e.Out, changes)
 	}
 	fmt.Fprintln(e.Out, title)
 	rows := make([][]string, len(log))
@@ -78,5 +90,40 @@ func runHistory(ctx context.Context, e *env, opts *historyOptions) error {
 		}
 		rows[i] = []string{l.At, orDash(l.From), l.To, l.Actor, l.Reason, ev}
 	}
-	return renderTable(e.Out, []string{"At", "From", "To", "Actor", "Reason", "Evidence"}, rows)
+	if err := renderTable(e.Out, []string{"At", "From", "To", "Actor", "Reason", "Evidence"}, rows); err != nil {
+		return err
+	}
+	for _, c := range changes {
+		if len(c.Evidence) == 0 {
+			continue
+		}
+		fmt.Fprintf(e.Out, "\nEvidence behind %s → %s at %s:\n", orDash(c.From), c.To, c.At)
+		for _, ev := range c.Evidence {
+			fmt.Fprintf(e.Out, "  %-10s %s  #%-5d %-7s %-5s %-9s %s — %s\n", ev.Gate, passFail(ev.Passed), ev.ID,
+				orDash(shortCommit(ev.GitCommit)), dirtyFlag(ev.TreeDirty), orDash(ev.GoVersion), ev.Command, orDash(ev.Summary))
+		}
+	}
+	return nil
+}
+
+// historyEntry is a status change with the evidence rows it rested on, so a
+// reader can audit a promotion without looking the evidence up by ID.
+type historyEntry struct {
+	db.LogEntry
+	Evidence []db.Evidence `json:"evidence"`
+}
+
+// shortCommit abbreviates a commit hash the way git log --oneline does.
+func shortCommit(commit string) string {
+	if len(commit) > 7 {
+		return commit[:7]
+	}
+	return commit
+}
+
+func dirtyFlag(dirty bool) string {
+	if dirty {
+		return "dirty"
+	}
+	return "clean"
 }

@@ -120,8 +120,7 @@ func (d *DB) LatestEvidence(ctx context.Context, kind ItemKind, id int) (map[Gat
 }
 
 func latestEvidence(ctx context.Context, q querier, kind ItemKind, id int) (map[Gate]Evidence, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, item_kind, item_id, batch_id, gate, passed, command, exit_code, summary, detail,
-		git_commit, tree_dirty, go_version, code_hash, created_at
+	rows, err := q.QueryContext(ctx, `SELECT `+evidenceColumns+`
 		FROM evidence e WHERE item_kind = ? AND item_id = ?
 		AND id = (SELECT max(id) FROM evidence l WHERE l.item_kind = e.item_kind AND l.item_id = e.item_id AND l.gate = e.gate)`, kind, id)
 	if err != nil {
@@ -130,9 +129,8 @@ func latestEvidence(ctx context.Context, q querier, kind ItemKind, id int) (map[
 	defer rows.Close()
 	out := map[Gate]Evidence{}
 	for rows.Next() {
-		var e Evidence
-		if err := rows.Scan(&e.ID, &e.Kind, &e.ItemID, &e.BatchID, &e.Gate, &e.Passed, &e.Command, &e.ExitCode, &e.Summary, &e.Detail,
-			&e.GitCommit, &e.TreeDirty, &e.GoVersion, &e.CodeHash, &e.CreatedAt); err != nil {
+		e, err := scanEvidence(rows)
+		if err != nil {
 			return nil, err
 		}
 		out[e.Gate] = e

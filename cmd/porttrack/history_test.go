@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/porttrack-dev/porttrack/internal/db"
+)
+
+// history shows, under each promotion, the gate runs it rested on, so the
+// chain of changes can be audited without looking evidence up by ID.
+func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
+	te := newTinyEnv(t)
+	mapTiny(t, te)
+	ctx := context.Background()
+	const commit = "0d63589fe670a29df7577433deee059358021c90"
+	te.withDB(t, func(d *db.DB) {
+		hash, err := d.CodeHash(ctx, te.Root, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		record := func(g db.Gate, dirty bool, command, summary string) {
+			t.Helper()
+			if _, err := d.RecordEvidence(ctx, db.Evidence{Kind: db.KindFeature, ItemID: 10, BatchID: 1, Gate: g, Passed: true,
+				Command: command, Summary: summary, GitCommit: commit, TreeDirty: dirty, GoVersion: "go1.26.8", CodeHash: hash}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		promote := func(to db.Status) {
+			t.Helper()
+			if _, err := d.ChangeItemStatus(ctx, db.StatusChange{Kind: db.KindFeature, IDs: []int{10}, To: to, Actor: "verify", Root: te.Root}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		record(db.GateDependency, false, "porttrack verify --batch 1", "batch can start")
+		record(db.GateStub, false, "porttrack verify --batch 1", "no placeholder found")
+		record(db.GateBuild, true, "go build ./...", "build and vet clean")
+		promote(db.StatusComplete)
+		record(db.GateCoverage, false, "go test -coverpkg=./pkg ./pkg", "String: 3/3 statements covered")
+		promote(db.StatusVerified)
+	})
+
+	te.reset()
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10}); err != nil {
+		t.Fatal(err)
+	}
+	out := te.out.String()
+	mustContain(t, out, "feature 10: (RaftState).String, now verified", "Evidence behind deferred → complete at ",
+		"Evidence behind complete → verified at ",
+		"build      pass  #3     0d63589 dirty go1.26.8  go build ./... — build and vet clean",
+		"stub       pass  #2     0d63589 clean go1.26.8  porttrack verify --batch 1 — no placeholder found",
+		"coverage   pass  #4     0d63589 clean go1.26.8  go test -coverpkg=./pkg ./pkg — String: 3/3 statements covered")
+	toComplete, toVerified, ok := strings.Cut(out, "Evidence behind complete → verified")
+	if !ok || strings.Contains(toComplete, "coverage") || strings.Count(toVerified, " pass  #") != 4 {
+		t.Fatalf("coverage came after the move to complete and belongs to the move to verified only:\n%s", out)
+	}
+
+	te.reset()
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, JSON: true}); err != nil {
+		t.Fatal(err)
+	}
+	var log []historyEntry
+	if err := json.Unmarshal(te.out.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	gates := func(l historyEntry) string {
+		var g []string
+		for _, e := range l.Evidence {
+			g = append(g, string(e.Gate))
+		}
+		return strings.Join(g, ",")
+	}
+	if len(log) != 3 || log[0].EvidenceID != nil || log[0].Evidence == nil || len(log[0].Evidence) != 0 {
+		t.Fatalf("history --json = %+v, want the initial row without evidence", log)
+	}
+	if got := gates(log[1]); log[1].To != "complete" || got != "dependency,stub,build" {
+		t.Fatalf("evidence behind the move to complete: %s (%+v)", got, log[1])
+	}
+	if got := gates(log[2]); log[2].To != "verified" || got != "dependency,stub,build,coverage" {
+		t.Fatalf("evidence behind the move to verified: %s (%+v)", got, log[2])
+	}
+	if b := log[1].Evidence[2]; !b.TreeDirty || b.GitCommit != commit || b.GoVersion != "go1.26.8" || b.Command != "go build ./..." || *log[1].EvidenceID != b.ID {
+		t.Fatalf("build evidence = %+v, linked %d", b, *log[1].EvidenceID)
+	}
+	if !strings.Contains(te.out.String(), `"evidence": []`) {
+		t.Fatalf("an entry without evidence should carry an empty list:\n%s", te.out.String())
+	}
+}
