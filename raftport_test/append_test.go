@@ -11,12 +11,6 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-// sampleEntries is one normal entry; its content never matters, only that
-// it is stored (the reference encodes a stream message).
-func sampleEntries() []*raftport.Entry {
-	return []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
-}
-
 // processAE delivers msg to the node on via, as the reference tests call
 // n.processAppendEntry(ae, sub).
 func processAE(t *testing.T, p *raftport.Probe, msg *raftport.AppendEntryMsg, via raftport.Sub) {
@@ -224,20 +218,20 @@ func TestNRGCatchupDoesNotTruncateUncommittedEntriesWithQuorum(t *testing.T) {
 	entries := sampleEntries()
 
 	// Timeline, for the first leader.
-	aeInitial := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-	aeUncommitted := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeNoQuorum := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+	aeInitial := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeUncommitted := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeNoQuorum := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
 
 	// Timeline, after the leader change.
-	aeMissed := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
-	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 3, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 4})
-	aeHeartbeat3 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 4, PTerm: 2, PIndex: 4})
+	aeMissed := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 3, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 4})
+	aeHeartbeat3 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 4, PTerm: 2, PIndex: 4})
 
 	processAE(t, p, aeInitial, p.AESub())
 	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), refNats0)
+	require_Equal(t, storedLeader(t, p, 1), nats0)
 
 	processAE(t, p, aeHeartbeat, p.AESub())
 	require_Equal(t, p.Replication().Commit, 1)
@@ -245,12 +239,12 @@ func TestNRGCatchupDoesNotTruncateUncommittedEntriesWithQuorum(t *testing.T) {
 	// An entry that has a quorum, though we do not know it yet.
 	processAE(t, p, aeUncommitted, p.AESub())
 	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), refNats0)
+	require_Equal(t, storedLeader(t, p, 2), nats0)
 
 	// An entry that has no quorum, though we do not know it yet.
 	processAE(t, p, aeNoQuorum, p.AESub())
 	require_Equal(t, walMsgs(p), 3)
-	require_Equal(t, storedLeader(t, p, 3), refNats0)
+	require_Equal(t, storedLeader(t, p, 3), nats0)
 
 	// A new leader, and we missed one of its entries: the last one goes.
 	processAE(t, p, aeCatchupTrigger, p.AESub())
@@ -274,7 +268,7 @@ func TestNRGCatchupDoesNotTruncateUncommittedEntriesWithQuorum(t *testing.T) {
 	processAE(t, p, aeCatchupTrigger, p.CatchupSub())
 	require_Equal(t, walMsgs(p), 4)
 	requireCatchup(t, p)
-	require_Equal(t, storedLeader(t, p, 4), refNats1)
+	require_Equal(t, storedLeader(t, p, 4), nats1)
 
 	// A heartbeat commits everything and ends the catchup.
 	processAE(t, p, aeHeartbeat3, p.AESub())
@@ -292,21 +286,21 @@ func TestNRGCatchupCanTruncateMultipleEntriesWithoutQuorum(t *testing.T) {
 	entries := sampleEntries()
 
 	// Timeline, for the first leader.
-	aeInitial := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-	aeNoQuorum1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeNoQuorum2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+	aeInitial := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeNoQuorum1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeNoQuorum2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
 
 	// Timeline, after the leader change.
-	aeMissed1 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMissed2 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 2, Entries: entries})
-	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 3, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 4})
-	aeHeartbeat3 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 4, PTerm: 2, PIndex: 4})
+	aeMissed1 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMissed2 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 2, Entries: entries})
+	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 3, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 4})
+	aeHeartbeat3 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 4, PTerm: 2, PIndex: 4})
 
 	processAE(t, p, aeInitial, p.AESub())
 	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), refNats0)
+	require_Equal(t, storedLeader(t, p, 1), nats0)
 
 	processAE(t, p, aeHeartbeat, p.AESub())
 	require_Equal(t, p.Replication().Commit, 1)
@@ -314,11 +308,11 @@ func TestNRGCatchupCanTruncateMultipleEntriesWithoutQuorum(t *testing.T) {
 	// Two entries without a quorum, though we do not know it yet.
 	processAE(t, p, aeNoQuorum1, p.AESub())
 	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), refNats0)
+	require_Equal(t, storedLeader(t, p, 2), nats0)
 
 	processAE(t, p, aeNoQuorum2, p.AESub())
 	require_Equal(t, walMsgs(p), 3)
-	require_Equal(t, storedLeader(t, p, 3), refNats0)
+	require_Equal(t, storedLeader(t, p, 3), nats0)
 
 	// A new leader, and we missed its entries: the last one goes.
 	processAE(t, p, aeCatchupTrigger, p.AESub())
@@ -355,7 +349,7 @@ func TestNRGCatchupCanTruncateMultipleEntriesWithoutQuorum(t *testing.T) {
 	processAE(t, p, aeCatchupTrigger, p.CatchupSub())
 	require_Equal(t, walMsgs(p), 4)
 	requireCatchup(t, p)
-	require_Equal(t, storedLeader(t, p, 4), refNats1)
+	require_Equal(t, storedLeader(t, p, 4), nats1)
 
 	processAE(t, p, aeHeartbeat3, p.AESub())
 	require_Equal(t, p.Replication().Commit, 4)
@@ -370,26 +364,26 @@ func TestNRGCatchupDoesNotTruncateCommittedEntriesDuringRedelivery(t *testing.T)
 
 	entries := sampleEntries()
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
 
 	processAE(t, p, aeMsg1, p.AESub())
 	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), refNats0)
+	require_Equal(t, storedLeader(t, p, 1), nats0)
 
 	processAE(t, p, aeMsg2, p.AESub())
 	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), refNats0)
+	require_Equal(t, storedLeader(t, p, 2), nats0)
 
 	processAE(t, p, aeHeartbeat1, p.AESub())
 	require_Equal(t, p.Replication().Commit, 2)
 
 	processAE(t, p, aeMsg3, p.AESub())
 	require_Equal(t, walMsgs(p), 3)
-	require_Equal(t, storedLeader(t, p, 3), refNats0)
+	require_Equal(t, storedLeader(t, p, 3), nats0)
 
 	// A redelivery of the first entry: truncating would lower our commit.
 	processAE(t, p, aeMsg1, p.AESub())
@@ -408,8 +402,8 @@ func TestNRGCatchupFromNewLeaderWithIncorrectPterm(t *testing.T) {
 
 	entries := sampleEntries()
 
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
 
 	// A heartbeat makes us catch up.
 	processAE(t, p, aeHeartbeat, p.AESub())
@@ -434,7 +428,7 @@ func TestNRGCatchupFromNewLeaderWithIncorrectPterm(t *testing.T) {
 	// Now the entry fits and is stored.
 	processAE(t, p, aeMsg, p.CatchupSub())
 	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), refNats0)
+	require_Equal(t, storedLeader(t, p, 1), nats0)
 
 	processAE(t, p, aeHeartbeat, p.AESub())
 	require_Equal(t, p.Replication().Commit, 1)
@@ -552,12 +546,12 @@ func TestStoreToWALRejectsMisplacedEntry(t *testing.T) {
 	_, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	first := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
+	first := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
 	require_NoError(t, p.StoreToWAL(first))
 	require_Equal(t, walMsgs(p), 1)
 
 	// Claims to follow index 5, but would be stored at 2.
-	misplaced := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: 1, PIndex: 5, Entries: sampleEntries()})
+	misplaced := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: 1, PIndex: 5, Entries: sampleEntries()})
 	require_Error(t, p.StoreToWAL(misplaced))
 	require_Equal(t, walMsgs(p), 0)
 	r := p.Replication()
@@ -573,7 +567,7 @@ func TestTruncateBelowCompactedStart(t *testing.T) {
 	defer cleanup()
 
 	for i := range 3 {
-		ae := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i), Entries: sampleEntries()})
+		ae := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i), Entries: sampleEntries()})
 		processAE(t, p, ae, p.AESub())
 	}
 	require_NoError(t, p.WAL().Compact(3))
@@ -589,8 +583,8 @@ func TestTruncateBelowCompactedStart(t *testing.T) {
 	require_Equal(t, state.LastIndex, 1)
 
 	// The log goes on right after the truncation point.
-	next := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: 1, PIndex: 1, Entries: sampleEntries()})
+	next := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: 1, PIndex: 1, Entries: sampleEntries()})
 	processAE(t, p, next, p.AESub())
 	require_Equal(t, p.Replication().PIndex, 2)
-	require_Equal(t, storedLeader(t, p, 2), refNats0)
+	require_Equal(t, storedLeader(t, p, 2), nats0)
 }

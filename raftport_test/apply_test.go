@@ -14,12 +14,12 @@ func TestNRGProcessed(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 2, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 3, PTerm: 1, PIndex: 2, Entries: entries})
-	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 4, PTerm: 1, PIndex: 3, Entries: entries})
-	aeMsg5 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 5, PTerm: 1, PIndex: 4, Entries: entries})
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 2, Entries: entries})
+	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 4, PTerm: 1, PIndex: 3, Entries: entries})
+	aeMsg5 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 5, PTerm: 1, PIndex: 4, Entries: entries})
 
 	check := func(pindex, commit, processed, applied uint64) {
 		t.Helper()
@@ -63,8 +63,8 @@ func TestNRGSizeAndApplied(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: normalEntries()})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: normalEntries()})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: sampleEntries()})
 	size1 := uint64(len(aeMsg1.Bytes()))
 	size2 := uint64(len(aeMsg2.Bytes()))
 	require_Equal(t, size1, size2)
@@ -124,13 +124,13 @@ func TestNRGDrainAndReplaySnapshot(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Entries: entries})
-	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
-	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 3, PTerm: 1, PIndex: 3, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 4, PTerm: 1, PIndex: 4})
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Entries: entries})
+	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
+	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 4, PTerm: 1, PIndex: 4})
 
 	check := func(paused bool, queued int, commit, hcommit uint64) {
 		t.Helper()
@@ -196,13 +196,13 @@ func TestNRGHealthCheckWaitForCatchup(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	require_NoError(t, p.AddPeer(snapLeader))
+	entries := sampleEntries()
+	require_NoError(t, p.AddPeer(nats0))
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
 
 	// The heartbeat is ahead of us: catchup starts.
 	deliverLive(t, p, aeHeartbeat)
@@ -251,14 +251,14 @@ func TestNRGHealthCheckWaitForDoubleCatchup(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	require_NoError(t, p.AddPeer(snapLeader))
+	entries := sampleEntries()
+	require_NoError(t, p.AddPeer(nats0))
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
 
 	deliverLive(t, p, aeHeartbeat1)
 	cv, ok := p.Catchup()
@@ -331,12 +331,12 @@ func TestNRGHealthCheckWaitForPendingCommitsWhenPaused(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	require_NoError(t, p.AddPeer(snapLeader))
+	entries := sampleEntries()
+	require_NoError(t, p.AddPeer(nats0))
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
 
 	deliverLive(t, p, aeMsg1)
 	require_Equal(t, p.Replication().PIndex, 1)
@@ -371,12 +371,12 @@ func TestNRGInstallSnapshotFromCheckpoint(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
-	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 3, PTerm: 1, PIndex: 3, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 4, PTerm: 1, PIndex: 4})
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
+	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 4, PTerm: 1, PIndex: 4})
 
 	position := func(pindex, commit uint64) {
 		t.Helper()
@@ -500,8 +500,8 @@ func TestNRGInstallSnapshotForce(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: normalEntries()})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
 
 	deliverLive(t, p, aeMsg)
 	require_Equal(t, p.Replication().PIndex, 1)
@@ -528,11 +528,11 @@ func TestNRGInstallSnapshotFromCheckpointAfterTruncateToSnapshot(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 100, PTerm: 1, PIndex: 100, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 101, PTerm: 1, PIndex: 101})
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 100, PTerm: 1, PIndex: 100, Entries: entries})
+	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 101, PTerm: 1, PIndex: 101})
 
 	deliverLive(t, p, aeMsg1)
 	require_Equal(t, p.Replication().PIndex, 1)

@@ -20,8 +20,8 @@ func TestNRGRejectNewAppendEntryFromPreviousLeader(t *testing.T) {
 	defer cleanup()
 
 	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
 
 	// Accepted: it is of our term.
 	p.SetTerm(1)
@@ -50,8 +50,8 @@ func TestNRGRejectAppendEntryDuringCatchupFromPreviousLeader(t *testing.T) {
 		defer cleanup()
 
 		entries := sampleEntries()
-		spec1 := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries}
-		spec2 := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries}
+		spec1 := raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries}
+		spec2 := raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries}
 		aeMsg2 := encode(t, spec2)
 
 		// The second entry makes us catch up from the start.
@@ -135,14 +135,7 @@ func TestNRGDontRejectAppendEntryFromReplay(t *testing.T) {
 		}
 
 		// The leader stores a new entry.
-		pindex, _, _ := l.node().Progress()
-		l.proposeDelta(10)
-		checkFor(t, 2*time.Second, 200*time.Millisecond, func() error {
-			if index, _, _ := l.node().Progress(); index == pindex {
-				return errors.New("proposal not stored yet")
-			}
-			return nil
-		})
+		proposeAndWaitStored(t, l, 10)
 
 		// A restart makes the leader replay its log.
 		if restart {
@@ -219,29 +212,29 @@ func TestNRGTruncateDownToCommitted(t *testing.T) {
 	entries := sampleEntries()
 
 	// Timeline, first leader.
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
 
 	// Timeline, after the leader change.
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 2})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 2})
 
 	processAE(t, p, aeMsg1, p.AESub())
 	require_Equal(t, p.Replication().Commit, 0)
 	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), refNats0)
+	require_Equal(t, storedLeader(t, p, 1), nats0)
 
 	// The second entry commits the first.
 	processAE(t, p, aeMsg2, p.AESub())
 	require_Equal(t, p.Replication().Commit, 1)
 	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), refNats0)
+	require_Equal(t, storedLeader(t, p, 2), nats0)
 
 	// The new leader's entry truncates down to the commit and is stored.
 	processAE(t, p, aeMsg3, p.AESub())
 	require_Equal(t, p.Replication().Commit, 1)
 	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), refNats1)
+	require_Equal(t, storedLeader(t, p, 2), nats1)
 
 	processAE(t, p, aeHeartbeat, p.AESub())
 	require_Equal(t, p.Replication().Commit, 2)
@@ -267,21 +260,21 @@ func TestNRGTruncateDownToCommittedWhenTruncateFails(t *testing.T) {
 	entries := sampleEntries()
 
 	// Timeline, first leader.
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
 
 	// Timeline, after the leader change.
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
 
 	processAE(t, p, aeMsg1, p.AESub())
 	require_Equal(t, p.Replication().Commit, 0)
 	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), refNats0)
+	require_Equal(t, storedLeader(t, p, 1), nats0)
 
 	processAE(t, p, aeMsg2, p.AESub())
 	require_Equal(t, p.Replication().Commit, 1)
 	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), refNats0)
+	require_Equal(t, storedLeader(t, p, 2), nats0)
 
 	// Truncating fails: the error is kept and the log position stays.
 	before := p.Replication()
@@ -300,8 +293,8 @@ func TestNRGIgnoreEntryAfterCanceledCatchup(t *testing.T) {
 	defer cleanup()
 
 	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
 
 	processAE(t, p, aeMsg2, p.AESub())
 	requireCatchup(t, p)
@@ -320,9 +313,9 @@ func TestNRGLeaderCatchupHandling(t *testing.T) {
 	defer c.shutdown()
 
 	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Entries: entries})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Entries: entries})
 
 	processAE(t, p, aeMsg1, p.AESub())
 	processAE(t, p, aeMsg2, p.AESub())
@@ -360,13 +353,13 @@ func TestNRGNewEntriesFromOldLeaderResetsWALDuringCatchup(t *testing.T) {
 	defer c.shutdown()
 
 	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 20, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 20, PIndex: 2, Entries: entries})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 20, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 20, PIndex: 2, Entries: entries})
 
 	aeReply := "$TEST"
-	aeMsg1Fork := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
-	aeMsg2Fork := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg1Fork := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
+	aeMsg2Fork := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
 
 	// Trigger a catchup.
 	processAE(t, p, aeMsg2, p.AESub())
@@ -434,10 +427,10 @@ func TestNRGParallelCatchupRollback(t *testing.T) {
 	aeReply := "$TEST"
 	responses := aeResponses(t, c, aeReply)
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, LTerm: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	spec2 := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, LTerm: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries}
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, LTerm: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	spec2 := raftport.AppendEntrySpec{Leader: nats0, Term: 1, LTerm: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries}
 	aeMsg2 := encode(t, spec2)
-	heartbeat := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Reply: aeReply}
+	heartbeat := raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Reply: aeReply}
 	aeHeartbeat := encode(t, heartbeat)
 
 	// Trigger a catchup.
@@ -553,9 +546,9 @@ func TestNRGTruncateLogWithMisalignedSnapshotGap(t *testing.T) {
 	n, p := createFileWALNode(t, s, storeDir, true)
 
 	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
 
 	for i, ae := range []*raftport.AppendEntryMsg{aeMsg1, aeMsg2, aeMsg3} {
 		processAE(t, p, ae, p.AESub())
@@ -611,9 +604,9 @@ func TestNRGTruncateLogWithMissingSnapshot(t *testing.T) {
 	n, p := createFileWALNode(t, s, storeDir, true)
 
 	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
 
 	for i, ae := range []*raftport.AppendEntryMsg{aeMsg1, aeMsg2, aeMsg3} {
 		processAE(t, p, ae, p.AESub())
@@ -684,7 +677,7 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 	const entries, entrySize, window = 30, 100 * 1024, 2 * 1024 * 1024
 	payload := make([]byte, entrySize)
 	for i := range entries {
-		ae := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i),
+		ae := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i),
 			Entries: []*raftport.Entry{{Type: raftport.EntryNormal, Data: payload}}})
 		processAE(t, p, ae, p.AESub())
 	}
@@ -696,7 +689,7 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 	defer sub.Unsubscribe()
 
 	// A follower with an empty log asks to be caught up.
-	p.CatchupFollower(raftport.ResponseSpec{Term: 0, Index: 0, Peer: refNats1, Reply: "$TEST"})
+	p.CatchupFollower(raftport.ResponseSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$TEST"})
 
 	// The leader fills the window and stops: everything but the last
 	// message fits in 2 MiB, the last one crossed it.
@@ -720,7 +713,7 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 	require_Equal(t, len(p.CatchupFollowers()), 1)
 
 	// Acknowledging the first entry frees its room: exactly one more.
-	p.ProcessAppendEntryResponse(raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats1, Success: true})
+	p.ProcessAppendEntryResponse(raftport.ResponseSpec{Term: 1, Index: 1, Peer: nats1, Success: true})
 	msg := require_ChanRead(t, stream, 5*time.Second)
 	ae, err := raftport.DecodeAppendEntry(msg.Data)
 	require_NoError(t, err)
@@ -747,7 +740,7 @@ func TestFollowerCatchupStallRequestsAgain(t *testing.T) {
 
 	aeReply := "$TEST"
 	responses := aeResponses(t, c, aeReply)
-	live := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: 1, PIndex: 1, Entries: sampleEntries(), Reply: aeReply})
+	live := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: 1, PIndex: 1, Entries: sampleEntries(), Reply: aeReply})
 
 	// Missing the first entry starts a catchup.
 	processAE(t, p, live, p.AESub())

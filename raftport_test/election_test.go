@@ -9,10 +9,6 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-// nats0 is the node ID of a host named "nats-0", the reference tests'
-// stand-in for another member of the group.
-var nats0 = raftport.NodeID("nats-0")
-
 var (
 	errNoLeaderYet  = errors.New("no leader yet")
 	errNoNewTermYet = errors.New("term has not moved on yet")

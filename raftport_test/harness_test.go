@@ -173,6 +173,23 @@ func checkFor(t testing.TB, total, interval time.Duration, f func() error) {
 
 // ---- the cluster ----
 
+// The node IDs of hosts named nats-0, nats-1, nats-2 and S-2, as literals
+// because the reference tests write them so (TestNodeIDMatchesReferenceHash
+// pins them to NodeID). The tests use them for members that exist only in
+// a node's peer set, or as a fictional leader feeding a single node.
+const (
+	nats0  = "S1Nunr6R"
+	nats1  = "yrzKKRBu"
+	nats2  = "cnrtt3eg"
+	hostS2 = "z3WIzPtj"
+)
+
+// sampleEntries is one normal entry; its content never matters, only that
+// it is stored (the reference encodes a stream message).
+func sampleEntries() []*raftport.Entry {
+	return []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
+}
+
 // fastTiming keeps the reference test timings' proportions (heartbeats
 // well inside an election timeout, quorum loss noticed after a few missed
 // heartbeats) at a tenth of their length, so elections take tens of
@@ -524,6 +541,21 @@ func (sg smGroup) lockFollowers() []stateMachine {
 		}
 	}
 	return locked
+}
+
+// proposeAndWaitStored proposes delta on leader l and waits until l's log
+// holds it, for tests that stop followers and must know the entry exists
+// on the leader alone.
+func proposeAndWaitStored(t testing.TB, l *stateAdder, delta int64) {
+	t.Helper()
+	pindex, _, _ := l.node().Progress()
+	l.proposeDelta(delta)
+	checkFor(t, 2*time.Second, 10*time.Millisecond, func() error {
+		if index, _, _ := l.node().Progress(); index == pindex {
+			return errors.New("proposal not stored yet")
+		}
+		return nil
+	})
 }
 
 // waitOnTotal waits until every running adder of the group sums to expected.

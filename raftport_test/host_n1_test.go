@@ -130,7 +130,7 @@ func TestOutOfResourcesDropsAppendEntries(t *testing.T) {
 	require_NoError(t, err)
 	defer s.Shutdown()
 
-	leader := raftport.NodeID("nats-0")
+	leader := nats0
 	big := []*raftport.Entry{{Type: raftport.EntryNormal, Data: make([]byte, 100)}}
 	first := encode(t, raftport.AppendEntrySpec{Leader: leader, Term: 1, PTerm: 0, PIndex: 0, Entries: big})
 	second := encode(t, raftport.AppendEntrySpec{Leader: leader, Term: 1, PTerm: 1, PIndex: 1, Entries: big})

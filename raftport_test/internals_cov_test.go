@@ -82,7 +82,7 @@ func (w *unreadableAt) Load(index uint64) (uint64, []byte, error) {
 func TestCatchupFallsBackToFirstEntry(t *testing.T) {
 	n, p, c := initSingleMemRaftNodeWithCluster(t)
 	for i := range 3 {
-		processAE(t, p, encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i),
+		processAE(t, p, encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i),
 			Entries: []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte{byte(i)}}}}), p.AESub())
 	}
 	require_Equal(t, p.Replication().PIndex, 3)
@@ -92,7 +92,7 @@ func TestCatchupFallsBackToFirstEntry(t *testing.T) {
 	stream, sub := chanSubscribe(t, c.client(), "$TEST", 8)
 	defer sub.Unsubscribe()
 	// The follower holds entry 1 and asks for entry 2, the unreadable one.
-	p.CatchupFollower(raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats1, Reply: "$TEST"})
+	p.CatchupFollower(raftport.ResponseSpec{Term: 1, Index: 1, Peer: nats1, Reply: "$TEST"})
 
 	// Giving up on this follower would have meant stepping down at once.
 	require_Equal(t, n.State(), raftport.Leader)
@@ -123,7 +123,7 @@ func TestOutOfResourcesFollowerDoesNotCampaign(t *testing.T) {
 	defer s.Shutdown()
 
 	cfg := &raftport.RaftConfig{Name: "BUDGET", Store: t.TempDir(), Log: storage.NewMemWAL(), Track: true}
-	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID(), refNats0}, true))
+	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID(), nats0}, true))
 	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
 	require_NoError(t, err)
 	defer func() {
@@ -131,7 +131,7 @@ func TestOutOfResourcesFollowerDoesNotCampaign(t *testing.T) {
 		n.WaitForStop()
 	}()
 	big := []*raftport.Entry{{Type: raftport.EntryNormal, Data: make([]byte, 100)}}
-	processAE(t, p, encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, PIndex: 0, Entries: big}), p.AESub())
+	processAE(t, p, encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PIndex: 0, Entries: big}), p.AESub())
 	require_True(t, p.OutOfResources())
 
 	p.StartRun()

@@ -12,13 +12,6 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/storage"
 )
 
-// Node IDs of hosts named "nats-1" and "nats-2", the reference tests'
-// other members of a group.
-var (
-	nats1 = raftport.NodeID("nats-1")
-	nats2 = raftport.NodeID("nats-2")
-)
-
 // errMembershipChange is the node's error for a second membership change
 // while one is uncommitted; require_Error matches it by message.
 var errMembershipChange = errors.New("raft: membership change in progress")

@@ -9,26 +9,17 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/storage"
 )
 
-// The reference tests' node IDs of hosts nats-0..2 and S-2, used as
-// members that exist only in the node's peer set.
-const (
-	refNats0 = "S1Nunr6R"
-	refNats1 = "yrzKKRBu"
-	refNats2 = "cnrtt3eg"
-	refS2    = "z3WIzPtj"
-)
-
 // TestNRGQuorumAccounting ports test 2663: with five members a leader
 // commits only once two followers acknowledged, not after one.
 func TestNRGQuorumAccounting(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	require_NoError(t, p.AddPeer(refNats1))
-	require_NoError(t, p.AddPeer(refNats2))
+	require_NoError(t, p.AddPeer(nats1))
+	require_NoError(t, p.AddPeer(nats2))
 
-	aeHeartbeat1Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats1, Success: true}
-	aeHeartbeat2Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats2, Success: true}
+	aeHeartbeat1Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: nats1, Success: true}
+	aeHeartbeat2Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: nats2, Success: true}
 
 	// Two responses from other members are needed for a quorum.
 	require_NoError(t, n.AdjustBootClusterSize(5))
@@ -53,11 +44,11 @@ func TestNRGRevalidateQuorumAfterLeaderChange(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	require_NoError(t, p.AddPeer(refNats1))
-	require_NoError(t, p.AddPeer(refNats2))
+	require_NoError(t, p.AddPeer(nats1))
+	require_NoError(t, p.AddPeer(nats2))
 
-	aeHeartbeat1Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats1, Success: true}
-	aeHeartbeat2Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: refNats2, Success: true}
+	aeHeartbeat1Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: nats1, Success: true}
+	aeHeartbeat2Response := raftport.ResponseSpec{Term: 1, Index: 1, Peer: nats2, Success: true}
 
 	require_NoError(t, n.AdjustBootClusterSize(5))
 	r := p.Replication()
@@ -94,7 +85,7 @@ func TestNRGIgnoreTrackResponseWhenNotLeader(t *testing.T) {
 	_, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	require_NoError(t, p.AddPeer(refNats1))
+	require_NoError(t, p.AddPeer(nats1))
 	// Keep the quorum at 2 so the leader's first entry does not commit
 	// by itself.
 	p.SetScaleUpTime(time.Time{})
@@ -148,7 +139,7 @@ func TestNRGLostQuorum(t *testing.T) {
 	n, p, c := initSingleMemRaftNodeWithCluster(t)
 	defer c.shutdown()
 
-	require_NoError(t, p.AddPeer(refNats1))
+	require_NoError(t, p.AddPeer(nats1))
 	// Leave out the scale-up grace period: this is about peer tracking.
 	p.SetScaleUpTime(time.Time{})
 
@@ -163,7 +154,7 @@ func TestNRGLostQuorum(t *testing.T) {
 		if err != nil {
 			return
 		}
-		resp := raftport.EncodeVoteResponse(raftport.VoteResponseSpec{Term: req.Term, Peer: refNats0, Granted: true})
+		resp := raftport.EncodeVoteResponse(raftport.VoteResponseSpec{Term: req.Term, Peer: nats0, Granted: true})
 		_ = nc.Publish(reply, "", resp)
 	})
 	require_NoError(t, err)
@@ -175,7 +166,7 @@ func TestNRGLostQuorum(t *testing.T) {
 	require_False(t, n.Quorum())
 	require_True(t, p.LostQuorum())
 
-	require_NoError(t, p.AddPeer(refNats0))
+	require_NoError(t, p.AddPeer(nats0))
 
 	p.RunAsCandidate()
 	require_Equal(t, n.State(), raftport.Leader)
@@ -195,8 +186,8 @@ func TestNRGQuorumAfterLeaderStepdown(t *testing.T) {
 	defer c.shutdown()
 	n, p := initSingleMemRaftNodeOn(t, c)
 
-	require_NoError(t, p.AddPeer(refNats0))
-	require_NoError(t, p.AddPeer(refNats1))
+	require_NoError(t, p.AddPeer(nats0))
+	require_NoError(t, p.AddPeer(nats1))
 
 	p.SwitchToCandidate()
 	p.SwitchToLeader()
@@ -205,9 +196,9 @@ func TestNRGQuorumAfterLeaderStepdown(t *testing.T) {
 	// also registers the peers' server info, which only feeds names into
 	// its logs and has no counterpart here.)
 	require_False(t, n.Quorum())
-	require_NoError(t, p.TrackPeer(refNats0))
+	require_NoError(t, p.TrackPeer(nats0))
 	require_True(t, n.Quorum())
-	require_NoError(t, p.TrackPeer(refNats1))
+	require_NoError(t, p.TrackPeer(nats1))
 	require_True(t, n.Quorum())
 	require_Len(t, len(p.PeerViews()), 3)
 	for peer := range p.PeerViews() {
@@ -227,8 +218,8 @@ func TestNRGQuorumAfterLeaderStepdown(t *testing.T) {
 	}
 
 	// Following the new leader, only its timestamp is kept.
-	p.UpdateLeader(refNats0)
-	require_Equal(t, p.Replication().Leader, refNats0)
+	p.UpdateLeader(nats0)
+	require_Equal(t, p.Replication().Leader, nats0)
 	require_True(t, n.Quorum())
 	views = p.PeerViews()
 	require_Len(t, len(views), 3)
@@ -236,7 +227,7 @@ func TestNRGQuorumAfterLeaderStepdown(t *testing.T) {
 		if peer == n.ID() {
 			continue
 		}
-		if peer == refNats0 {
+		if peer == nats0 {
 			require_False(t, ps.LastSeen.IsZero())
 		} else {
 			require_True(t, ps.LastSeen.IsZero())
@@ -261,25 +252,25 @@ func TestNRGAppendEntryResurrectsLeader(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	require_NoError(t, p.AddPeer(refS2))
+	require_NoError(t, p.AddPeer(hostS2))
 	require_Equal(t, len(p.PeerViews()), 2)
 	require_Equal(t, n.ClusterSize(), 2)
 
 	aeRemovePeer := encode(t, raftport.AppendEntrySpec{
-		Leader: refS2, Term: 1, Commit: 0, PTerm: 0, PIndex: 0,
-		Entries: []*raftport.Entry{{Type: raftport.EntryRemovePeer, Data: []byte(refS2)}},
+		Leader: hostS2, Term: 1, Commit: 0, PTerm: 0, PIndex: 0,
+		Entries: []*raftport.Entry{{Type: raftport.EntryRemovePeer, Data: []byte(hostS2)}},
 	})
 	require_NoError(t, p.ProcessAppendEntry(aeRemovePeer, p.AESub()))
 
 	// A heartbeat commits the removal.
-	aeHeartBeat := encode(t, raftport.AppendEntrySpec{Leader: refS2, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeHeartBeat := encode(t, raftport.AppendEntrySpec{Leader: hostS2, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
 	require_NoError(t, p.ProcessAppendEntry(aeHeartBeat, p.AESub()))
 
 	require_Equal(t, len(p.PeerViews()), 1)
 	require_Equal(t, n.ClusterSize(), 1)
 
 	// Another entry from the removed leader must not resurrect it.
-	aeHeartBeat2 := encode(t, raftport.AppendEntrySpec{Leader: refS2, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeHeartBeat2 := encode(t, raftport.AppendEntrySpec{Leader: hostS2, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
 	require_NoError(t, p.ProcessAppendEntry(aeHeartBeat2, p.AESub()))
 
 	require_Equal(t, len(p.PeerViews()), 1)
@@ -293,10 +284,10 @@ func TestNRGAppendEntryCanEstablishQuorumAfterLeaderChange(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	require_NoError(t, p.AddPeer(refNats0))
+	require_NoError(t, p.AddPeer(nats0))
 
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
-	aeHeartbeatResponse := raftport.ResponseSpec{Term: 1, Index: 2, Peer: refNats0, Success: true}
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
+	aeHeartbeatResponse := raftport.ResponseSpec{Term: 1, Index: 2, Peer: nats0, Success: true}
 
 	processAE(t, p, aeMsg, p.AESub())
 	r := p.Replication()
@@ -363,10 +354,10 @@ func TestNRGCatchupDontCountTowardQuorum(t *testing.T) {
 	aeReply := "$TEST"
 	responses := aeResponses(t, c, aeReply)
 
-	aeMissedMsg := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
-	trigger := raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries, Reply: aeReply}
+	aeMissedMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
+	trigger := raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries, Reply: aeReply}
 	aeCatchupTrigger := encode(t, trigger)
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Reply: aeReply})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Reply: aeReply})
 
 	// We missed everything so far.
 	processAE(t, p, aeCatchupTrigger, p.AESub())
@@ -406,9 +397,9 @@ func TestNRGDelayedMessagesAfterCatchupDontCountTowardQuorum(t *testing.T) {
 
 	entries := sampleEntries()
 	aeReply := "$TEST"
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries, Reply: aeReply})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: refNats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries, Reply: aeReply})
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries, Reply: aeReply})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries, Reply: aeReply})
 
 	// Triggers a catchup.
 	processAE(t, p, aeMsg3, p.AESub())
@@ -498,8 +489,8 @@ func TestNRGSendSnapshotInstallsSnapshot(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	require_NoError(t, p.AddPeer(refNats0))
-	require_NoError(t, p.AddPeer(refNats1))
+	require_NoError(t, p.AddPeer(nats0))
+	require_NoError(t, p.AddPeer(nats1))
 
 	require_Equal(t, p.Replication().PIndex, 0)
 	require_Equal(t, p.SnapFile(), "")

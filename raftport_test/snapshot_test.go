@@ -60,10 +60,6 @@ func TestNRGSnapshotAndRestart(t *testing.T) {
 	rg.waitOnTotal(t, expectedTotal)
 }
 
-// snapLeader is the node ID of "nats-0", the reference tests' fictional
-// leader that feeds the single node its append entries.
-var snapLeader = raftport.NodeID("nats-0")
-
 // deliverLive delivers msg on the node's live append-entry subscription.
 func deliverLive(t testing.TB, p *raftport.Probe, msg *raftport.AppendEntryMsg) {
 	t.Helper()
@@ -76,12 +72,6 @@ func deliverCatchup(t testing.TB, p *raftport.Probe, msg *raftport.AppendEntryMs
 	sub := p.CatchupSub()
 	require_False(t, sub.IsZero())
 	require_NoError(t, p.ProcessAppendEntry(msg, sub))
-}
-
-// normalEntries is one normal entry; its content does not matter, only
-// that it is stored.
-func normalEntries() []*raftport.Entry {
-	return []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
 }
 
 // snapshotFiles lists the node's snapshots directory.
@@ -98,15 +88,15 @@ func TestNRGDontRemoveSnapshotIfTruncateToApplied(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	entries := sampleEntries()
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
 
 	deliverLive(t, p, aeMsg)
 	require_Equal(t, p.WALState().Entries, 1)
 	entry, err := p.LoadEntry(1)
 	require_NoError(t, err)
-	require_Equal(t, entry.Leader, snapLeader)
+	require_Equal(t, entry.Leader, nats0)
 
 	deliverLive(t, p, aeHeartbeat)
 	require_Equal(t, p.Replication().Commit, 1)
@@ -129,9 +119,7 @@ func TestNRGSnapshotAndTruncateToApplied(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	nats1 := raftport.NodeID("nats-1")
-	nats0 := snapLeader
+	entries := sampleEntries()
 	require_NoError(t, p.AddPeer(nats1))
 
 	// Timeline, other leader.
@@ -194,10 +182,10 @@ func TestNRGIgnoreDoubleSnapshot(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
 
 	deliverLive(t, p, aeMsg1)
 	require_Equal(t, p.Replication().PIndex, 1)
@@ -236,9 +224,9 @@ func TestNRGMemoryWALEmptiesSnapshotsDir(t *testing.T) {
 	n, p, c := initSingleMemRaftNodeWithCluster(t)
 	defer c.shutdown()
 
-	entries := normalEntries()
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
+	entries := sampleEntries()
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
+	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
 
 	deliverLive(t, p, aeMsg)
 	require_Equal(t, p.Replication().PIndex, 1)
@@ -306,14 +294,7 @@ func TestNRGSnapshotCatchup(t *testing.T) {
 		// The stopped follower will need this snapshot to catch up.
 		l.snapshot(t)
 
-		pindex, _, _ := l.node().Progress()
-		l.proposeDelta(10)
-		checkFor(t, 2*time.Second, 10*time.Millisecond, func() error {
-			if index, _, _ := l.node().Progress(); index == pindex {
-				return errors.New("proposal not stored yet")
-			}
-			return nil
-		})
+		proposeAndWaitStored(t, l, 10)
 
 		if restart {
 			l.stop()
@@ -346,7 +327,7 @@ func TestNRGSnapshotRecovery(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: normalEntries()})
+	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
 
 	deliverLive(t, p, aeMsg)
 	rs := p.Replication()
@@ -379,10 +360,10 @@ func TestNRGReplayOnSnapshotSameTerm(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
 
 	deliverLive(t, p, aeMsg1)
 	require_Equal(t, p.Replication().PIndex, 1)
@@ -414,10 +395,10 @@ func TestNRGReplayOnSnapshotDifferentTerm(t *testing.T) {
 	n, p, cleanup := initSingleMemRaftNode(t)
 	defer cleanup()
 
-	entries := normalEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries, LTerm: 2})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries, LTerm: 2})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 2, Commit: 1, PTerm: 2, PIndex: 2, Entries: entries, LTerm: 2})
+	entries := sampleEntries()
+	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries, LTerm: 2})
+	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries, LTerm: 2})
+	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 2, Commit: 1, PTerm: 2, PIndex: 2, Entries: entries, LTerm: 2})
 
 	deliverLive(t, p, aeMsg1)
 	require_Equal(t, p.Replication().PIndex, 1)
@@ -461,8 +442,8 @@ func snapshotNodeOnDisk(t *testing.T) (*cluster, *raftport.RaftConfig, string, r
 	require_NoError(t, err)
 	c.trackNode(n)
 
-	deliverLive(t, p, encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: normalEntries()}))
-	deliverLive(t, p, encode(t, raftport.AppendEntrySpec{Leader: snapLeader, Term: 1, Commit: 1, PTerm: 1, PIndex: 1}))
+	deliverLive(t, p, encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: sampleEntries()}))
+	deliverLive(t, p, encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1}))
 	n.Applied(1)
 	require_NoError(t, n.InstallSnapshot([]byte("state"), false))
 	return c, cfg, walDir, n, p

@@ -165,7 +165,6 @@ func TestNRGTruncateOnStartup(t *testing.T) {
 
 	// A sample entry; the content does not matter, only that it is stored.
 	entries := []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
-	nats0 := raftport.NodeID("nats-0")
 	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
 	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
 
@@ -228,7 +227,6 @@ func TestNRGInitializeAndScaleUp(t *testing.T) {
 	n, p, c := initSingleMemRaftNodeWithCluster(t)
 
 	entries := []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
-	nats0 := raftport.NodeID("nats-0")
 
 	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries})
 
@@ -326,7 +324,7 @@ func TestStateFileLayouts(t *testing.T) {
 	s := c.servers[0]
 	le := binary.LittleEndian
 
-	peers := []string{s.ID(), raftport.NodeID("nats-0"), raftport.NodeID("nats-1")}
+	peers := []string{s.ID(), nats0, nats1}
 	store := t.TempDir()
 	cfg := &raftport.RaftConfig{Name: "FILES", Store: store, Log: storage.NewMemWAL()}
 	require_NoError(t, s.BootstrapRaftNode(cfg, peers, true))
@@ -343,7 +341,7 @@ func TestStateFileLayouts(t *testing.T) {
 
 	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
 	require_NoError(t, err)
-	candidate := raftport.NodeID("nats-0")
+	candidate := nats0
 	vr := p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, Candidate: candidate})
 	require_True(t, vr.Granted)
 
