@@ -174,6 +174,30 @@ func (r *gateRun) printItemTable(w io.Writer) error {
 			return err
 		}
 	}
+	return printFindings(w, r.Results)
+}
+
+// printFindings prints the findings behind each distinct failure once: a
+// failed suite run is one outcome repeated for every feature, and its
+// reasons (the failing or hung test) must not drown in, or be lost behind,
+// the per-item lines.
+func printFindings(w io.Writer, results []gates.Result) error {
+	seen := map[string]bool{}
+	for _, res := range results {
+		key := res.Gate + "\x00" + res.Summary
+		if res.Passed || len(res.Findings) == 0 || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if _, err := fmt.Fprintf(w, "%s: %s\n", res.Gate, res.Summary); err != nil {
+			return err
+		}
+		for _, f := range res.Findings {
+			if _, err := fmt.Fprintf(w, "    %s\n", f); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"golang.org/x/tools/cover"
 )
@@ -42,14 +43,24 @@ func (Coverage) Run(ctx context.Context, in *Input) ([]Result, error) {
 		"-coverpkg=" + strings.Join(in.targetPackages(), ","), "-coverprofile=" + profilePath}
 	args = append(args, in.testPackages()...)
 	in.progressf("coverage: running the test suite of %s", strings.Join(in.testPackages(), " "))
-	out, err := goCmd(ctx, in.RepoDir, in.commandTimeout(), args...)
+	// The go command gets a minute more than the test binary, so that a hung
+	// test is reported by the binary's own timeout panic, which names it.
+	out, err := goCmd(ctx, in.RepoDir, in.commandTimeout()+time.Minute, args...)
 	if err != nil {
 		return nil, err
 	}
 	base := Result{Gate: GateCoverage, Kind: KindFeature, Command: out.Command, ExitCode: out.ExitCode, Duration: out.Duration}
 	if out.ExitCode != 0 {
+		output := append(out.Stdout, out.Stderr...)
+		if hung := hungTests(output); out.TimedOut || len(hung) > 0 {
+			base.Summary = fmt.Sprintf("the test suite run timed out after %s; coverage needs a passing run", in.commandTimeout())
+			for _, l := range hung {
+				base.Findings = append(base.Findings, Finding{Message: "still running: " + l})
+			}
+			return forFeatures(features, base), nil
+		}
 		base.Summary = fmt.Sprintf("the test suite run failed (exit %d); coverage needs a passing run", out.ExitCode)
-		for _, l := range tail(append(out.Stdout, out.Stderr...), 8) {
+		for _, l := range failureLines(output, 8) {
 			base.Findings = append(base.Findings, Finding{Message: l})
 		}
 		return forFeatures(features, base), nil

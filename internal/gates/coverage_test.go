@@ -2,7 +2,9 @@ package gates
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestCoverageGate(t *testing.T) {
@@ -43,7 +45,38 @@ func TestCoverageGateNeedsPassingRun(t *testing.T) {
 	}
 	got := byItem(t, rs)
 	expect(t, got, featAdd, false, "", 0)
-	if r := got[ItemKey{KindFeature, featAdd.ID}]; !containsFold(r.Summary, "needs a passing run") || r.ExitCode == 0 {
+	r := got[ItemKey{KindFeature, featAdd.ID}]
+	if !containsFold(r.Summary, "needs a passing run") || r.ExitCode == 0 {
 		t.Fatalf("summary %q exit %d", r.Summary, r.ExitCode)
 	}
+	if !findingsContain(r.Findings, "--- FAIL: TestFailing") || !findingsContain(r.Findings, "planted failure") {
+		t.Fatalf("findings do not name the failing test and its message: %v", r.Findings)
+	}
+}
+
+// A hung suite is reported as a timeout naming the test that was running,
+// not as a bare failed exit.
+func TestCoverageGateNamesHungTest(t *testing.T) {
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./hanging"}, TargetPackages: []string{"./calc"},
+		Items: []Item{featAdd}, CommandTimeout: 3 * time.Second}
+	rs, err := Coverage{}.Run(context.Background(), in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := byItem(t, rs)[ItemKey{KindFeature, featAdd.ID}]
+	if r.Passed || !containsFold(r.Summary, "timed out after 3s") {
+		t.Fatalf("passed=%v summary %q", r.Passed, r.Summary)
+	}
+	if !findingsContain(r.Findings, "still running: TestHangs") {
+		t.Fatalf("findings do not name the hung test: %v", r.Findings)
+	}
+}
+
+func findingsContain(fs []Finding, sub string) bool {
+	for _, f := range fs {
+		if strings.Contains(f.String(), sub) {
+			return true
+		}
+	}
+	return false
 }

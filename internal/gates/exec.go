@@ -93,3 +93,49 @@ func tail(out []byte, n int) []string {
 	}
 	return kept
 }
+
+// hungTests returns the tests a test binary named as still running when its
+// -timeout fired ("panic: test timed out after …" followed by "running
+// tests:" and one indented line per test), or nil if it did not time out.
+func hungTests(out []byte) []string {
+	text := string(out)
+	at := strings.Index(text, "panic: test timed out after")
+	if at < 0 {
+		return nil
+	}
+	lines := strings.Split(text[at:], "\n")
+	hung := []string{strings.TrimPrefix(strings.TrimSpace(lines[0]), "panic: ")}
+	for i := 1; i < len(lines); i++ {
+		if strings.TrimSpace(lines[i]) != "running tests:" {
+			continue
+		}
+		for _, l := range lines[i+1:] {
+			if !strings.HasPrefix(l, "\t") {
+				break
+			}
+			hung = append(hung, strings.TrimSpace(l))
+		}
+		break
+	}
+	return hung
+}
+
+// failureLines picks what explains a failed go test run: the "--- FAIL"
+// lines and the file:line messages of failing tests, or else the last n
+// lines of the output.
+func failureLines(out []byte, n int) []string {
+	var picked []string
+	for _, l := range strings.Split(string(out), "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "--- FAIL") || testLineRE.MatchString(l) {
+			picked = append(picked, t)
+		}
+	}
+	if len(picked) == 0 {
+		return tail(out, n)
+	}
+	if len(picked) > 2*n {
+		picked = append(picked[:2*n], fmt.Sprintf("… and %d more lines", len(picked)-2*n))
+	}
+	return picked
+}
