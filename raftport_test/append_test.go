@@ -525,7 +525,7 @@ func TestNRGNoResetOnAppendEntryResponse(t *testing.T) {
 	})
 
 	for _, l := range locked {
-		raftport.NewProbe(l.node()).Unlock()
+		unlockNode(l.node())
 	}
 
 	// It stepped down with its log intact.

@@ -27,8 +27,48 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
+// TestMain fails the run if any goroutine outlives the tests.
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	removeRAMDisk := useRAMDisk()
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			fmt.Fprintf(os.Stderr, "goleak: errors on successful test run: %v\n", err)
+			code = 1
+		}
+	}
+	removeRAMDisk()
+	os.Exit(code)
+}
+
+// ramDisk is where the tests' node directories go when the machine has it.
+const ramDisk = "/dev/shm"
+
+// useRAMDisk points the tests' temporary directories at a RAM disk when
+// there is one and RAFTPORT_TEST_DISK is not set, and returns how to remove
+// what it made. These tests check the protocol at election timeouts of a
+// few hundred milliseconds, and on a disk shared with other jobs an fsync of
+// tav.idx or of the log can stall for a second: long enough to cost a
+// leader its term and a test its scenario. The file WAL's durability is
+// tested on the real disk in raftport/storage; RAFTPORT_TEST_DISK=1 runs
+// these tests on it too.
+func useRAMDisk() (remove func()) {
+	remove = func() {}
+	if os.Getenv("RAFTPORT_TEST_DISK") != "" {
+		return remove
+	}
+	if fi, err := os.Stat(ramDisk); err != nil || !fi.IsDir() {
+		return remove
+	}
+	dir, err := os.MkdirTemp(ramDisk, "raftport-test-")
+	if err != nil {
+		return remove
+	}
+	if err := os.Setenv("TMPDIR", dir); err != nil {
+		os.Remove(dir)
+		return remove
+	}
+	return func() { os.RemoveAll(dir) }
 }
 
 // globalAccountName is the account the reference binds test groups to; with
@@ -356,11 +396,7 @@ func (c *cluster) shutdown() {
 		return
 	}
 	c.down = true
-	c.mu.Unlock()
-	for _, s := range c.servers {
-		s.Shutdown()
-	}
-	c.mu.Lock()
+	servers := append([]*raftport.Server(nil), c.servers...)
 	sms := append([]stateMachine(nil), c.sms...)
 	nodes := append([]raftport.RaftNode(nil), c.nodes...)
 	conns := append([]transport.Conn(nil), c.conns...)
@@ -368,13 +404,20 @@ func (c *cluster) shutdown() {
 	for _, sm := range sms {
 		nodes = append(nodes, sm.node())
 	}
-	// Shutdown only asks the nodes to stop; their directories must not be
-	// removed while they still write. A test that left a node locked would
-	// hang here, hence the bound.
+	if n := releaseHeldLocks(nodes); n > 0 && !c.t.Failed() {
+		c.t.Errorf("cluster %s: the test left %d node locks held", c.name, n)
+	}
+	// The nodes' directories must not be removed while they still write, so
+	// shutdown waits for them; bounded, so that a node that cannot stop
+	// fails the test instead of hanging the binary until its timeout.
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
+		for _, s := range servers {
+			s.Shutdown()
+		}
 		for _, n := range nodes {
+			n.Stop()
 			n.WaitForStop()
 		}
 		for _, sm := range sms {
@@ -521,26 +564,69 @@ func (sg smGroup) nonLeader() stateMachine {
 
 func (sg smGroup) lockAll() {
 	for _, sm := range sg {
-		raftport.NewProbe(sm.node()).Lock()
+		lockNode(sm.node())
 	}
 }
 
 func (sg smGroup) unlockAll() {
 	for _, sm := range sg {
-		raftport.NewProbe(sm.node()).Unlock()
+		unlockNode(sm.node())
 	}
 }
 
-// lockFollowers locks every member that is not leader and returns them.
+// lockFollowers locks every member that is not leader and returns them;
+// unlockNode releases each.
 func (sg smGroup) lockFollowers() []stateMachine {
 	var locked []stateMachine
 	for _, sm := range sg {
 		if !sm.node().Leader() {
-			raftport.NewProbe(sm.node()).Lock()
+			lockNode(sm.node())
 			locked = append(locked, sm)
 		}
 	}
 	return locked
+}
+
+// heldLocks are the node locks a test holds through lockNode. A test whose
+// assertion fails while it holds one exits with the lock held; the cluster
+// shutdown then releases it, as the stopping run loop would otherwise wait
+// on it forever and hang the whole test binary.
+var heldLocks = struct {
+	sync.Mutex
+	nodes map[raftport.RaftNode]bool
+}{nodes: map[raftport.RaftNode]bool{}}
+
+// lockNode takes a node's lock for the test, as the reference tests take
+// n.Lock() to inspect or stage a node's state.
+func lockNode(n raftport.RaftNode) {
+	raftport.NewProbe(n).Lock()
+	heldLocks.Lock()
+	heldLocks.nodes[n] = true
+	heldLocks.Unlock()
+}
+
+func unlockNode(n raftport.RaftNode) {
+	heldLocks.Lock()
+	delete(heldLocks.nodes, n)
+	heldLocks.Unlock()
+	raftport.NewProbe(n).Unlock()
+}
+
+// releaseHeldLocks unlocks those of nodes still locked by the test and
+// returns how many it released.
+func releaseHeldLocks(nodes []raftport.RaftNode) int {
+	released := 0
+	for _, n := range nodes {
+		heldLocks.Lock()
+		held := heldLocks.nodes[n]
+		delete(heldLocks.nodes, n)
+		heldLocks.Unlock()
+		if held {
+			raftport.NewProbe(n).Unlock()
+			released++
+		}
+	}
+	return released
 }
 
 // proposeAndWaitStored proposes delta on leader l and waits until l's log

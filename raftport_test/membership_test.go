@@ -219,10 +219,10 @@ func becomesAndStays(t *testing.T, d time.Duration, what string, cond func() boo
 // lockMember locks a member's node and returns an idempotent unlock, so
 // that a failing test still releases it for the cluster shutdown.
 func lockMember(sm stateMachine) (unlock func()) {
-	p := raftport.NewProbe(sm.node())
-	p.Lock()
+	n := sm.node()
+	lockNode(n)
 	var once sync.Once
-	return func() { once.Do(p.Unlock) }
+	return func() { once.Do(func() { unlockNode(n) }) }
 }
 
 // peersOfAll waits until every member of rg lists want peers.
@@ -246,7 +246,7 @@ func lockFollowersOnce(rg smGroup) (locked []stateMachine, unlock func()) {
 	return locked, func() {
 		once.Do(func() {
 			for _, l := range locked {
-				raftport.NewProbe(l.node()).Unlock()
+				unlockNode(l.node())
 			}
 		})
 	}
