@@ -2,6 +2,7 @@ package raftport_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -233,40 +234,50 @@ func TestNRGTermDoesntRollBackToPtermOnCatchup(t *testing.T) {
 	lsm := rg.waitOnLeader()
 	require_NotNil(t, lsm)
 
-	// Propose some entries so that the log holds entries of term 1.
+	// Propose some entries so that the log holds entries of the first
+	// term: term 1 in the reference, read back here because a slow machine
+	// may split the first vote or lose a leader on the way.
 	for i := range 5 {
 		lsm.(*stateAdder).proposeDelta(1)
 		rg.waitOnTotal(t, int64(i)+1)
+	}
+	lsm = rg.waitOnLeader()
+	first := waitOnSettledTerm(t, rg, lsm)
+	pindex := waitOnSameLog(t, rg)
+	// The no-op entry of each leader, then the five: 6 on term 1.
+	require_True(t, pindex >= 6)
+	if first == 1 {
+		require_Equal(t, pindex, 6)
 	}
 
 	// Check that everyone is where they are supposed to be.
 	rg.lockAll()
 	for _, sm := range rg {
 		r := raftport.NewProbe(sm.node()).ReplicationLocked()
-		require_Equal(t, r.Term, 1)
-		require_Equal(t, r.PTerm, 1)
-		require_Equal(t, r.PIndex, 6)
+		require_Equal(t, r.Term, first)
+		require_Equal(t, r.PTerm, first)
+		require_Equal(t, r.PIndex, pindex)
 	}
 	rg.unlockAll()
 
-	// Force a stepdown so that we move up to term 2.
+	// Force a stepdown so that we move up to a new term.
 	raftport.NewProbe(lsm.node()).SwitchToFollower("")
-	leaderSM := waitOnNewTerm(t, rg, 1)
-	waitOnGroupTerm(t, rg, 2)
+	leaderSM := waitOnNewTerm(t, rg, first)
+	second := waitOnSettledTerm(t, rg, leaderSM)
 	leader := raftport.NewProbe(leaderSM.node())
 
-	// Everyone is on term 2. Prune the follower logs back to term 1, which
-	// sets up the catchup.
+	// Everyone is on the new term. Prune the follower logs back to the
+	// first term, which sets up the catchup.
 	rg.lockAll()
 	for _, sm := range rg {
 		p := raftport.NewProbe(sm.node())
-		require_Equal(t, p.ReplicationLocked().Term, 2)
+		require_Equal(t, p.ReplicationLocked().Term, second)
 		if !sm.node().Leader() {
-			p.TruncateWALLocked(1, 6)
+			p.TruncateWALLocked(first, pindex)
 			r := p.ReplicationLocked()
-			require_Equal(t, r.Term, 2) // The term must stay the same.
-			require_Equal(t, r.PTerm, 1)
-			require_Equal(t, r.PIndex, 6)
+			require_Equal(t, r.Term, second) // The term must stay the same.
+			require_Equal(t, r.PTerm, first)
+			require_Equal(t, r.PIndex, pindex)
 		}
 	}
 	// This will make the followers run a catchup.
@@ -284,12 +295,35 @@ func TestNRGTermDoesntRollBackToPtermOnCatchup(t *testing.T) {
 	// they used to set their term back to pterm.
 	require_NoError(t, nc.Publish(leader.AppendSubject(), arInbox, ae.Bytes()))
 
-	// Wait for both followers to answer, then none may be back on term 1.
+	// Wait for both followers to answer, then none may be back on the
+	// first term.
 	require_ChanRead(t, arCh, 5*time.Second)
 	require_ChanRead(t, arCh, 5*time.Second)
 	for _, sm := range rg {
-		require_NotEqual(t, sm.node().Term(), 1)
+		require_NotEqual(t, sm.node().Term(), first)
 	}
+}
+
+// waitOnSameLog waits until every member's last log entry is the leader's
+// and returns its index.
+func waitOnSameLog(t *testing.T, rg smGroup) uint64 {
+	t.Helper()
+	var pindex uint64
+	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
+		l := rg.leader()
+		if l == nil {
+			return errNoLeaderYet
+		}
+		lr := raftport.NewProbe(l.node()).Replication()
+		for _, sm := range rg {
+			if r := raftport.NewProbe(sm.node()).Replication(); r.PTerm != lr.PTerm || r.PIndex != lr.PIndex {
+				return fmt.Errorf("%s is at [%d:%d], the leader at [%d:%d]", sm.node().ID(), r.PTerm, r.PIndex, lr.PTerm, lr.PIndex)
+			}
+		}
+		pindex = lr.PIndex
+		return nil
+	})
+	return pindex
 }
 
 // TestNRGReportLeaderAfterNoopEntry ports test 2692: a new leader reports
