@@ -537,6 +537,24 @@ func TestNRGSimpleElection(t *testing.T) {
 		defer sub.Unsubscribe()
 	}
 
+	// Every member must hold the leader's last entry, or a member ahead of
+	// the candidate rightly refuses its vote; the reference's cluster is
+	// settled by the time it steps down, a fast one here may not be yet.
+	waitOnSameLog(t, rg)
+
+	// Until every vote is in, only the old leader's append entries (its
+	// leadership handover) pass. The winner's first append entry would
+	// otherwise overtake a vote request still queued at a slower member,
+	// which then rightly refuses a candidate whose log is behind its own:
+	// the transports here, like NATS clients, deliver each subscription on
+	// its own, where the reference's in-server delivery keeps the order.
+	var winnerAEs []transport.RuleID
+	for _, sm := range rg {
+		if sm != leaderSM {
+			winnerAEs = append(winnerAEs, c.net.Drop(transport.Filter{SubjectPrefix: leader.AppendSubject(), From: sm.node().ID()}, 1))
+		}
+	}
+
 	// Step down, which starts a new election.
 	require_NoError(t, leaderSM.node().StepDown())
 
@@ -564,6 +582,9 @@ func TestNRGSimpleElection(t *testing.T) {
 		// Granting moved the voter to the request's term.
 		require_Equal(t, re.Term, vr.Term)
 		require_Equal(t, re.Term, startTerm+1)
+	}
+	for _, id := range winnerAEs {
+		require_True(t, c.net.RemoveRule(id))
 	}
 
 	// Everyone voted for our candidate and is on its term.
