@@ -180,12 +180,14 @@ func TestNRGPendingAppendEntryCacheInvalidation(t *testing.T) {
 		{title: "full", entries: raftport.PendingCacheDropThreshold + 1},
 	} {
 		t.Run(test.title, func(t *testing.T) {
-			c := createRaftCluster(t, "R3S", 3)
+			// Filling 20,001 cache entries on every node under -race holds
+			// the node locks for a while; at the steady timing no election
+			// starts meanwhile and takes the final proposal with it.
+			c := createRaftClusterWithTiming(t, "R3S", 3, steadyTiming())
 			defer c.shutdown()
 
 			rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-			rg.waitOnLeader()
-			l := rg.leader()
+			l := campaignAndWaitOnLeader(t, rg)
 
 			l.(*stateAdder).proposeDelta(1)
 			rg.waitOnTotal(t, 1)

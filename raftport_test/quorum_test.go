@@ -442,13 +442,19 @@ func TestNRGDelayedMessagesAfterCatchupDontCountTowardQuorum(t *testing.T) {
 // reference reads these through the server's Raftz report of the meta
 // group; here the group's own Peers report.)
 func TestNRGTrackPeerActive(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
+	// The reference's test timing: a 50ms heartbeat and elections after
+	// 1.5s to 3.5s, so that a loaded machine does not hold an election
+	// during the settle time and take leadership from ml before the
+	// planned handover.
+	tm := fastTiming()
+	tm.HeartbeatInterval = 50 * time.Millisecond
+	tm.MinElectionTimeout, tm.MaxElectionTimeout = 1500*time.Millisecond, 3500*time.Millisecond
+	tm.LostQuorumInterval, tm.LostQuorumCheck = 2*time.Second, 200*time.Millisecond
+	c := createRaftClusterWithTiming(t, "R3S", 3, tm)
 	defer c.shutdown()
 
-	// The reference waits 2s at a 50ms heartbeat and accepts up to 1s;
-	// the same proportions of our heartbeat.
-	hb := fastTiming().HeartbeatInterval
-	settle, recent := 40*hb, 20*hb
+	// As in the reference: wait 2s and accept a last contact up to 1s old.
+	settle, recent := 2*time.Second, time.Second
 
 	checkLastSeen := func(n raftport.RaftNode) {
 		t.Helper()
@@ -461,8 +467,7 @@ func TestNRGTrackPeerActive(t *testing.T) {
 	}
 
 	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-	ml := rg.waitOnLeader()
-	require_NotNil(t, ml)
+	ml := campaignAndWaitOnLeader(t, rg)
 	rs := rg.nonLeader()
 	var preferred stateMachine
 	for _, sm := range rg {
