@@ -5,6 +5,7 @@ package raftport_test
 // stale or isolated candidates move terms and election timers.
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 	"time"
@@ -305,42 +306,49 @@ func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 		candidateTerm   uint64 = 100
 	)
 
-	// Stage both nodes at once, holding from then on all traffic.
+	// From here on the network holds all traffic and the test delivers it.
 	candidateNode := rg.nonLeader().node()
 	candidate := raftport.NewProbe(candidateNode)
-	candidate.Lock()
-	leader.Lock()
+	asubj, leaderID, candidateID := leader.AppendSubject(), leaderSM.node().ID(), candidateNode.ID()
 	c.net.Hold()
 	defer c.net.Release()
 
-	// A candidate that received entries as a follower of a previous term.
-	candidate.SwitchStateLocked(raftport.Candidate)
-	candidate.SetLogPositionLocked(candidateTerm, candidatePterm, candidatePindex, candidate.ReplicationLocked().Commit)
-
-	// The leader's term is behind the candidate's.
+	// The leader's term falls behind the candidate's to come.
+	leader.Lock()
 	leader.SetLogPositionLocked(candidatePterm, candidatePterm, candidatePindex, leader.ReplicationLocked().Commit)
 	leader.Unlock()
-	candidate.Unlock()
-	asubj, leaderID, candidateID := leader.AppendSubject(), leaderSM.node().ID(), candidateNode.ID()
 
-	// Deliver traffic until the candidate got the leader's first append
-	// entry of the old term, a heartbeat.
+	// Its next heartbeat, of the old term, waits on the wire for the
+	// candidate. It must be published before the candidate's vote request:
+	// a leader that got the request first would step down for its term
+	// and never send the heartbeat this test is about.
 	var heartbeat transport.Message
 	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		for {
-			m, ok := c.net.DeliverNext()
-			if !ok {
-				return errors.New("no heartbeat for the candidate yet")
-			}
+		for _, m := range c.net.Pending() {
 			if m.Subject == asubj && m.From == leaderID && m.To == candidateID {
-				ae, err := raftport.DecodeAppendEntry(m.Data)
-				if err == nil && ae.Term == candidatePterm {
+				if ae, err := raftport.DecodeAppendEntry(m.Data); err == nil && ae.Term == candidatePterm {
 					heartbeat = m
 					return nil
 				}
 			}
 		}
+		return errors.New("no heartbeat for the candidate yet")
 	})
+
+	// A candidate that received entries as a follower of a previous term.
+	candidate.Lock()
+	candidate.SwitchStateLocked(raftport.Candidate)
+	candidate.SetLogPositionLocked(candidateTerm, candidatePterm, candidatePindex, candidate.ReplicationLocked().Commit)
+	candidate.Unlock()
+
+	// Deliver traffic, in publish order, up to that heartbeat.
+	for {
+		m, ok := c.net.DeliverNext()
+		require_True(t, ok)
+		if m.Subject == heartbeat.Subject && m.To == candidateID && bytes.Equal(m.Data, heartbeat.Data) {
+			break
+		}
+	}
 	// The candidate has handled it once its refusal is on the wire.
 	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
 		for _, m := range c.net.Pending() {
