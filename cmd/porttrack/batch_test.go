@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -208,4 +210,98 @@ func update(t *testing.T, te *testEnv, kind db.ItemKind, ids, status, override s
 	}); err != nil {
 		t.Fatalf("%s batch-update %s -> %s: %v", kind, ids, status, err)
 	}
+}
+
+// The design's checkpoint protocol: a batch with verified items completes
+// only after a passing checkpoint of every group or wave they belong to, and
+// only while its latest checkpoint passed.
+func TestBatchCompleteNeedsCheckpoints(t *testing.T) {
+	te := newTinyEnv(t)
+	ctx := context.Background()
+	mapTiny(t, te)
+	if err := runBatchStart(ctx, te.env, &batchTransitionOptions{ID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	verifyTiny(t, te, db.KindFeature, "10,11")
+	verifyTiny(t, te, db.KindTest, "10")
+
+	completeRefused := func(id int, want string) {
+		t.Helper()
+		before := dump(t, te.DBPath)
+		err := runBatchComplete(ctx, te.env, &batchTransitionOptions{ID: id})
+		var refused *db.RefusedError
+		if !errors.As(err, &refused) {
+			t.Fatalf("complete %d: %v, want a refusal containing %q", id, err, want)
+		}
+		mustContain(t, err.Error(), "batch-checkpoint", want)
+		if dump(t, te.DBPath) != before {
+			t.Fatal("refused complete wrote to the database")
+		}
+	}
+	completeRefused(1, "batch 1 has verified items but no checkpoint")
+	passing := recordCheckpoint(t, te, 1, "", true)
+	failing := recordCheckpoint(t, te, 1, "", false)
+	completeRefused(1, fmt.Sprintf("the latest checkpoint of batch 1 (evidence %d) failed", failing))
+	if failing <= passing {
+		t.Fatalf("evidence IDs %d then %d are not increasing", passing, failing)
+	}
+	recordCheckpoint(t, te, 1, "", true)
+	if err := runBatchComplete(ctx, te.env, &batchTransitionOptions{ID: 1}); err != nil {
+		t.Fatalf("complete 1 after a passing checkpoint: %v", err)
+	}
+
+	// Batch 2 has a group A feature and a wave T1 test.
+	if err := runBatchStart(ctx, te.env, &batchTransitionOptions{ID: 2}); err != nil {
+		t.Fatal(err)
+	}
+	verifyTiny(t, te, db.KindFeature, "20")
+	verifyTiny(t, te, db.KindTest, "20")
+	recordCheckpoint(t, te, 2, "A", true)
+	completeRefused(2, "batch 2 has verified items in slices without a passing checkpoint: T1")
+	recordCheckpoint(t, te, 2, "T1", false)
+	completeRefused(2, "the latest checkpoint of batch 2 (evidence")
+	recordCheckpoint(t, te, 2, "T1", true)
+	if err := runBatchComplete(ctx, te.env, &batchTransitionOptions{ID: 2}); err != nil {
+		t.Fatalf("complete 2 after checkpoints of A and T1: %v", err)
+	}
+}
+
+// verifyTiny records passing evidence for the items and moves them to
+// complete, then verified, through batch-update.
+func verifyTiny(t *testing.T, te *testEnv, kind db.ItemKind, ids string) {
+	t.Helper()
+	for _, s := range strings.Split(ids, ",") {
+		id, err := strconv.Atoi(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recordEvidence(t, te, kind, id, true, db.RequiredGates(kind, db.StatusVerified)...)
+	}
+	update(t, te, kind, ids, "complete", "")
+	update(t, te, kind, ids, "verified", "")
+}
+
+// recordCheckpoint stores a checkpoint outcome for a batch as porttrack
+// checkpoint records it, and returns its evidence ID.
+func recordCheckpoint(t *testing.T, te *testEnv, batchID int, slice string, passed bool) int64 {
+	t.Helper()
+	ctx := context.Background()
+	var id int64
+	te.withDB(t, func(d *db.DB) {
+		hash, err := d.CodeHash(ctx, te.Root, batchID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		detail, err := json.Marshal(checkpointDetail{Slice: slice})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids, err := d.RecordEvidence(ctx, db.Evidence{Kind: db.KindBatch, ItemID: batchID, BatchID: batchID,
+			Gate: db.GateCheckpoint, Passed: passed, Command: "porttrack checkpoint", Detail: string(detail), CodeHash: hash})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id = ids[0]
+	})
+	return id
 }

@@ -24,7 +24,7 @@ func runBatchStart(ctx context.Context, e *env, opts *batchTransitionOptions) er
 
 func newBatchCompleteCmd(e *env) *cobra.Command {
 	return newBatchTransitionCmd(e, "complete N",
-		"Move an in_progress batch to complete once every item is verified or explicitly deferred", runBatchComplete)
+		"Move an in_progress batch to complete once every item is verified or explicitly deferred and its checkpoints passed", runBatchComplete)
 }
 
 func runBatchComplete(ctx context.Context, e *env, opts *batchTransitionOptions) error {

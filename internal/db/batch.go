@@ -52,7 +52,8 @@ func unfinishedCounts(ctx context.Context, q querier, batchID int) (features, te
 // CompleteBatch moves an in_progress batch to complete. Refused unless every
 // feature and test of the batch is verified, or deferred or n_a with an
 // explicit reason: an item still deferred since the import carries only the
-// catalog's default reason, which explains nothing.
+// catalog's default reason, which explains nothing. A batch with verified
+// items also needs its checkpoints (see checkpointViolations).
 func (d *DB) CompleteBatch(ctx context.Context, id int, actor string) error {
 	return d.write(ctx, func(tx *sql.Tx) error {
 		b, err := loadBatch(ctx, tx, id)
@@ -76,6 +77,11 @@ func (d *DB) CompleteBatch(ctx context.Context, id int, actor string) error {
 				})
 			}
 		}
+		cps, err := checkpointViolations(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		refusal.Violations = append(refusal.Violations, cps...)
 		if len(refusal.Violations) > 0 {
 			return &refusal
 		}
