@@ -98,6 +98,7 @@ func TestCheckedFileSurvivesCrashAtomically(t *testing.T) {
 	if err := cfs.Crash(); err != nil {
 		t.Fatal(err)
 	}
+	cfs.Restart()
 	got, err := ReadFileChecked(cfs, TermVoteFile)
 	if err != nil || !bytes.Equal(got, termVote(2, 5)) {
 		t.Fatalf("after crash: %x, %v; want the second write", got, err)

@@ -12,7 +12,8 @@ import (
 )
 
 // ErrCrashed is returned by every call on a file handle that was open when
-// CrashFS.Crash ran: the process it belonged to is considered dead.
+// CrashFS.Crash ran, and by every call on the CrashFS between Crash and
+// Restart: the process it belonged to is considered dead.
 var ErrCrashed = errors.New("storage: file handle lost in simulated crash")
 
 // CrashFS is a real directory tree under root plus a record of what a power
@@ -53,6 +54,10 @@ type CrashFS struct {
 	open     map[*crashFile]struct{}
 	syncs    uint64
 	dirSyncs uint64
+	// down is set by Crash and cleared by Restart: a machine without power
+	// runs nothing, so a WAL that outlived the crash in the test cannot go
+	// on creating files as if it had not.
+	down bool
 }
 
 // crashNode is one file's identity (an inode): handles and names point at it.
@@ -155,6 +160,9 @@ func (c *CrashFS) OpenFile(name string, flag int, perm os.FileMode) (File, error
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.down {
+		return nil, ErrCrashed
+	}
 	c.adoptLocked(p)
 	// The real file is always opened read-write: Sync reads it back to
 	// record the durable content.
@@ -188,6 +196,9 @@ func (c *CrashFS) Rename(oldpath, newpath string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.down {
+		return ErrCrashed
+	}
 	c.adoptLocked(op)
 	c.adoptLocked(np)
 	if c.dirs[op] {
@@ -208,6 +219,9 @@ func (c *CrashFS) Remove(name string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.down {
+		return ErrCrashed
+	}
 	c.adoptLocked(p)
 	if err := os.Remove(p); err != nil {
 		return err
@@ -224,6 +238,9 @@ func (c *CrashFS) MkdirAll(path string, perm os.FileMode) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.down {
+		return ErrCrashed
+	}
 	for d := p; d != c.root; d = filepath.Dir(d) {
 		c.adoptLocked(d)
 	}
@@ -243,6 +260,9 @@ func (c *CrashFS) ReadDir(dir string) ([]string, error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.down {
+		return nil, ErrCrashed
+	}
 	return OSFS{}.ReadDir(p)
 }
 
@@ -254,6 +274,9 @@ func (c *CrashFS) SyncDir(dir string) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.down {
+		return ErrCrashed
+	}
 	c.adoptLocked(p)
 	if p != c.root && !c.dirs[p] {
 		return &os.PathError{Op: "syncdir", Path: dir, Err: os.ErrNotExist}
@@ -282,13 +305,15 @@ func (c *CrashFS) SyncDir(dir string) error {
 	return nil
 }
 
-// Crash simulates power loss and restart: every open handle dies (its calls
-// return ErrCrashed), and the tree under root is rewritten to what the
-// model above says survives. The caller then reopens its WAL or files on
-// the same CrashFS, which keeps recording.
+// Crash simulates power loss: every open handle dies (its calls return
+// ErrCrashed), the tree under root is rewritten to what the model above
+// says survives, and every call on the CrashFS fails with ErrCrashed until
+// Restart. The caller then restarts it and reopens its WAL or files on the
+// same CrashFS, which keeps recording.
 func (c *CrashFS) Crash() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.down = true
 	var errs []error
 	for cf := range c.open {
 		cf.dead = true
@@ -428,4 +453,12 @@ func (cf *crashFile) Close() error {
 	cf.dead = true
 	delete(cf.fs.open, cf)
 	return cf.f.Close()
+}
+
+// Restart powers the simulated machine back on after a Crash: calls work
+// again, on what survived.
+func (c *CrashFS) Restart() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.down = false
 }

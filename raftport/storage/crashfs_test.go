@@ -29,11 +29,13 @@ func writeFile(t *testing.T, cfs *CrashFS, name string, data []byte, sync bool) 
 	return f
 }
 
+// crash is a power loss and reboot with nothing running meanwhile.
 func crash(t *testing.T, cfs *CrashFS) {
 	t.Helper()
 	if err := cfs.Crash(); err != nil {
 		t.Fatalf("crash: %v", err)
 	}
+	cfs.Restart()
 }
 
 func fileContent(t *testing.T, cfs *CrashFS, name string) ([]byte, bool) {
@@ -275,11 +277,17 @@ func TestCrashFSSyncAlwaysLosesNothingAcknowledged(t *testing.T) {
 		return len(acked)
 	}
 	waitFor(t, func() bool { return ackedCount() >= 300 })
-	crash(t, cfs)
+	// The machine stays down until the appenders have stopped: a WAL that
+	// had sealed a segment just before the crash must not create the next
+	// one after it, as a process without power would not.
+	if err := cfs.Crash(); err != nil {
+		t.Fatalf("crash: %v", err)
+	}
 	wg.Wait()
 	if err := w.Close(); !errors.Is(err, ErrCrashed) {
 		t.Fatalf("close of the crashed WAL: %v, want ErrCrashed", err)
 	}
+	cfs.Restart()
 
 	w2 := openTestWAL(t, "wal", opts)
 	last := w2.State().LastIndex
@@ -346,4 +354,42 @@ func TestCrashFSKeepsWhatWasThereBefore(t *testing.T) {
 	w2 := openTestWAL(t, "wal", WALOptions{FS: cfs, SegmentSize: smallSegments})
 	wantState(t, w2, State{FirstIndex: 1, LastIndex: 30, FirstTerm: 1, LastTerm: 4, Entries: 30, Bytes: bytesOf(1, 30)})
 	wantEntry(t, w2, 17, termByTen(17))
+}
+
+// Between Crash and Restart the machine is down: every call fails.
+func TestCrashFSIsDownUntilRestart(t *testing.T) {
+	cfs := NewCrashFS(t.TempDir())
+	if err := cfs.MkdirAll("d", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfs.SyncDir("."); err != nil {
+		t.Fatal(err)
+	}
+	if err := cfs.Crash(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cfs.OpenFile("d/f", os.O_CREATE|os.O_RDWR, 0o644); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("OpenFile while down: %v, want ErrCrashed", err)
+	}
+	if _, err := cfs.ReadDir("d"); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("ReadDir while down: %v, want ErrCrashed", err)
+	}
+	for name, call := range map[string]func() error{
+		"SyncDir":  func() error { return cfs.SyncDir("d") },
+		"MkdirAll": func() error { return cfs.MkdirAll("e", 0o755) },
+		"Remove":   func() error { return cfs.Remove("d") },
+		"Rename":   func() error { return cfs.Rename("d", "e") },
+	} {
+		if err := call(); !errors.Is(err, ErrCrashed) {
+			t.Fatalf("%s while down: %v, want ErrCrashed", name, err)
+		}
+	}
+	cfs.Restart()
+	f, err := cfs.OpenFile("d/f", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("OpenFile after Restart: %v", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -161,6 +161,7 @@ func TestSnapshotSurvivesCrash(t *testing.T) {
 	if err := cfs.Crash(); err != nil {
 		t.Fatal(err)
 	}
+	cfs.Restart()
 	_, index, path, err := s.Latest()
 	if err != nil || index != 40 {
 		t.Fatalf("latest after crash: %d %v", index, err)
