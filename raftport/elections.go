@@ -254,6 +254,11 @@ func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
 		return vresp
 	}
 
+	// A candidate of a term in which we already follow a leader has lost;
+	// its request may just have been overtaken by the winner's first
+	// append entry (a NATS client delivers each subscription on its own).
+	ledTerm := vr.term == n.term && n.leader != noLeader && n.State() == Follower
+
 	if vr.term > n.term {
 		if state := n.State(); state != Follower {
 			n.debug("Leaving state %s: a vote request carried term %d, ours is %d",
@@ -281,9 +286,12 @@ func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
 		n.vote = vr.candidate
 		n.writeTermVote()
 		n.resetElectionTimeout()
-	} else if n.vote == noVote && n.State() != Candidate {
+	} else if n.vote == noVote && n.State() != Candidate && !ledTerm {
 		// Our log is ahead and we have not voted: campaign early. A
-		// candidate must not, or any rival could keep restarting it.
+		// candidate must not, or any rival could keep restarting it; nor
+		// a follower of this term's leader, whom an early campaign would
+		// only unseat (the reference does, and under reordered delivery
+		// every new leader was unseated that way in turn).
 		n.resetElect(randCampaignTimeout(&n.timing))
 	}
 

@@ -725,3 +725,36 @@ func TestNRGStepdownWithHighestTermDuringCatchup(t *testing.T) {
 	require_Equal(t, r.Term, 20)
 	require_Equal(t, r.PIndex, 2)
 }
+
+// TestNoEarlyCampaignAgainstLeaderOfTheTerm checks raftport's one departure
+// from the reference's vote rule: a follower that already follows a leader
+// in the vote request's term refuses an outdated candidate without
+// campaigning early, since that term has its leader; the candidate's
+// request was merely overtaken by the winner's append entry. In a new term
+// the same refusal still campaigns early, as test 2629 asserts.
+func TestNoEarlyCampaignAgainstLeaderOfTheTerm(t *testing.T) {
+	n, p, cleanup := initSingleMemRaftNode(t)
+	defer cleanup()
+
+	processAE(t, p, encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Entries: oneNormalEntry()}), p.AESub())
+	require_Equal(t, n.GroupLeader(), nats0)
+	require_Equal(t, p.Replication().PIndex, 1)
+	p.ClearElectionTimerReset()
+
+	// The loser of term 1 asks for a vote with a log behind ours.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 1, LastTerm: 0, LastIndex: 0, Candidate: nats1})
+	r := p.Replication()
+	require_Equal(t, r.Term, 1)
+	require_Equal(t, r.Vote, "")
+	require_Equal(t, p.ElectionTimerReset(), time.Time{}) // No early campaign.
+	require_Equal(t, n.State(), raftport.Follower)
+	require_Equal(t, n.GroupLeader(), nats0)
+
+	// A candidate of term 2, still behind: no leader of term 2 is known, so
+	// we campaign early.
+	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 2, LastTerm: 0, LastIndex: 0, Candidate: nats1})
+	r = p.Replication()
+	require_Equal(t, r.Term, 2)
+	require_Equal(t, r.Vote, "")
+	require_NotEqual(t, p.ElectionTimerReset(), time.Time{})
+}
