@@ -197,6 +197,10 @@ func (p *Probe) PendingProposals() int { return p.n.prop.Len() }
 // PendingResponses is how many append-entry responses wait to be counted.
 func (p *Probe) PendingResponses() int { return p.n.resp.Len() }
 
+// PendingAppendEntries is how many received append entries wait for the
+// run loop.
+func (p *Probe) PendingAppendEntries() int { return p.n.entry.Len() }
+
 // QueueProposalAndResponse puts one empty proposal and one empty
 // append-entry response in the leader's queues, to observe what a state
 // change does with queued work.

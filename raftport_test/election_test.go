@@ -266,6 +266,22 @@ func TestNRGTermDoesntRollBackToPtermOnCatchup(t *testing.T) {
 	second := waitOnSettledTerm(t, rg, leaderSM)
 	leader := raftport.NewProbe(leaderSM.node())
 
+	// From here the leader's own append entries reach no one, and none is
+	// left in flight or queued, so that the crafted one below is the first
+	// the truncated followers see: a heartbeat handled first would start
+	// the catchup itself, and a catching-up follower drops new entries,
+	// leaving ours unanswered.
+	leaderAEs := c.net.Drop(transport.Filter{SubjectPrefix: leader.AppendSubject(), From: leaderSM.node().ID()}, 1)
+	require_NoError(t, c.net.WaitIdle(5*time.Second))
+	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+		for _, sm := range rg {
+			if raftport.NewProbe(sm.node()).PendingAppendEntries() > 0 {
+				return errors.New("append entries still queued")
+			}
+		}
+		return nil
+	})
+
 	// Everyone is on the new term. Prune the follower logs back to the
 	// first term, which sets up the catchup.
 	rg.lockAll()
@@ -302,6 +318,7 @@ func TestNRGTermDoesntRollBackToPtermOnCatchup(t *testing.T) {
 	for _, sm := range rg {
 		require_NotEqual(t, sm.node().Term(), first)
 	}
+	require_True(t, c.net.RemoveRule(leaderAEs))
 }
 
 // waitOnSameLog waits until every member's last log entry is the leader's
