@@ -417,7 +417,6 @@ func (c *cluster) shutdown() {
 			s.Shutdown()
 		}
 		for _, n := range nodes {
-			n.Stop()
 			n.WaitForStop()
 		}
 		for _, sm := range sms {
@@ -545,6 +544,19 @@ func (sg smGroup) waitOnLeader() stateMachine {
 			return l
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// waitOnNewLeader waits for the first member other than old to lead and
+// returns it; nil on timeout.
+func (sg smGroup) waitOnNewLeader(old stateMachine) stateMachine {
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if l := sg.leader(); l != nil && l != old {
+			return l
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 	return nil
 }

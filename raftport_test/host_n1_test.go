@@ -256,13 +256,7 @@ func TestHostRegistryAndLeaderTransfer(t *testing.T) {
 
 	require_True(t, leader.server().TransferRaftLeaders())
 	require_True(t, leader.node().IsObserver())
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		l := rg.leader()
-		if l == nil || l == leader {
-			return errors.New("no new leader yet")
-		}
-		return nil
-	})
+	require_NotNil(t, rg.waitOnNewLeader(leader))
 	require_False(t, leader.node().Leader())
 
 	leader.stop()
@@ -287,13 +281,7 @@ func TestStepdownRaftNodes(t *testing.T) {
 
 	leader.server().StepdownRaftNodes()
 	require_True(t, leader.node().IsObserver())
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		l := rg.leader()
-		if l == nil || l == leader {
-			return errors.New("no new leader yet")
-		}
-		return nil
-	})
+	require_NotNil(t, rg.waitOnNewLeader(leader))
 }
 
 // TestNoNodeAfterHostShutdown checks that a host refuses new nodes once it

@@ -53,7 +53,6 @@ func TestNRGLeaderTransfer(t *testing.T) {
 	defer sub.Unsubscribe()
 
 	preferredID := rg.nonLeader().node().ID()
-	oldID := leader.node().ID()
 	// A leader hands over only to a peer it heard from within three
 	// heartbeats (the reference's health rule). Leadership is reported once
 	// a quorum stored the first entry, possibly before the preferred peer
@@ -70,14 +69,8 @@ func TestNRGLeaderTransfer(t *testing.T) {
 	// StepDown returns before the old leader has handed over, so the
 	// first leader other than the old one is the one that must be the
 	// preferred peer.
-	var newLeader stateMachine
-	checkFor(t, 10*time.Second, 5*time.Millisecond, func() error {
-		newLeader = rg.leader()
-		if newLeader == nil || newLeader.node().ID() == oldID {
-			return errNoLeaderYet
-		}
-		return nil
-	})
+	newLeader := rg.waitOnNewLeader(leader)
+	require_NotNil(t, newLeader)
 	require_Equal(t, newLeader.node().ID(), preferredID)
 
 	// Expect to see the EntryLeaderTransfer.
