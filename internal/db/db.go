@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -24,6 +26,9 @@ type DB struct {
 	path string
 	// now is replaceable so tests can pin timestamps.
 	now func() time.Time
+	// cleanup, if set, runs after Close: it removes the private copy an
+	// outdated database is read through.
+	cleanup func() error
 }
 
 // dsn builds a file: URI so SQLite's own mode parameter applies: mode=rw
@@ -31,29 +36,49 @@ type DB struct {
 // _txlock=immediate makes every transaction take the write lock at BEGIN, so
 // concurrent writers queue on busy_timeout instead of failing at COMMIT.
 func dsn(path, mode string) string {
-	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
-	return "file:" + escaped + "?mode=" + mode +
-		fmt.Sprintf("&_busy_timeout=%d", busyTimeoutMillis) +
-		"&_foreign_keys=1&_journal_mode=WAL&_txlock=immediate"
+	return fileURI(path, mode) + "&_foreign_keys=1&_journal_mode=WAL&_txlock=immediate"
 }
 
-// Open opens an existing porting database and brings its schema up to date.
-// A missing file, a file that is not SQLite, or a SQLite file that is not a
-// porting database is a *BadInputError.
-func Open(ctx context.Context, path string) (*DB, error) {
-	if _, err := os.Stat(path); err != nil {
+func fileURI(path, mode string) string {
+	escaped := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	return "file:" + escaped + "?mode=" + mode + fmt.Sprintf("&_busy_timeout=%d", busyTimeoutMillis)
+}
+
+// sqliteHeader starts every SQLite database file.
+const sqliteHeader = "SQLite format 3\x00"
+
+// checkFile refuses a path that is missing, empty or not a SQLite file
+// before SQLite sees it: SQLite would take an empty file for a new database
+// and write a header into it.
+func checkFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, &BadInputError{Msg: fmt.Sprintf("database %s does not exist (create one with: porttrack init --catalog DIR --db %s)", path, path)}
+			return &BadInputError{Msg: fmt.Sprintf("database %s does not exist (create one with: porttrack init --catalog DIR --db %s)", path, path)}
 		}
-		return nil, &BadInputError{Msg: fmt.Sprintf("database %s: %v", path, err)}
+		return &BadInputError{Msg: fmt.Sprintf("database %s: %v", path, err)}
 	}
-	d, err := openSQL(path, "rw")
-	if err != nil {
-		return nil, err
+	defer f.Close()
+	head := make([]byte, len(sqliteHeader))
+	n, err := io.ReadFull(f, head)
+	switch {
+	case n == 0 && (err == io.EOF || err == nil):
+		return &BadInputError{Msg: fmt.Sprintf("database %s is empty: not a porttrack database (create one with: porttrack init --catalog DIR --db %s)", path, path)}
+	case err != nil && err != io.ErrUnexpectedEOF:
+		return &BadInputError{Msg: fmt.Sprintf("database %s: %v", path, err)}
+	case string(head[:n]) != sqliteHeader:
+		return &BadInputError{Msg: fmt.Sprintf("database %s is corrupt or not a SQLite file", path)}
 	}
-	version, err := d.checkPorttrack(ctx)
+	return nil
+}
+
+// Open opens an existing porting database for writing and brings its schema
+// up to date. A missing or empty file, a file that is not SQLite, or a
+// SQLite file that is not a porting database is a *BadInputError, and the
+// file is left as it was.
+func Open(ctx context.Context, path string) (*DB, error) {
+	d, version, err := openExisting(ctx, path, func(p string) (*DB, error) { return openSQL(p, "rw") })
 	if err != nil {
-		d.sql.Close()
 		return nil, err
 	}
 	// Only an outdated file pays for a write transaction on open.
@@ -64,6 +89,69 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		}
 	}
 	return d, nil
+}
+
+// OpenReadOnly opens an existing porting database for reading only: it
+// never writes to the file, whatever the file holds. It refuses what Open
+// refuses. A database whose schema is older than this porttrack is copied
+// to a private temporary file, which is brought up to date and read instead;
+// Close removes it.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	d, version, err := openExisting(ctx, path, openSQLReadOnly)
+	if err != nil {
+		return nil, err
+	}
+	if version == len(migrations) {
+		return d, nil
+	}
+	defer d.sql.Close()
+	return d.upgradedCopy(ctx)
+}
+
+// openExisting checks the file, opens it with open and tells a porting
+// database and its schema version from anything else.
+func openExisting(ctx context.Context, path string, open func(string) (*DB, error)) (*DB, int, error) {
+	if err := checkFile(path); err != nil {
+		return nil, 0, err
+	}
+	d, err := open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	version, err := d.checkPorttrack(ctx)
+	if err != nil {
+		d.sql.Close()
+		return nil, 0, err
+	}
+	return d, version, nil
+}
+
+// upgradedCopy copies the database to a temporary file with VACUUM INTO,
+// which only reads the original, and opens the copy migrated.
+func (d *DB) upgradedCopy(ctx context.Context) (*DB, error) {
+	dir, err := os.MkdirTemp("", "porttrack-read-")
+	if err != nil {
+		return nil, err
+	}
+	remove := func() error { return os.RemoveAll(dir) }
+	copyPath := filepath.Join(dir, filepath.Base(d.path))
+	if _, err := d.sql.ExecContext(ctx, `VACUUM INTO ?`, copyPath); err != nil {
+		remove()
+		return nil, fmt.Errorf("read database %s: copy for its schema upgrade: %w", d.path, err)
+	}
+	c, err := openSQL(copyPath, "rw")
+	if err == nil {
+		err = c.migrate(ctx)
+		if err != nil {
+			c.sql.Close()
+		}
+	}
+	if err != nil {
+		remove()
+		return nil, fmt.Errorf("read database %s: %w", d.path, err)
+	}
+	c.path, c.cleanup = d.path, remove
+	return c, nil
 }
 
 // Create makes a new, empty porting database at path with the current schema.
@@ -95,6 +183,16 @@ func Create(ctx context.Context, path string) (*DB, error) {
 
 func openSQL(path, mode string) (*DB, error) {
 	s, err := sql.Open("sqlite", dsn(path, mode))
+	if err != nil {
+		return nil, &BadInputError{Msg: fmt.Sprintf("open database %s: %v", path, err)}
+	}
+	return &DB{sql: s, path: path, now: time.Now}, nil
+}
+
+// openSQLReadOnly opens path with mode=ro and none of the settings that
+// write: the journal mode is the file's own.
+func openSQLReadOnly(path string) (*DB, error) {
+	s, err := sql.Open("sqlite", fileURI(path, "ro"))
 	if err != nil {
 		return nil, &BadInputError{Msg: fmt.Sprintf("open database %s: %v", path, err)}
 	}
@@ -143,4 +241,10 @@ func (d *DB) Checkpoint(ctx context.Context) (whole bool, err error) {
 
 // Close releases the database. SQLite also checkpoints when the last
 // connection to a file closes.
-func (d *DB) Close() error { return d.sql.Close() }
+func (d *DB) Close() error {
+	err := d.sql.Close()
+	if d.cleanup != nil {
+		err = errors.Join(err, d.cleanup())
+	}
+	return err
+}

@@ -61,15 +61,7 @@ func templatePath(t *testing.T) string {
 // newDB opens a private copy of the catalog database.
 func newDB(t *testing.T) *DB {
 	t.Helper()
-	data, err := os.ReadFile(templatePath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "porting.db")
-	if err := os.WriteFile(path, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d, err := Open(context.Background(), path)
+	d, err := Open(context.Background(), copyOfTemplate(t))
 	if err != nil {
 		t.Fatal(err)
 	}

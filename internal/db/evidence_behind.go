@@ -26,23 +26,11 @@ func (d *DB) EvidenceBehind(ctx context.Context, kind ItemKind, itemID int, evid
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.sql.QueryContext(ctx, `SELECT `+evidenceColumns+`
+	out, err := queryEvidence(ctx, d.sql, `SELECT `+evidenceColumns+`
 		FROM evidence e WHERE item_kind = ? AND item_id = ? AND code_hash = ?
 		AND id = (SELECT max(id) FROM evidence l WHERE l.item_kind = e.item_kind AND l.item_id = e.item_id AND l.gate = e.gate AND l.id <= ?)`,
 		kind, itemID, hash, evidenceID)
 	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Evidence
-	for rows.Next() {
-		e, err := scanEvidence(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(out, func(a, b Evidence) int { return slices.Index(Gates, a.Gate) - slices.Index(Gates, b.Gate) })

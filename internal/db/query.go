@@ -181,8 +181,18 @@ func (d *DB) callNeighbours(ctx context.Context, query string, id int) ([]Item, 
 
 // History returns the status_log rows of one item (or batch), oldest first.
 func (d *DB) History(ctx context.Context, kind ItemKind, id int) ([]LogEntry, error) {
+	return d.logRows(ctx, `WHERE item_kind = ? AND item_id = ?`, kind, id)
+}
+
+// Log returns every status_log row, of items and batches, oldest first:
+// the whole record of who changed what and when.
+func (d *DB) Log(ctx context.Context) ([]LogEntry, error) {
+	return d.logRows(ctx, ``)
+}
+
+func (d *DB) logRows(ctx context.Context, where string, args ...any) ([]LogEntry, error) {
 	rows, err := d.sql.QueryContext(ctx, `SELECT id, item_kind, item_id, from_status, to_status, reason, actor, at, evidence_id
-		FROM status_log WHERE item_kind = ? AND item_id = ? ORDER BY id`, kind, id)
+		FROM status_log `+where+` ORDER BY id`, args...)
 	if err != nil {
 		return nil, err
 	}
