@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 type batchListOptions struct {
@@ -50,18 +51,31 @@ func printBatchSummaries(e *env, summaries []batchSummary, asJSON bool) error {
 	for _, s := range summaries {
 		rows = append(rows, []string{
 			fmt.Sprint(s.ID), s.Name, string(s.Status),
-			countCell(s.Features), countCell(s.Tests),
+			compactCountCell(s.Features), compactCountCell(s.Tests),
 			formatIDs(s.DependsOn), formatIDs(s.Gates),
 		})
 	}
-	return renderTable(e.Out, []string{"ID", "Name", "Status", "Features", "Tests", "Depends on", "Gates"}, rows)
+	return textout.Print(e.Out, textout.Table{Header: []string{"ID", "Name", "Status", "Features", "Tests", "Depends on", "Gates"},
+		Rows: rows, Keep: []int{0, 2, 5, 6}})
 }
 
+// countCell is a total with its split by status: "53 (verified 50, stub 3)".
 func countCell(c statusCounts) string {
 	if c.total() == 0 {
 		return "0"
 	}
 	return fmt.Sprintf("%d (%s)", c.total(), c)
+}
+
+// compactCountCell is countCell for a table: when every item has one
+// status it says so in a word, "53 verified".
+func compactCountCell(c statusCounts) string {
+	for st, n := range c {
+		if n > 0 && n == c.total() {
+			return fmt.Sprintf("%d %s", n, st)
+		}
+	}
+	return countCell(c)
 }
 
 // loadSummaries opens the database, picks batches with pick and attaches

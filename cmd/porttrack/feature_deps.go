@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 type featureDepsOptions struct {
@@ -58,7 +59,7 @@ func runFeatureDeps(ctx context.Context, e *env, opts *featureDepsOptions) error
 	if opts.JSON {
 		return writeJSON(e.Out, deps)
 	}
-	fmt.Fprintf(e.Out, "feature %d: %s (%s)\n", it.ID, it.GoSymbol, it.Status)
+	textout.Linef(e.Out, "feature %d: %s (%s)", it.ID, it.GoSymbol, it.Status)
 	for _, group := range []struct {
 		title string
 		items []db.Item

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 type historyOptions struct {
@@ -81,29 +83,36 @@ func runHistory(ctx context.Context, e *env, opts *historyOptions) error {
 	if opts.JSON {
 		return writeJSON(e.Out, changes)
 	}
-	fmt.Fprintln(e.Out, title)
-	rows := make([][]string, len(log))
-	for i, l := range log {
-		ev := "-"
-		if l.EvidenceID != nil {
-			ev = fmt.Sprint(*l.EvidenceID)
-		}
-		rows[i] = []string{l.At, orDash(l.From), l.To, l.Actor, l.Reason, ev}
-	}
-	if err := renderTable(e.Out, []string{"At", "From", "To", "Actor", "Reason", "Evidence"}, rows); err != nil {
-		return err
-	}
+	textout.Line(e.Out, title)
 	for _, c := range changes {
+		fmt.Fprintln(e.Out)
+		textout.Linef(e.Out, "%s  %s → %s  by %s", c.At, orDash(c.From), c.To, c.Actor)
+		textout.Paragraph(e.Out, 4, orDash(c.Reason))
 		if len(c.Evidence) == 0 {
 			continue
 		}
-		fmt.Fprintf(e.Out, "\nEvidence behind %s → %s at %s:\n", orDash(c.From), c.To, c.At)
-		for _, ev := range c.Evidence {
-			fmt.Fprintf(e.Out, "  %-10s %s  #%-5d %-7s %-5s %-9s %s — %s\n", ev.Gate, passFail(ev.Passed), ev.ID,
-				orDash(shortCommit(ev.GitCommit)), dirtyFlag(ev.TreeDirty), orDash(ev.GoVersion), ev.Command, orDash(ev.Summary))
+		if err := printEvidenceBehind(e.Out, c.Evidence, e.Wide); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// printEvidenceBehind prints, under a change, the evidence rows it rested
+// on. They were taken with the change, so their time is left to --wide.
+func printEvidenceBehind(w io.Writer, evs []db.Evidence, wide bool) error {
+	header := []string{"Gate", "Result", "ID", "Commit", "Summary"}
+	if wide {
+		header = append(header, "At", "Go", "Command")
+	}
+	rows := make([][]string, len(evs))
+	for i, ev := range evs {
+		rows[i] = []string{string(ev.Gate), passFail(ev.Passed), fmt.Sprint(ev.ID), commitCell(ev, wide), orDash(ev.Summary)}
+		if wide {
+			rows[i] = append(rows[i], ev.CreatedAt, orDash(ev.GoVersion), ev.Command)
+		}
+	}
+	return textout.Print(w, textout.Table{Header: header, Rows: rows, Keep: []int{0, 1, 2, 3}, Indent: 4})
 }
 
 // historyEntry is a status change with the evidence rows it rested on, so a
@@ -119,11 +128,4 @@ func shortCommit(commit string) string {
 		return commit[:7]
 	}
 	return commit
-}
-
-func dirtyFlag(dirty bool) string {
-	if dirty {
-		return "dirty"
-	}
-	return "clean"
 }

@@ -47,15 +47,24 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := te.out.String()
-	mustContain(t, out, "feature 10: (RaftState).String, now verified", "Evidence behind deferred → complete at ",
-		"Evidence behind complete → verified at ",
-		"build      pass  #3     0d63589 dirty go1.26.8  go build ./... — build and vet clean",
-		"stub       pass  #2     0d63589 clean go1.26.8  porttrack verify --batch 1 — no placeholder found",
-		"coverage   pass  #4     0d63589 clean go1.26.8  go test -coverpkg=./pkg ./pkg — String: 3/3 statements covered")
-	toComplete, toVerified, ok := strings.Cut(out, "Evidence behind complete → verified")
-	if !ok || strings.Contains(toComplete, "coverage") || strings.Count(toVerified, " pass  #") != 4 {
+	mustContain(t, out, "feature 10: (RaftState).String, now verified", " deferred → complete  by verify\n", " complete → verified  by verify\n")
+	mustContainLine(t, out, "build", "pass", "3", "0d63589-dirty", "build and vet clean")
+	mustContainLine(t, out, "stub", "pass", "2", "0d63589 ", "no placeholder found")
+	mustContainLine(t, out, "coverage", "pass", "4", "0d63589 ", "String: 3/3 statements covered")
+	toComplete, toVerified, ok := strings.Cut(out, "complete → verified")
+	if !ok || strings.Contains(toComplete, "coverage") || strings.Count(toVerified, "  pass  ") != 4 {
 		t.Fatalf("coverage came after the move to complete and belongs to the move to verified only:\n%s", out)
 	}
+
+	// --wide adds each row's time, Go version and command.
+	te.reset()
+	te.Wide = true
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10}); err != nil {
+		t.Fatal(err)
+	}
+	te.Wide = false
+	mustContainLine(t, te.out.String(), "build", "0d63589fe670a29df7577433deee059358021c90-dirty", "go1.26.8", "go build ./...")
+	mustContainLine(t, te.out.String(), "coverage", "go1.26.8", "go test -coverpkg=./pkg ./pkg")
 
 	te.reset()
 	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, JSON: true}); err != nil {

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 type itemListOptions struct {
@@ -63,13 +65,26 @@ func runItemList(ctx context.Context, e *env, opts *itemListOptions) error {
 	if opts.JSON {
 		return writeJSON(e.Out, nonNil(items))
 	}
+	// As in batch show, a reason shared by every item is printed once.
+	shared, sharedOK := sharedReason(items)
+	sharedOK = sharedOK && !e.Wide
+	if sharedOK {
+		textout.Linef(e.Out, "Reason of all %d: %s", len(items), shared)
+	}
+	header := []string{"ID", "Batch", "Slice", "Symbol", "Status", "Reason", "Target"}
+	if sharedOK {
+		header = slices.Delete(header, 5, 6)
+	}
 	rows := make([][]string, len(items))
 	for i, it := range items {
-		rows[i] = []string{fmt.Sprint(it.ID), fmt.Sprint(it.BatchID), it.Slice, it.GoSymbol, string(it.Status), it.Reason, target(it)}
+		rows[i] = []string{fmt.Sprint(it.ID), fmt.Sprint(it.BatchID), orDash(it.Slice), it.GoSymbol, string(it.Status), it.Reason, shortTarget(it)}
+		if sharedOK {
+			rows[i] = slices.Delete(rows[i], 5, 6)
+		}
 	}
-	if err := renderTable(e.Out, []string{"ID", "Batch", "Slice", "Symbol", "Status", "Reason", "Target"}, rows); err != nil {
+	table := textout.Table{Header: header, Rows: rows, Keep: []int{0, 1, 2, 3, 4}, CutFront: []int{len(header) - 1}}
+	if err := textout.Print(e.Out, table); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(e.Out, "%d %s: %s\n", len(items), opts.Kind.Plural(), countStatuses(items))
-	return err
+	return textout.Linef(e.Out, "%d %s: %s", len(items), opts.Kind.Plural(), countStatuses(items))
 }

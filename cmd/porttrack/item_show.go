@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 type itemShowOptions struct {
@@ -58,25 +61,69 @@ func runItemShow(ctx context.Context, e *env, opts *itemShowOptions) error {
 		return writeJSON(e.Out, detail)
 	}
 	w := e.Out
-	fmt.Fprintf(w, "%s %d: %s\n", opts.Kind, it.ID, it.GoSymbol)
-	fmt.Fprintf(w, "Batch:     %d\n", it.BatchID)
+	textout.Linef(w, "%s %d: %s", opts.Kind, it.ID, it.GoSymbol)
+	fields := []textout.Field{{Label: "Batch", Value: fmt.Sprint(it.BatchID)}}
 	if it.Slice != "" {
-		fmt.Fprintf(w, "Slice:     %s\n", it.Slice)
+		fields = append(fields, textout.Field{Label: "Slice", Value: it.Slice})
 	}
-	fmt.Fprintf(w, "Status:    %s\n", it.Status)
-	fmt.Fprintf(w, "Reason:    %s\n", orDash(it.Reason))
-	fmt.Fprintf(w, "Reference: %s:%d-%d\n", it.GoFile, it.GoLineStart, it.GoLineEnd)
-	fmt.Fprintf(w, "Target:    %s\n", target(it))
+	fields = append(fields,
+		textout.Field{Label: "Status", Value: string(it.Status)},
+		textout.Field{Label: "Reason", Value: orDash(it.Reason)},
+		textout.Field{Label: "Reference", Value: fmt.Sprintf("%s:%d-%d", it.GoFile, it.GoLineStart, it.GoLineEnd)},
+		textout.Field{Label: "Target", Value: target(it)},
+	)
 	if len(detail.Evidence) == 0 {
-		_, err := fmt.Fprintln(w, "Evidence:  none recorded")
+		fields = append(fields, textout.Field{Label: "Evidence", Value: "none recorded"})
+	}
+	if err := textout.Fields(w, fields); err != nil || len(detail.Evidence) == 0 {
 		return err
 	}
 	fmt.Fprintln(w, "\nLatest evidence per gate:")
-	rows := make([][]string, len(detail.Evidence))
-	for i, ev := range detail.Evidence {
-		rows[i] = []string{string(ev.Gate), passFail(ev.Passed), ev.Summary, ev.GitCommit, ev.CreatedAt}
+	return printEvidenceTable(w, detail.Evidence, e.Wide)
+}
+
+// printEvidenceTable prints evidence rows, one per line: the gate and its
+// outcome first, the summary last, where a narrow terminal cuts it; --wide
+// adds the command and gives commits and times in full.
+func printEvidenceTable(w io.Writer, evs []db.Evidence, wide bool) error {
+	header := []string{"Gate", "Result", "ID", "Commit", "At", "Summary"}
+	if wide {
+		header = append(header, "Command")
 	}
-	return renderTable(w, []string{"Gate", "Result", "Summary", "Commit", "At"}, rows)
+	rows := make([][]string, len(evs))
+	for i, ev := range evs {
+		rows[i] = []string{string(ev.Gate), passFail(ev.Passed), fmt.Sprint(ev.ID), commitCell(ev, wide), timeCell(ev.CreatedAt, wide), orDash(ev.Summary)}
+		if wide {
+			rows[i] = append(rows[i], ev.Command)
+		}
+	}
+	return textout.Print(w, textout.Table{Header: header, Rows: rows, Keep: []int{0, 1, 2, 3, 4}})
+}
+
+// commitCell is the evidence's commit as git describe marks it: short, and
+// "-dirty" when the tree had changes.
+func commitCell(ev db.Evidence, wide bool) string {
+	commit := ev.GitCommit
+	if !wide {
+		commit = shortCommit(commit)
+	}
+	if commit == "" {
+		commit = "-"
+	}
+	if ev.TreeDirty {
+		commit += "-dirty"
+	}
+	return commit
+}
+
+// timeCell shows a stored RFC 3339 time to the minute, in UTC as stored;
+// --wide shows it as stored.
+func timeCell(at string, wide bool) string {
+	t, err := time.Parse(time.RFC3339, at)
+	if wide || err != nil {
+		return at
+	}
+	return t.UTC().Format("2006-01-02 15:04")
 }
 
 func orDash(s string) string {

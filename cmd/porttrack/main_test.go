@@ -161,6 +161,26 @@ func runCLI(t *testing.T, te *testEnv, args ...string) (code int, stdout, stderr
 	return code, out.String(), errOut.String()
 }
 
+// mustContainLine wants one line of got holding every part, in order.
+func mustContainLine(t *testing.T, got string, parts ...string) {
+	t.Helper()
+	for _, line := range strings.Split(got, "\n") {
+		rest, found := line, true
+		for _, p := range parts {
+			_, after, ok := strings.Cut(rest, p)
+			if !ok {
+				found = false
+				break
+			}
+			rest = after
+		}
+		if found {
+			return
+		}
+	}
+	t.Errorf("no line holds %q in order:\n%s", parts, got)
+}
+
 func mustContain(t *testing.T, got string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {

@@ -1,34 +1,67 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-
-	"github.com/olekukonko/tablewriter"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
+// writeJSON prints v as indented JSON. encoding/json escapes C0 controls
+// but passes DEL, C1 controls and format characters through; they are
+// escaped here too, so JSON printed to a terminal is as safe as the tables.
 func writeJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-// renderTable prints rows under header as a bordered table.
-func renderTable(w io.Writer, header []string, rows [][]string) error {
-	t := tablewriter.NewWriter(w)
-	headerCells := make([]any, len(header))
-	for i, h := range header {
-		headerCells[i] = h
-	}
-	t.Header(headerCells...)
-	if err := t.Bulk(rows); err != nil {
+	if err := enc.Encode(v); err != nil {
 		return err
 	}
-	return t.Render()
+	_, err := w.Write(escapeJSONText(buf.Bytes()))
+	return err
+}
+
+// escapeJSONText rewrites the non-printing characters json.Encoder leaves
+// raw as \u escapes. Such characters can only occur inside JSON strings,
+// where the escape means the same character.
+func escapeJSONText(data []byte) []byte {
+	if textout.IsSafe(string(data)) {
+		return data
+	}
+	var b bytes.Buffer
+	for len(data) > 0 {
+		r, size := utf8.DecodeRune(data)
+		if r == '\n' || r == utf8.RuneError || unicode.IsGraphic(r) {
+			b.Write(data[:size])
+		} else {
+			for _, unit := range utf16Units(r) {
+				fmt.Fprintf(&b, `\u%04x`, unit)
+			}
+		}
+		data = data[size:]
+	}
+	return b.Bytes()
+}
+
+// utf16Units is r as JSON's \u escapes spell it: one unit, or a surrogate pair.
+func utf16Units(r rune) []rune {
+	if r < 0x10000 {
+		return []rune{r}
+	}
+	r -= 0x10000
+	return []rune{0xd800 + (r>>10)&0x3ff, 0xdc00 + r&0x3ff}
+}
+
+// renderTable prints rows under header, fitted to the output's width; the
+// first column (an ID or a name) is cut last.
+func renderTable(w io.Writer, header []string, rows [][]string) error {
+	return textout.Print(w, textout.Table{Header: header, Rows: rows, Keep: []int{0}})
 }
 
 // statusCounts counts items by status.

@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 // progress receives the gates' progress lines. On a terminal it keeps one
@@ -27,6 +29,9 @@ func newProgress(out io.Writer) *progress {
 
 // isTerminal reports whether w is a character device such as a terminal.
 func isTerminal(w io.Writer) bool {
+	if tw, ok := w.(*textout.Writer); ok {
+		return tw.Settings().Terminal
+	}
 	f, ok := w.(*os.File)
 	if !ok {
 		return false

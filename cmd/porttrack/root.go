@@ -7,10 +7,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 // Exit codes, as documented in README.md.
@@ -30,6 +32,8 @@ type env struct {
 	Actor string
 	// Root is the repository's top directory: target paths are relative to it.
 	Root string
+	// Wide is --wide: print every cell in full instead of fitting the width.
+	Wide bool
 }
 
 // usageError is bad command-line input; it exits with exitUsage.
@@ -43,7 +47,8 @@ func usagef(format string, args ...any) error {
 
 // execute runs one porttrack invocation and returns its exit code.
 func execute(ctx context.Context, args []string, out, errOut io.Writer) int {
-	e := &env{Out: out, Err: errOut, Actor: defaultActor()}
+	e := &env{Err: errOut, Actor: defaultActor()}
+	e.Out = textout.NewWriter(out, textout.Detect(out, os.Getenv), &e.Wide)
 	root, err := findRoot()
 	if err != nil {
 		fmt.Fprintf(errOut, "error: %v\n", err)
@@ -58,16 +63,19 @@ func execute(ctx context.Context, args []string, out, errOut io.Writer) int {
 }
 
 // report prints err, one line per problem, and maps it to an exit code.
+// Messages can quote stored text, so each line is escaped.
 func report(errOut io.Writer, err error) int {
 	if err == nil {
 		return exitOK
 	}
 	var refused *db.RefusedError
 	if errors.As(err, &refused) {
-		fmt.Fprintln(errOut, refused.Error())
+		for _, line := range strings.Split(refused.Error(), "\n") {
+			fmt.Fprintln(errOut, textout.Escape(line))
+		}
 		return exitRefused
 	}
-	fmt.Fprintf(errOut, "error: %v\n", err)
+	fmt.Fprintf(errOut, "error: %s\n", textout.Escape(err.Error()))
 	return exitUsage
 }
 
@@ -84,6 +92,7 @@ func newRootCmd(e *env) *cobra.Command {
 		},
 	}
 	root.PersistentFlags().StringVar(&e.DBPath, "db", "porting.db", "path of the porting database")
+	root.PersistentFlags().BoolVar(&e.Wide, "wide", false, "print every table cell in full instead of fitting the terminal's width")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}
 	})
@@ -129,9 +138,9 @@ func findRoot() (string, error) {
 	}
 }
 
-// openDB opens the database for a read command.
+// openDB opens the database for a read command, which never writes to it.
 func openDB(ctx context.Context, e *env) (*db.DB, error) {
-	return db.Open(ctx, e.DBPath)
+	return db.OpenReadOnly(ctx, e.DBPath)
 }
 
 // withWrite opens the database, runs fn and, whatever fn did, checkpoints the
