@@ -92,7 +92,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 }
 
 // OpenReadOnly opens an existing porting database for reading only: it
-// never writes to the file, whatever the file holds. It refuses what Open
+// never writes to the file, whatever the file holds, and leaves no -wal or
+// -shm file behind when it is the file's last user. It refuses what Open
 // refuses. A database whose schema is older than this porttrack is copied
 // to a private temporary file, which is brought up to date and read instead;
 // Close removes it.
@@ -135,7 +136,7 @@ func (d *DB) upgradedCopy(ctx context.Context) (*DB, error) {
 	}
 	remove := func() error { return os.RemoveAll(dir) }
 	copyPath := filepath.Join(dir, filepath.Base(d.path))
-	if _, err := d.sql.ExecContext(ctx, `VACUUM INTO ?`, copyPath); err != nil {
+	if err := vacuumInto(ctx, d.sql, copyPath); err != nil {
 		remove()
 		return nil, fmt.Errorf("read database %s: copy for its schema upgrade: %w", d.path, err)
 	}
@@ -152,6 +153,22 @@ func (d *DB) upgradedCopy(ctx context.Context) (*DB, error) {
 	}
 	c.path, c.cleanup = d.path, remove
 	return c, nil
+}
+
+// vacuumInto writes a copy of the database to path. query_only refuses
+// VACUUM INTO although it writes only the copy, so the one connection that
+// runs it lifts the setting; the caller closes the handle afterwards.
+func vacuumInto(ctx context.Context, s *sql.DB, path string) error {
+	conn, err := s.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `PRAGMA query_only = 0`); err != nil {
+		return err
+	}
+	_, err = conn.ExecContext(ctx, `VACUUM INTO ?`, path)
+	return err
 }
 
 // Create makes a new, empty porting database at path with the current schema.
@@ -189,10 +206,13 @@ func openSQL(path, mode string) (*DB, error) {
 	return &DB{sql: s, path: path, now: time.Now}, nil
 }
 
-// openSQLReadOnly opens path with mode=ro and none of the settings that
-// write: the journal mode is the file's own.
+// openSQLReadOnly opens path for reading: query_only refuses every write,
+// and none of the settings that write (the journal mode is the file's own)
+// are applied. It is not mode=ro because a read-only connection can neither
+// remove the -wal and -shm files a WAL database's readers create, nor fold a
+// log into the file when it is the last to close.
 func openSQLReadOnly(path string) (*DB, error) {
-	s, err := sql.Open("sqlite", fileURI(path, "ro"))
+	s, err := sql.Open("sqlite", fileURI(path, "rw")+"&_pragma=query_only(1)")
 	if err != nil {
 		return nil, &BadInputError{Msg: fmt.Sprintf("open database %s: %v", path, err)}
 	}

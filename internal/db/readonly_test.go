@@ -74,6 +74,11 @@ func TestOpenReadOnlyNeverWrites(t *testing.T) {
 	if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {
 		t.Fatalf("reading changed the database (%v)", err)
 	}
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(path + suffix); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("reading left %s%s behind (%v)", filepath.Base(path), suffix, err)
+		}
+	}
 }
 
 // A database older than this porttrack is read through an upgraded private
