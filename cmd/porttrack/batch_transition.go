@@ -10,7 +10,8 @@ import (
 )
 
 type batchTransitionOptions struct {
-	ID int
+	ID   int
+	JSON bool
 }
 
 func newBatchStartCmd(e *env) *cobra.Command {
@@ -19,7 +20,7 @@ func newBatchStartCmd(e *env) *cobra.Command {
 }
 
 func runBatchStart(ctx context.Context, e *env, opts *batchTransitionOptions) error {
-	return transitionBatch(ctx, e, opts, (*db.DB).StartBatch, "in_progress")
+	return transitionBatch(ctx, e, opts, (*db.DB).StartBatch, db.BatchInProgress)
 }
 
 func newBatchCompleteCmd(e *env) *cobra.Command {
@@ -28,14 +29,14 @@ func newBatchCompleteCmd(e *env) *cobra.Command {
 }
 
 func runBatchComplete(ctx context.Context, e *env, opts *batchTransitionOptions) error {
-	return transitionBatch(ctx, e, opts, (*db.DB).CompleteBatch, "complete")
+	return transitionBatch(ctx, e, opts, (*db.DB).CompleteBatch, db.BatchComplete)
 }
 
 // newBatchTransitionCmd builds a command that takes one batch ID; start and
 // complete differ only in their text and the transition they run.
 func newBatchTransitionCmd(e *env, use, short string, run func(context.Context, *env, *batchTransitionOptions) error) *cobra.Command {
 	opts := &batchTransitionOptions{}
-	return &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   use,
 		Short: short,
 		Args:  cobra.ExactArgs(1),
@@ -43,15 +44,35 @@ func newBatchTransitionCmd(e *env, use, short string, run func(context.Context, 
 			return run(ctx, e, opts)
 		}),
 	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the change, or what was refused and why, as JSON")
+	return cmd
+}
+
+// batchChange is a batch's status change, as --json prints it.
+type batchChange struct {
+	Kind db.ItemKind    `json:"kind"`
+	ID   int            `json:"id"`
+	From db.BatchStatus `json:"from"`
+	To   db.BatchStatus `json:"to"`
 }
 
 // transitionBatch applies move to the batch and reports the status it reached.
 func transitionBatch(ctx context.Context, e *env, opts *batchTransitionOptions,
-	move func(d *db.DB, ctx context.Context, id int, actor string) error, reached string) error {
-	return withWrite(ctx, e, func(d *db.DB) error {
-		if err := move(d, ctx, opts.ID, e.Actor); err != nil {
+	move func(d *db.DB, ctx context.Context, id int, actor string) error, reached db.BatchStatus) error {
+	change := batchChange{Kind: db.KindBatch, ID: opts.ID, To: reached}
+	err := withWrite(ctx, e, func(d *db.DB) error {
+		b, err := d.Batch(ctx, opts.ID)
+		if err != nil {
 			return err
 		}
+		change.From = b.Status
+		return move(d, ctx, opts.ID, e.Actor)
+	})
+	var changes []batchChange
+	if err == nil {
+		changes = []batchChange{change}
+	}
+	return finishWrite(e.Out, opts.JSON, writeResult{Changes: changes}, err, func() error {
 		_, err := fmt.Fprintf(e.Out, "Batch %d is %s\n", opts.ID, reached)
 		return err
 	})

@@ -17,6 +17,18 @@ type checkpointOptions struct {
 	Batch int
 	Slice string
 	Repo  string
+	JSON  bool
+}
+
+// recordedCheckpoint is the evidence a checkpoint recorded, as --json
+// prints it.
+type recordedCheckpoint struct {
+	Kind       db.ItemKind `json:"kind"`
+	ID         int         `json:"id"`
+	Slice      string      `json:"slice"`
+	EvidenceID int64       `json:"evidence_id"`
+	Passed     bool        `json:"passed"`
+	Summary    string      `json:"summary"`
 }
 
 func newCheckpointCmd(e *env) *cobra.Command {
@@ -38,6 +50,7 @@ batch has groups or waves.`,
 	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "the batch (required)")
 	cmd.Flags().StringVar(&opts.Slice, "slice", "", "the group or wave just finished: A, B, C, T1, T2")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the checkout to check (default: the repository porttrack runs in)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the recorded checkpoint as JSON (the readable report goes to stderr)")
 	return cmd
 }
 
@@ -50,18 +63,33 @@ type checkpointDetail struct {
 }
 
 func runCheckpoint(ctx context.Context, e *env, opts *checkpointOptions) error {
+	human := e
+	if opts.JSON {
+		human = withOut(e, e.Err)
+	}
+	recorded, err := checkpoint(ctx, human, opts)
+	var changes []recordedCheckpoint
+	if recorded.EvidenceID != 0 {
+		changes = []recordedCheckpoint{recorded}
+	}
+	// A failed checkpoint is refused, and recorded all the same.
+	return finishWrite(e.Out, opts.JSON, writeResult{Changes: changes}, err, func() error { return nil })
+}
+
+func checkpoint(ctx context.Context, e *env, opts *checkpointOptions) (recordedCheckpoint, error) {
+	recorded := recordedCheckpoint{Kind: db.KindBatch, ID: opts.Batch, Slice: opts.Slice}
 	if opts.Batch <= 0 {
-		return usagef("checkpoint needs --batch N (a positive batch ID)")
+		return recorded, usagef("checkpoint needs --batch N (a positive batch ID)")
 	}
 	root, err := repoRoot(e, opts.Repo)
 	if err != nil {
-		return err
+		return recorded, err
 	}
 	facts, err := readGitFacts(ctx, root, e.DBPath)
 	if err != nil {
-		return err
+		return recorded, err
 	}
-	return withWrite(ctx, e, func(d *db.DB) error {
+	err = withWrite(ctx, e, func(d *db.DB) error {
 		b, err := d.Batch(ctx, opts.Batch)
 		if err != nil {
 			return err
@@ -117,6 +145,7 @@ func runCheckpoint(ctx context.Context, e *env, opts *checkpointOptions) error {
 		if err != nil {
 			return err
 		}
+		recorded.EvidenceID, recorded.Passed, recorded.Summary = ids[0], ev.Passed, ev.Summary
 		fmt.Fprintf(e.Out, "Recorded checkpoint evidence %d for batch %d%s at commit %s%s\n", ids[0], b.ID, sliceNote(opts.Slice), orDash(facts.Commit), dirtyNote(facts))
 		if !ev.Passed {
 			return &db.RefusedError{Violations: []db.Violation{{Rule: "checkpoint",
@@ -124,6 +153,7 @@ func runCheckpoint(ctx context.Context, e *env, opts *checkpointOptions) error {
 		}
 		return nil
 	})
+	return recorded, err
 }
 
 // checkSlice refuses a slice the batch does not have, and a missing slice in

@@ -9,10 +9,22 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 type initOptions struct {
 	CatalogDir string
+	JSON       bool
+}
+
+// createdDB is what init made, as --json prints it.
+type createdDB struct {
+	Kind     string `json:"kind"`
+	Path     string `json:"path"`
+	Batches  int    `json:"batches"`
+	Features int    `json:"features"`
+	Tests    int    `json:"tests"`
+	Calls    int    `json:"calls"`
 }
 
 func newInitCmd(e *env) *cobra.Command {
@@ -28,20 +40,34 @@ func newInitCmd(e *env) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.CatalogDir, "catalog", "", "directory holding catalog.tsv, calls.tsv and batches.tsv")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what was created, or why not, as JSON")
 	return cmd
 }
 
 func runInit(ctx context.Context, e *env, opts *initOptions) error {
+	created, err := initDB(ctx, e, opts)
+	var changes []createdDB
+	if err == nil {
+		changes = []createdDB{created}
+	}
+	return finishWrite(e.Out, opts.JSON, writeResult{Changes: changes}, err, func() error {
+		_, err := fmt.Fprintf(e.Out, "Created %s: %d batches, %d features, %d tests, %d calls\n",
+			textout.Escape(created.Path), created.Batches, created.Features, created.Tests, created.Calls)
+		return err
+	})
+}
+
+func initDB(ctx context.Context, e *env, opts *initOptions) (createdDB, error) {
 	if opts.CatalogDir == "" {
-		return usagef("init needs --catalog DIR")
+		return createdDB{}, usagef("init needs --catalog DIR")
 	}
 	catalog, err := db.ReadCatalog(opts.CatalogDir)
 	if err != nil {
-		return err
+		return createdDB{}, err
 	}
 	d, err := db.Create(ctx, e.DBPath)
 	if err != nil {
-		return err
+		return createdDB{}, err
 	}
 	err = d.Import(ctx, catalog, e.Actor)
 	if err == nil {
@@ -58,17 +84,15 @@ func runInit(ctx context.Context, e *env, opts *initOptions) error {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(e.DBPath + suffix)
 		}
-		return err
+		return createdDB{}, err
 	}
-	features, tests := 0, 0
+	created := createdDB{Kind: "database", Path: e.DBPath, Batches: len(catalog.Batches), Calls: len(catalog.Calls)}
 	for _, it := range catalog.Items {
 		if it.Kind == db.KindFeature {
-			features++
+			created.Features++
 		} else {
-			tests++
+			created.Tests++
 		}
 	}
-	_, err = fmt.Fprintf(e.Out, "Created %s: %d batches, %d features, %d tests, %d calls\n",
-		e.DBPath, len(catalog.Batches), features, tests, len(catalog.Calls))
-	return err
+	return created, nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 type itemMapOptions struct {
@@ -22,6 +23,23 @@ type itemMapOptions struct {
 	// Auto is a directory to scan instead of naming one item's target.
 	Auto  string
 	Batch int
+	JSON  bool
+}
+
+// mapping is one item's new target, as --json prints it.
+type mapping struct {
+	Kind   db.ItemKind `json:"kind"`
+	ID     int         `json:"id"`
+	File   string      `json:"target_file"`
+	Symbol string      `json:"target_symbol"`
+}
+
+// unmapped is an item map --auto left alone, with the files that define
+// its symbol when there are several.
+type unmapped struct {
+	ID     int      `json:"id"`
+	Symbol string   `json:"symbol"`
+	Files  []string `json:"files,omitempty"`
 }
 
 func newItemMapCmd(e *env, kind db.ItemKind) *cobra.Command {
@@ -51,40 +69,54 @@ there, then lists the items it could not map.`, kind.Plural()),
 	cmd.Flags().StringVar(&opts.Symbol, "symbol", "", "target symbol: Name, (Type).Name or (*Type).Name")
 	cmd.Flags().StringVar(&opts.Auto, "auto", "", "map every item defined in this directory tree")
 	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "with --auto, only map items of this batch")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what was mapped and what was not, as JSON")
 	return cmd
 }
 
 func runItemMap(ctx context.Context, e *env, opts *itemMapOptions) error {
 	if opts.Auto != "" {
-		if opts.ID != 0 || opts.File != "" || opts.Symbol != "" {
-			return usagef("map --auto takes no ID, --file or --symbol")
-		}
 		return runAutoMap(ctx, e, opts)
 	}
+	m, err := mapOne(ctx, e, opts)
+	var changes []mapping
+	if err == nil {
+		changes = []mapping{m}
+	}
+	return finishWrite(e.Out, opts.JSON, writeResult{Changes: changes}, err, func() error {
+		_, err := fmt.Fprintf(e.Out, "Mapped %s %d to %s %s\n", m.Kind, m.ID, textout.Escape(m.File), m.Symbol)
+		return err
+	})
+}
+
+// mapOne checks and records one item's target.
+func mapOne(ctx context.Context, e *env, opts *itemMapOptions) (mapping, error) {
+	if opts.Auto != "" {
+		return mapping{}, usagef("map --auto takes no ID, --file or --symbol")
+	}
 	if opts.ID == 0 || opts.File == "" || opts.Symbol == "" {
-		return usagef("map needs ID --file F --symbol S, or --auto DIR")
+		return mapping{}, usagef("map needs ID --file F --symbol S, or --auto DIR")
 	}
 	if opts.Batch != 0 {
-		return usagef("--batch only applies with --auto")
+		return mapping{}, usagef("--batch only applies with --auto")
 	}
 	key, err := symbolKey(opts.Symbol)
 	if err != nil {
-		return err
+		return mapping{}, err
 	}
 	rel, err := repoRelative(e.Root, opts.File)
 	if err != nil {
-		return err
+		return mapping{}, err
 	}
 	isTestFile := strings.HasSuffix(rel, "_test.go")
 	if opts.Kind == db.KindTest && !isTestFile {
-		return usagef("test targets belong in _test.go files, not %s", rel)
+		return mapping{}, usagef("test targets belong in _test.go files, not %s", rel)
 	}
 	if opts.Kind == db.KindFeature && isTestFile {
-		return usagef("feature targets belong in non-test .go files, not %s", rel)
+		return mapping{}, usagef("feature targets belong in non-test .go files, not %s", rel)
 	}
 	defs, err := fileSymbols(token.NewFileSet(), filepath.Join(e.Root, filepath.FromSlash(rel)))
 	if err != nil {
-		return usagef("read %s: %v", opts.File, err)
+		return mapping{}, usagef("read %s: %v", opts.File, err)
 	}
 	notation := ""
 	for _, def := range defs {
@@ -93,26 +125,67 @@ func runItemMap(ctx context.Context, e *env, opts *itemMapOptions) error {
 		}
 	}
 	if notation == "" {
-		return usagef("symbol %s is not defined in %s", opts.Symbol, rel)
+		return mapping{}, usagef("symbol %s is not defined in %s", opts.Symbol, rel)
 	}
-	return withWrite(ctx, e, func(d *db.DB) error {
-		if err := d.SetTarget(ctx, opts.Kind, opts.ID, rel, notation); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintf(e.Out, "Mapped %s %d to %s %s\n", opts.Kind, opts.ID, rel, notation)
-		return err
+	m := mapping{Kind: opts.Kind, ID: opts.ID, File: rel, Symbol: notation}
+	return m, withWrite(ctx, e, func(d *db.DB) error {
+		return d.SetTarget(ctx, opts.Kind, opts.ID, rel, notation)
 	})
 }
 
 func runAutoMap(ctx context.Context, e *env, opts *itemMapOptions) error {
+	r, err := autoMap(ctx, e, opts)
+	mapped, missing, ambiguous := r.mapped, r.missing, r.ambiguous
+	if err != nil {
+		mapped = nil // the transaction that would have mapped them rolled back
+	}
+	res := writeResult{Changes: mapped, Details: map[string]any{"not_found": nonNilUnmapped(missing), "ambiguous": nonNilUnmapped(ambiguous)}}
+	return finishWrite(e.Out, opts.JSON, res, err, func() error {
+		fmt.Fprintf(e.Out, "Mapped %d of %d %s from %s\n", len(mapped), r.total, opts.Kind.Plural(), textout.Escape(opts.Auto))
+		if len(ambiguous) > 0 {
+			fmt.Fprintf(e.Out, "\nDefined more than once, not mapped (%d):\n", len(ambiguous))
+			rows := make([][]string, len(ambiguous))
+			for i, u := range ambiguous {
+				rows[i] = []string{fmt.Sprint(u.ID), u.Symbol, strings.Join(u.Files, ", ")}
+			}
+			if err := renderTable(e.Out, []string{"ID", "Symbol", "Files"}, rows); err != nil {
+				return err
+			}
+		}
+		if len(missing) > 0 {
+			fmt.Fprintf(e.Out, "\nNot found in %s, not mapped (%d):\n", textout.Escape(opts.Auto), len(missing))
+			rows := make([][]string, len(missing))
+			for i, u := range missing {
+				rows[i] = []string{fmt.Sprint(u.ID), u.Symbol}
+			}
+			return renderTable(e.Out, []string{"ID", "Symbol"}, rows)
+		}
+		return nil
+	})
+}
+
+// autoMapResult is what map --auto did: of total items, the ones mapped,
+// the ones whose symbol is nowhere and the ones defined more than once.
+type autoMapResult struct {
+	total              int
+	mapped             []mapping
+	missing, ambiguous []unmapped
+}
+
+// autoMap maps every item of the kind (of --batch) defined under --auto.
+func autoMap(ctx context.Context, e *env, opts *itemMapOptions) (autoMapResult, error) {
+	var r autoMapResult
+	if opts.ID != 0 || opts.File != "" || opts.Symbol != "" {
+		return r, usagef("map --auto takes no ID, --file or --symbol")
+	}
 	if info, err := os.Stat(opts.Auto); err != nil || !info.IsDir() {
-		return usagef("--auto %s is not a directory", opts.Auto)
+		return r, usagef("--auto %s is not a directory", opts.Auto)
 	}
 	index, err := scanSymbols(e.Root, opts.Auto, opts.Kind == db.KindTest)
 	if err != nil {
-		return err
+		return r, err
 	}
-	return withWrite(ctx, e, func(d *db.DB) error {
+	err = withWrite(ctx, e, func(d *db.DB) error {
 		if opts.Batch != 0 {
 			if _, err := d.Batch(ctx, opts.Batch); err != nil {
 				return err
@@ -122,8 +195,8 @@ func runAutoMap(ctx context.Context, e *env, opts *itemMapOptions) error {
 		if err != nil {
 			return err
 		}
+		r.total = len(items)
 		var targets []db.Target
-		var missing, ambiguous [][]string
 		for _, it := range items {
 			key, err := symbolKey(it.GoSymbol)
 			if err != nil {
@@ -132,32 +205,27 @@ func runAutoMap(ctx context.Context, e *env, opts *itemMapOptions) error {
 			defs := index[key]
 			switch len(defs) {
 			case 0:
-				missing = append(missing, []string{fmt.Sprint(it.ID), it.GoSymbol})
+				r.missing = append(r.missing, unmapped{ID: it.ID, Symbol: it.GoSymbol})
 			case 1:
 				targets = append(targets, db.Target{ID: it.ID, File: defs[0].File, Symbol: defs[0].Notation})
+				r.mapped = append(r.mapped, mapping{Kind: opts.Kind, ID: it.ID, File: defs[0].File, Symbol: defs[0].Notation})
 			default:
 				var files []string
 				for _, def := range defs {
 					files = append(files, def.File)
 				}
 				slices.Sort(files)
-				ambiguous = append(ambiguous, []string{fmt.Sprint(it.ID), it.GoSymbol, strings.Join(files, ", ")})
+				r.ambiguous = append(r.ambiguous, unmapped{ID: it.ID, Symbol: it.GoSymbol, Files: files})
 			}
 		}
-		if err := d.SetTargets(ctx, opts.Kind, targets); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.Out, "Mapped %d of %d %s from %s\n", len(targets), len(items), opts.Kind.Plural(), opts.Auto)
-		if len(ambiguous) > 0 {
-			fmt.Fprintf(e.Out, "\nDefined more than once, not mapped (%d):\n", len(ambiguous))
-			if err := renderTable(e.Out, []string{"ID", "Symbol", "Files"}, ambiguous); err != nil {
-				return err
-			}
-		}
-		if len(missing) > 0 {
-			fmt.Fprintf(e.Out, "\nNot found in %s, not mapped (%d):\n", opts.Auto, len(missing))
-			return renderTable(e.Out, []string{"ID", "Symbol"}, missing)
-		}
-		return nil
+		return d.SetTargets(ctx, opts.Kind, targets)
 	})
+	return r, err
+}
+
+func nonNilUnmapped(u []unmapped) []unmapped {
+	if u == nil {
+		return []unmapped{}
+	}
+	return u
 }

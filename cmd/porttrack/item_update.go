@@ -16,6 +16,7 @@ type itemUpdateOptions struct {
 	Override string
 	Batch    int
 	Execute  bool
+	JSON     bool
 }
 
 func newItemUpdateCmd(e *env, kind db.ItemKind) *cobra.Command {
@@ -42,33 +43,45 @@ verify gates. No item changes while its batch cannot start.`, db.MaxIDsPerCall, 
 	cmd.Flags().StringVar(&opts.Override, "override", "", "explicit reason, required for deferred and n_a")
 	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "refuse IDs outside this batch")
 	cmd.Flags().BoolVar(&opts.Execute, "execute", false, "apply the changes (default: dry run)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what changed (or would), or what was refused and why, as JSON")
 	return cmd
 }
 
 func runItemUpdate(ctx context.Context, e *env, opts *itemUpdateOptions) error {
+	plan, err := updateItems(ctx, e, opts)
+	res := writeResult{DryRun: !opts.Execute, Changes: plan.Changes, Details: map[string]any{"unchanged": nonNilIDs(plan.Unchanged)}}
+	return finishWrite(e.Out, opts.JSON, res, err, func() error {
+		if opts.Execute {
+			return printPlan(e, opts.Kind, plan, "Changed", "")
+		}
+		return printPlan(e, opts.Kind, plan, "Dry run, nothing written; would change", "Run again with --execute to apply.")
+	})
+}
+
+// updateItems checks the request and plans the change, applying it with
+// --execute.
+func updateItems(ctx context.Context, e *env, opts *itemUpdateOptions) (db.Plan, error) {
 	if opts.IDs == "" {
-		return usagef("batch-update needs --ids")
+		return db.Plan{}, usagef("batch-update needs --ids")
 	}
 	if opts.Status == "" {
-		return usagef("batch-update needs --set-status")
+		return db.Plan{}, usagef("batch-update needs --set-status")
 	}
 	if opts.Batch < 0 {
-		return usagef("invalid --batch %d: batch IDs are positive", opts.Batch)
+		return db.Plan{}, usagef("invalid --batch %d: batch IDs are positive", opts.Batch)
 	}
 	ids, err := parseIDList(opts.IDs)
 	if err != nil {
-		return err
+		return db.Plan{}, err
 	}
 	to, err := db.ParseStatus(opts.Status)
 	if err != nil {
-		return err
+		return db.Plan{}, err
 	}
 	req := db.StatusChange{
 		Kind: opts.Kind, IDs: ids, To: to, Reason: opts.Override, BatchID: opts.Batch,
 		Actor: e.Actor, Root: e.Root, DryRun: !opts.Execute,
 	}
-	// A dry run plans the same change but writes nothing, so it needs no
-	// checkpoint and opens the database as a read command does.
 	change := func(d *db.DB) (db.Plan, error) {
 		if opts.Batch != 0 {
 			if _, err := d.Batch(ctx, opts.Batch); err != nil {
@@ -77,25 +90,30 @@ func runItemUpdate(ctx context.Context, e *env, opts *itemUpdateOptions) error {
 		}
 		return d.ChangeItemStatus(ctx, req)
 	}
+	// A dry run plans the same change but writes nothing, so it needs no
+	// checkpoint and opens the database as a read command does.
 	if req.DryRun {
 		d, err := openDB(ctx, e)
 		if err != nil {
-			return err
+			return db.Plan{}, err
 		}
 		defer d.Close()
-		plan, err := change(d)
-		if err != nil {
-			return err
-		}
-		return printPlan(e, opts.Kind, plan, "Dry run, nothing written; would change", "Run again with --execute to apply.")
+		return change(d)
 	}
-	return withWrite(ctx, e, func(d *db.DB) error {
-		plan, err := change(d)
-		if err != nil {
-			return err
-		}
-		return printPlan(e, opts.Kind, plan, "Changed", "")
+	var plan db.Plan
+	err = withWrite(ctx, e, func(d *db.DB) error {
+		var err error
+		plan, err = change(d)
+		return err
 	})
+	return plan, err
+}
+
+func nonNilIDs(ids []int) []int {
+	if ids == nil {
+		return []int{}
+	}
+	return ids
 }
 
 func printPlan(e *env, kind db.ItemKind, plan db.Plan, lead, tail string) error {

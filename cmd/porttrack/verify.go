@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -23,6 +24,7 @@ type verifyOptions struct {
 	// Repo is the checkout the gates run on; empty means the repository
 	// porttrack runs in.
 	Repo string
+	JSON bool
 }
 
 func newVerifyCmd(e *env) *cobra.Command {
@@ -54,6 +56,7 @@ alike (their numbers overlap); --kind narrows to one kind.`,
 	cmd.Flags().IntVar(&opts.Mutants, "mutants", 0, "run the mutation gate with up to N mutants per feature")
 	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "move every item that passed to verified")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the checkout to verify (default: the repository porttrack runs in)")
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the verdicts, evidence and promotions as JSON (the readable report goes to stderr)")
 	return cmd
 }
 
@@ -75,36 +78,55 @@ func (o *verifyOptions) commandLine() string {
 }
 
 func runVerify(ctx context.Context, e *env, opts *verifyOptions) error {
+	human := e
+	if opts.JSON {
+		human = withOut(e, e.Err)
+	}
+	outcome, err := verify(ctx, human, opts)
+	res := writeResult{Changes: outcome.Promoted, Details: map[string]any{
+		"evidence_ids": nonNilInt64s(outcome.EvidenceIDs), "items": outcome.Verdicts.items()}}
+	return finishWrite(e.Out, opts.JSON, res, err, func() error { return nil })
+}
+
+// verifyOutcome is what a verify run recorded and changed.
+type verifyOutcome struct {
+	EvidenceIDs []int64
+	Verdicts    *gateRun
+	Promoted    []promotedChange
+}
+
+func verify(ctx context.Context, e *env, opts *verifyOptions) (verifyOutcome, error) {
+	var outcome verifyOutcome
 	if opts.Batch <= 0 {
-		return usagef("verify needs --batch N (a positive batch ID)")
+		return outcome, usagef("verify needs --batch N (a positive batch ID)")
 	}
 	if opts.Mutants < 0 {
-		return usagef("invalid --mutants %d: want 0 or more", opts.Mutants)
+		return outcome, usagef("invalid --mutants %d: want 0 or more", opts.Mutants)
 	}
 	if opts.Kind != "" && opts.Kind != string(db.KindFeature) && opts.Kind != string(db.KindTest) {
-		return usagef("invalid --kind %q: want feature or test", opts.Kind)
+		return outcome, usagef("invalid --kind %q: want feature or test", opts.Kind)
 	}
 	var ids []int
 	if opts.IDs != "" {
 		var err error
 		if ids, err = parseIDList(opts.IDs); err != nil {
-			return err
+			return outcome, err
 		}
 	}
 	root, err := repoRoot(e, opts.Repo)
 	if err != nil {
-		return err
+		return outcome, err
 	}
 	facts, err := readGitFacts(ctx, root, e.DBPath)
 	if err != nil {
-		return err
+		return outcome, err
 	}
 	if opts.Promote {
 		if err := requireClean(facts, root); err != nil {
-			return err
+			return outcome, err
 		}
 	}
-	return withWrite(ctx, e, func(d *db.DB) error {
+	err = withWrite(ctx, e, func(d *db.DB) error {
 		items, err := verifyItems(ctx, e, d, opts, ids)
 		if err != nil {
 			return err
@@ -119,6 +141,7 @@ func runVerify(ctx context.Context, e *env, opts *verifyOptions) error {
 		if err != nil {
 			return err
 		}
+		outcome.Verdicts = run
 		evs, err := run.itemEvidence(provenance{Git: facts, GoVersion: goVersion, Command: opts.commandLine()})
 		if err != nil {
 			return err
@@ -127,17 +150,79 @@ func runVerify(ctx context.Context, e *env, opts *verifyOptions) error {
 		if err != nil {
 			return err
 		}
+		outcome.EvidenceIDs = evIDs
 		if len(evIDs) > 0 {
 			fmt.Fprintf(e.Out, "Recorded %d evidence rows (%d-%d) at commit %s%s\n",
 				len(evIDs), evIDs[0], evIDs[len(evIDs)-1], orDash(facts.Commit), dirtyNote(facts))
 		}
 		if opts.Promote {
-			if err := promote(ctx, e, d, root, run, opts.Batch); err != nil {
+			moved, err := promote(ctx, e, d, root, run, opts.Batch)
+			outcome.Promoted = moved
+			if err != nil {
 				return err
 			}
 		}
 		return run.refusal("verify", "failing a gate")
 	})
+	return outcome, err
+}
+
+// itemVerdict is one item's outcome of a gate run, as --json prints it.
+type itemVerdict struct {
+	Kind   db.ItemKind   `json:"kind"`
+	ID     int           `json:"id"`
+	Passed bool          `json:"passed"`
+	Gates  []gateOutcome `json:"gates"`
+}
+
+type gateOutcome struct {
+	Gate     string   `json:"gate"`
+	Passed   bool     `json:"passed"`
+	Summary  string   `json:"summary"`
+	Coverage *float64 `json:"coverage,omitempty"`
+	KillRate *float64 `json:"kill_rate,omitempty"`
+}
+
+// items lists the run's verdicts item by item; none before the run.
+func (r *gateRun) items() []itemVerdict {
+	out := []itemVerdict{}
+	if r == nil {
+		return out
+	}
+	index := map[gates.ItemKey]int{}
+	for _, it := range r.Items {
+		index[itemKey(it)] = len(out)
+		out = append(out, itemVerdict{Kind: it.Kind, ID: it.ID, Passed: r.Verdicts[itemKey(it)], Gates: []gateOutcome{}})
+	}
+	for _, res := range r.Results {
+		i, ok := index[gates.ItemKey{Kind: res.Kind, ID: res.ItemID}]
+		if !ok {
+			continue
+		}
+		g := gateOutcome{Gate: res.Gate, Passed: res.Passed, Summary: res.Summary}
+		switch res.Gate {
+		case gates.GateCoverage:
+			g.Coverage = &res.Coverage
+		case gates.GateMutation:
+			g.KillRate = &res.KillRate
+		}
+		out[i].Gates = append(out[i].Gates, g)
+	}
+	return out
+}
+
+// withOut is e printing its readable output to out instead.
+func withOut(e *env, out io.Writer) *env {
+	moved := *e
+	moved.Out = out
+	return &moved
+}
+
+func nonNilInt64s(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
 }
 
 // repoRoot is the checkout the gates run on, made absolute so git paths and

@@ -44,9 +44,8 @@ func promotionSteps(run *gateRun) []promotionStep {
 // chunk one ChangeItemStatus call and so one transaction that links every
 // change to the evidence it rests on. A refused chunk stops the promotion;
 // the chunks before it stay applied and are listed.
-func promote(ctx context.Context, e *env, d *db.DB, root string, run *gateRun, batch int) error {
-	var moved []db.PlannedChange
-	var kinds []db.ItemKind
+func promote(ctx context.Context, e *env, d *db.DB, root string, run *gateRun, batch int) ([]promotedChange, error) {
+	var moved []promotedChange
 	var stepErr error
 	for _, step := range promotionSteps(run) {
 		for start := 0; start < len(step.IDs) && stepErr == nil; start += db.MaxIDsPerCall {
@@ -60,8 +59,7 @@ func promote(ctx context.Context, e *env, d *db.DB, root string, run *gateRun, b
 				break
 			}
 			for _, c := range plan.Changes {
-				moved = append(moved, c)
-				kinds = append(kinds, step.Kind)
+				moved = append(moved, promotedChange{Kind: step.Kind, PlannedChange: c})
 			}
 		}
 	}
@@ -73,10 +71,10 @@ func promote(ctx context.Context, e *env, d *db.DB, root string, run *gateRun, b
 			if c.EvidenceID != nil {
 				ev = fmt.Sprint(*c.EvidenceID)
 			}
-			rows[i] = []string{string(kinds[i]), fmt.Sprint(c.ID), string(c.From), string(c.To), ev}
+			rows[i] = []string{string(c.Kind), fmt.Sprint(c.ID), string(c.From), string(c.To), ev}
 		}
 		if err := renderTable(e.Out, []string{"Kind", "ID", "From", "To", "Evidence"}, rows); err != nil {
-			return err
+			return moved, err
 		}
 	}
 	for _, kind := range []db.ItemKind{db.KindFeature, db.KindTest} {
@@ -84,5 +82,11 @@ func promote(ctx context.Context, e *env, d *db.DB, root string, run *gateRun, b
 			fmt.Fprintf(e.Out, "Not promoted, failed a gate: %s %s\n", kind.Plural(), formatIDs(ids))
 		}
 	}
-	return stepErr
+	return moved, stepErr
+}
+
+// promotedChange is one status move of a promotion, as --json prints it.
+type promotedChange struct {
+	Kind db.ItemKind `json:"kind"`
+	db.PlannedChange
 }
