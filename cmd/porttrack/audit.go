@@ -27,11 +27,13 @@ in the committed porting.db cannot go stale silently.
 
 Audit only reads the database: it changes no status and records nothing, so
 it runs the same on a fresh clone as on a working tree.`,
-		Args: cobra.NoArgs,
+		Example: "  porttrack audit\n  porttrack audit --batch 31",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runAudit(cmd.Context(), e, opts)
 		},
 	}
+	cmd.MarkFlagDirname("repo")
 	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "audit only this batch")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the checkout to audit (default: the repository porttrack runs in)")
 	return cmd

@@ -8,7 +8,9 @@ func newBatchCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "batch",
 		Short: "List, show, start and complete batches",
-		Args:  cobra.NoArgs,
+		Example: `  porttrack batch list
+  porttrack batch show 31`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return usagef("batch needs a subcommand: list, show, ready, start, complete")
 		},

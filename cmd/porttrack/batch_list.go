@@ -17,9 +17,10 @@ type batchListOptions struct {
 func newBatchListCmd(e *env) *cobra.Command {
 	opts := &batchListOptions{}
 	cmd := &cobra.Command{
-		Use:   "list",
-		Short: "List batches with item counts, dependencies and the batches each gates",
-		Args:  cobra.NoArgs,
+		Use:     "list",
+		Short:   "List batches with item counts, dependencies and the batches each gates",
+		Example: "  porttrack batch list\n  porttrack batch list --json",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBatchList(cmd.Context(), e, opts)
 		},

@@ -15,9 +15,10 @@ type batchReadyOptions struct {
 func newBatchReadyCmd(e *env) *cobra.Command {
 	opts := &batchReadyOptions{}
 	cmd := &cobra.Command{
-		Use:   "ready",
-		Short: "List the pending batches whose dependencies are all complete",
-		Args:  cobra.NoArgs,
+		Use:     "ready",
+		Short:   "List the pending batches whose dependencies are all complete",
+		Example: "  porttrack batch ready",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBatchReady(cmd.Context(), e, opts)
 		},

@@ -22,7 +22,11 @@ func newBatchShowCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "show N",
 		Short: "Show a batch: status, dependencies, and its features and tests by slice",
-		Args:  cobra.ExactArgs(1),
+		Example: `  porttrack batch show 31
+  porttrack batch show 31 --wide     # every column, nothing cut
+  porttrack batch show 31 --json`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeBatchIDs(e),
 		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
 			return runBatchShow(ctx, e, opts)
 		}),

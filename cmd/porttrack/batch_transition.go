@@ -16,7 +16,8 @@ type batchTransitionOptions struct {
 
 func newBatchStartCmd(e *env) *cobra.Command {
 	return newBatchTransitionCmd(e, "start N",
-		"Move a pending batch to in_progress once every dependency is complete", runBatchStart)
+		"Move a pending batch to in_progress once every dependency is complete",
+		"  porttrack --db /tmp/tour.db batch start 30", runBatchStart)
 }
 
 func runBatchStart(ctx context.Context, e *env, opts *batchTransitionOptions) error {
@@ -25,7 +26,8 @@ func runBatchStart(ctx context.Context, e *env, opts *batchTransitionOptions) er
 
 func newBatchCompleteCmd(e *env) *cobra.Command {
 	return newBatchTransitionCmd(e, "complete N",
-		"Move an in_progress batch to complete once every item is verified or explicitly deferred and its checkpoints passed", runBatchComplete)
+		"Move an in_progress batch to complete once every item is verified or explicitly deferred and its checkpoints passed",
+		"  porttrack batch complete 31\n  porttrack batch complete 31 --json   # what was refused and why", runBatchComplete)
 }
 
 func runBatchComplete(ctx context.Context, e *env, opts *batchTransitionOptions) error {
@@ -34,12 +36,14 @@ func runBatchComplete(ctx context.Context, e *env, opts *batchTransitionOptions)
 
 // newBatchTransitionCmd builds a command that takes one batch ID; start and
 // complete differ only in their text and the transition they run.
-func newBatchTransitionCmd(e *env, use, short string, run func(context.Context, *env, *batchTransitionOptions) error) *cobra.Command {
+func newBatchTransitionCmd(e *env, use, short, example string, run func(context.Context, *env, *batchTransitionOptions) error) *cobra.Command {
 	opts := &batchTransitionOptions{}
 	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Args:  cobra.ExactArgs(1),
+		Use:               use,
+		Short:             short,
+		Example:           example,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeBatchIDs(e),
 		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
 			return run(ctx, e, opts)
 		}),

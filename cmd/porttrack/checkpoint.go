@@ -42,7 +42,8 @@ the whole test suite of those packages and of the batches it depends on under
 the race detector. The outcome is recorded as the batch's checkpoint evidence,
 naming the slice. Exits 1 if anything failed. --slice is required when the
 batch has groups or waves.`,
-		Args: cobra.NoArgs,
+		Example: "  porttrack checkpoint --batch 31 --slice A",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runCheckpoint(cmd.Context(), e, opts)
 		},
@@ -51,6 +52,8 @@ batch has groups or waves.`,
 	cmd.Flags().StringVar(&opts.Slice, "slice", "", "the group or wave just finished: A, B, C, T1, T2")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the checkout to check (default: the repository porttrack runs in)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the recorded checkpoint as JSON (the readable report goes to stderr)")
+	cmd.RegisterFlagCompletionFunc("slice", completeSlices(e, db.KindFeature, db.KindTest))
+	cmd.MarkFlagDirname("repo")
 	return cmd
 }
 

@@ -18,9 +18,11 @@ type featureDepsOptions struct {
 func newFeatureDepsCmd(e *env) *cobra.Command {
 	opts := &featureDepsOptions{}
 	cmd := &cobra.Command{
-		Use:   "deps ID",
-		Short: "Show a feature's callers and callees from the reference call graph, with their statuses",
-		Args:  cobra.ExactArgs(1),
+		Use:               "deps ID",
+		Short:             "Show a feature's callers and callees from the reference call graph, with their statuses",
+		Example:           "  porttrack feature deps 2751",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeItemIDs(e, db.KindFeature),
 		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
 			return runFeatureDeps(ctx, e, opts)
 		}),

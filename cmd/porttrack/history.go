@@ -23,7 +23,11 @@ func newHistoryCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history ID",
 		Short: "Show the status-change log of a feature (or, with --test, a test; with --batch, a batch) and the evidence behind each change",
-		Args:  cobra.ExactArgs(1),
+		Example: `  porttrack history 2751
+  porttrack history --test 2626
+  porttrack history --batch 31 --json`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeHistoryID(e),
 		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
 			return runHistory(ctx, e, opts)
 		}),

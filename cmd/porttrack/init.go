@@ -34,11 +34,13 @@ func newInitCmd(e *env) *cobra.Command {
 		Short: "Create a new porting database from a catalog directory",
 		Long: "Create the database named by --db from catalog.tsv, calls.tsv and batches.tsv in DIR.\n" +
 			"Every item starts deferred with the reason \"" + db.InitialReason + "\". An existing database is never overwritten.",
-		Args: cobra.NoArgs,
+		Example: "  porttrack init --catalog catalog --db /tmp/tour.db",
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runInit(cmd.Context(), e, opts)
 		},
 	}
+	cmd.MarkFlagDirname("catalog")
 	cmd.Flags().StringVar(&opts.CatalogDir, "catalog", "", "directory holding catalog.tsv, calls.tsv and batches.tsv")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what was created, or why not, as JSON")
 	return cmd

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -24,7 +23,9 @@ func newItemListCmd(e *env, kind db.ItemKind) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: fmt.Sprintf("List %s, optionally filtered by batch, status and slice", kind.Plural()),
-		Args:  cobra.NoArgs,
+		Example: fmt.Sprintf("  porttrack %s list --batch 31 --slice %s --status verified\n  porttrack %s list --status deferred --json",
+			kind, map[db.ItemKind]string{db.KindFeature: "A", db.KindTest: "T1"}[kind], kind),
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runItemList(cmd.Context(), e, opts)
 		},
@@ -33,6 +34,7 @@ func newItemListCmd(e *env, kind db.ItemKind) *cobra.Command {
 	cmd.Flags().StringVar(&opts.Status, "status", "", "only items with this status")
 	cmd.Flags().StringVar(&opts.Slice, "slice", "", "only items of this slice (A, B, C, T1, T2)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmd.RegisterFlagCompletionFunc("slice", completeSlices(e, kind))
 	return cmd
 }
 
@@ -71,18 +73,41 @@ func runItemList(ctx context.Context, e *env, opts *itemListOptions) error {
 	if sharedOK {
 		textout.Linef(e.Out, "Reason of all %d: %s", len(items), shared)
 	}
-	header := []string{"ID", "Batch", "Slice", "Symbol", "Status", "Reason", "Target"}
-	if sharedOK {
-		header = slices.Delete(header, 5, 6)
+	// Columns a filter already fixes say nothing: --batch drops the batch,
+	// --slice the slice, a shared reason its column.
+	columns := []struct {
+		name string
+		show bool
+		cell func(db.Item) string
+	}{
+		{"ID", true, func(it db.Item) string { return fmt.Sprint(it.ID) }},
+		{"Batch", opts.Batch == 0, func(it db.Item) string { return fmt.Sprint(it.BatchID) }},
+		{"Slice", opts.Slice == "", func(it db.Item) string { return orDash(it.Slice) }},
+		{"Symbol", true, func(it db.Item) string { return it.GoSymbol }},
+		{"Status", true, func(it db.Item) string { return string(it.Status) }},
+		{"Reason", !sharedOK, func(it db.Item) string { return it.Reason }},
+		{"Target", true, shortTarget},
+	}
+	var header []string
+	var keep []int
+	for _, c := range columns {
+		if !c.show {
+			continue
+		}
+		if c.name != "Reason" && c.name != "Target" {
+			keep = append(keep, len(header))
+		}
+		header = append(header, c.name)
 	}
 	rows := make([][]string, len(items))
 	for i, it := range items {
-		rows[i] = []string{fmt.Sprint(it.ID), fmt.Sprint(it.BatchID), orDash(it.Slice), it.GoSymbol, string(it.Status), it.Reason, shortTarget(it)}
-		if sharedOK {
-			rows[i] = slices.Delete(rows[i], 5, 6)
+		for _, c := range columns {
+			if c.show {
+				rows[i] = append(rows[i], c.cell(it))
+			}
 		}
 	}
-	table := textout.Table{Header: header, Rows: rows, Keep: []int{0, 1, 2, 3, 4}, CutFront: []int{len(header) - 1}}
+	table := textout.Table{Header: header, Rows: rows, Keep: keep, CutFront: []int{len(header) - 1}}
 	if err := textout.Print(e.Out, table); err != nil {
 		return err
 	}

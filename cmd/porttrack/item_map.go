@@ -53,7 +53,9 @@ With ID, --file and --symbol, sets one item's target; the symbol must be
 defined in the file. With --auto DIR, scans DIR recursively with go/ast and
 maps every item whose reference symbol (receiver type included) is defined
 there, then lists the items it could not map.`, kind.Plural()),
-		Args: cobra.MaximumNArgs(1),
+		Example:           mapExample(kind),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeItemIDs(e, kind),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				id, err := parseID(args[0])
@@ -70,7 +72,17 @@ there, then lists the items it could not map.`, kind.Plural()),
 	cmd.Flags().StringVar(&opts.Auto, "auto", "", "map every item defined in this directory tree")
 	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "with --auto, only map items of this batch")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what was mapped and what was not, as JSON")
+	cmd.MarkFlagFilename("file", "go")
+	cmd.MarkFlagDirname("auto")
 	return cmd
+}
+
+func mapExample(kind db.ItemKind) string {
+	if kind == db.KindTest {
+		return "  porttrack --db /tmp/tour.db test map --auto raftport_test"
+	}
+	return `  porttrack --db /tmp/tour.db feature map 2751 --file raftport/append.go --symbol '(*raft).processAppendEntry'
+  porttrack --db /tmp/tour.db feature map --auto raftport`
 }
 
 func runItemMap(ctx context.Context, e *env, opts *itemMapOptions) error {

@@ -21,9 +21,11 @@ type itemShowOptions struct {
 func newItemShowCmd(e *env, kind db.ItemKind) *cobra.Command {
 	opts := &itemShowOptions{Kind: kind}
 	cmd := &cobra.Command{
-		Use:   "show ID",
-		Short: fmt.Sprintf("Show one %s with its latest gate evidence", kind),
-		Args:  cobra.ExactArgs(1),
+		Use:               "show ID",
+		Short:             fmt.Sprintf("Show one %s with its latest gate evidence", kind),
+		Example:           fmt.Sprintf("  porttrack %s show %d\n  porttrack %s show %d --wide   # commands and full commits", kind, exampleID(kind), kind, exampleID(kind)),
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeItemIDs(e, kind),
 		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
 			return runItemShow(ctx, e, opts)
 		}),

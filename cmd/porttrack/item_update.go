@@ -33,7 +33,8 @@ every rule first; one refused ID refuses the whole call.
 Moves to deferred or n_a need --override "reason". Moves to complete or
 verified need current passing evidence for each required gate, recorded by the
 verify gates. No item changes while its batch cannot start.`, db.MaxIDsPerCall, kind.Plural()),
-		Args: cobra.NoArgs,
+		Example: updateExample(kind),
+		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runItemUpdate(cmd.Context(), e, opts)
 		},
@@ -44,7 +45,16 @@ verify gates. No item changes while its batch cannot start.`, db.MaxIDsPerCall, 
 	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "refuse IDs outside this batch")
 	cmd.Flags().BoolVar(&opts.Execute, "execute", false, "apply the changes (default: dry run)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what changed (or would), or what was refused and why, as JSON")
+	cmd.RegisterFlagCompletionFunc("ids", completeIDList(e, kind))
 	return cmd
+}
+
+func updateExample(kind db.ItemKind) string {
+	if kind == db.KindTest {
+		return `  porttrack --db /tmp/tour.db test batch-update --ids 2616 --set-status deferred --override "needs a cluster harness" --execute`
+	}
+	return `  porttrack --db /tmp/tour.db feature batch-update --ids 2599-2605 --set-status stub             # dry run
+  porttrack --db /tmp/tour.db feature batch-update --ids 2599-2605 --set-status stub --execute --json`
 }
 
 func runItemUpdate(ctx context.Context, e *env, opts *itemUpdateOptions) error {

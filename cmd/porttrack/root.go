@@ -81,8 +81,12 @@ func report(errOut io.Writer, err error) int {
 
 func newRootCmd(e *env) *cobra.Command {
 	root := &cobra.Command{
-		Use:           "porttrack",
-		Short:         "Track the Raft port's batches, features and tests in porting.db",
+		Use:   "porttrack",
+		Short: "Track the Raft port's batches, features and tests in porting.db",
+		Example: `  porttrack batch show 31
+  porttrack report html --out report
+  porttrack --db /tmp/tour.db batch start 30
+  source <(porttrack completion bash)`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		// A bare "porttrack" or an unknown subcommand is a usage error, not help.
@@ -107,7 +111,32 @@ func newRootCmd(e *env) *cobra.Command {
 		newCheckpointCmd(e),
 		newAuditCmd(e),
 	)
+	// Set before the completion command exists: it keeps the writer it
+	// finds when it is made.
+	root.SetOut(e.Out)
+	root.SetErr(e.Err)
+	addHelpExamples(root)
+	registerCompletions(e, root)
 	return root
+}
+
+// addHelpExamples creates cobra's help and completion commands now, rather
+// than when they are first run, so they carry examples like every other
+// command and their completion is registered with the rest.
+func addHelpExamples(root *cobra.Command) {
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		switch c.Name() {
+		case "help":
+			c.Example = "  porttrack help batch show\n  porttrack batch show --help"
+		case "completion":
+			c.Example = "  source <(porttrack completion bash)\n  porttrack completion fish > ~/.config/fish/completions/porttrack.fish"
+			for _, shell := range c.Commands() {
+				shell.Example = fmt.Sprintf("  porttrack completion %s > porttrack.%s", shell.Name(), shell.Name())
+			}
+		}
+	}
 }
 
 // defaultActor names who made a change in status_log: PORTTRACK_ACTOR lets

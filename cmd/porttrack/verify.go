@@ -44,6 +44,9 @@ in chunks of at most 15 IDs, each change linked to its evidence.
 Items that are n_a, or deferred with an explicit reason and not mapped, are
 left out; any other unmapped item is refused. --ids matches features and tests
 alike (their numbers overlap); --kind narrows to one kind.`,
+		Example: `  porttrack verify --batch 31 --slice A
+  porttrack verify --batch 31 --ids 2751 --kind feature --mutants 5
+  porttrack verify --batch 31 --slice A --promote --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runVerify(cmd.Context(), e, opts)
@@ -57,6 +60,9 @@ alike (their numbers overlap); --kind narrows to one kind.`,
 	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "move every item that passed to verified")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the checkout to verify (default: the repository porttrack runs in)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the verdicts, evidence and promotions as JSON (the readable report goes to stderr)")
+	cmd.RegisterFlagCompletionFunc("slice", completeSlices(e, db.KindFeature, db.KindTest))
+	cmd.RegisterFlagCompletionFunc("ids", completeIDList(e, db.KindFeature, db.KindTest))
+	cmd.MarkFlagDirname("repo")
 	return cmd
 }
 
