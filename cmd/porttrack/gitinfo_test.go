@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 func TestGitFactsIgnoreOnlyTheDatabase(t *testing.T) {
@@ -69,5 +71,15 @@ func TestProgressPlainAndLive(t *testing.T) {
 	got := live.String()
 	if strings.Count(got, "\r\x1b[K[") != 2 || strings.Contains(got, "\n") || !strings.HasSuffix(got, "gate coverage: running\r\x1b[K") {
 		t.Fatalf("live progress = %q, want one rewritten status line, cleared at the end", got)
+	}
+
+	// A status line longer than the terminal would wrap and break the
+	// rewrite: it is cut to fit, and its control characters escaped.
+	var narrow bytes.Buffer
+	np := newProgress(textout.NewWriter(&narrow, textout.Settings{Width: 30, Terminal: true}, nil))
+	np.Write([]byte("coverage: go test -count=1 -coverpkg=./raftport ./raftport_test \x1b[2J\n"))
+	status := strings.TrimPrefix(narrow.String(), "\r\x1b[K")
+	if !np.live || textout.Width(status) > 29 || !strings.HasSuffix(status, "…") || strings.Contains(status, "\x1b") {
+		t.Fatalf("narrow live progress = %q, want one status line under 30 columns", narrow.String())
 	}
 }

@@ -19,12 +19,13 @@ type progress struct {
 	mu      sync.Mutex
 	out     io.Writer
 	live    bool
+	width   int
 	start   time.Time
 	pending []byte
 }
 
 func newProgress(out io.Writer) *progress {
-	return &progress{out: out, live: isTerminal(out), start: time.Now()}
+	return &progress{out: out, live: isTerminal(out), width: textout.SettingsOf(out).Width, start: time.Now()}
 }
 
 // isTerminal reports whether w is a character device such as a terminal.
@@ -49,12 +50,17 @@ func (p *progress) Write(b []byte) (int, error) {
 		if i < 0 {
 			return len(b), nil
 		}
-		line := string(p.pending[:i])
+		line := textout.Escape(string(p.pending[:i]))
 		p.pending = p.pending[i+1:]
 		var err error
 		if p.live {
-			elapsed := time.Since(p.start).Truncate(time.Second)
-			_, err = fmt.Fprintf(p.out, "\r\x1b[K[%s] %s", elapsed, line)
+			// The status line is rewritten in place, which works only
+			// while it fits on one line.
+			status := fmt.Sprintf("[%s] %s", time.Since(p.start).Truncate(time.Second), line)
+			if p.width > 1 {
+				status = textout.Cut(status, p.width-1)
+			}
+			_, err = fmt.Fprintf(p.out, "\r\x1b[K%s", status)
 		} else {
 			_, err = fmt.Fprintln(p.out, line)
 		}
