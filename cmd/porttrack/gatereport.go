@@ -9,6 +9,7 @@ import (
 
 	"github.com/porttrack-dev/porttrack/internal/db"
 	"github.com/porttrack-dev/porttrack/internal/gates"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 // gateColumns are the per-item gates in the order verify runs them.
@@ -152,11 +153,48 @@ func (r *gateRun) printItemTable(w io.Writer) error {
 		}
 		cells[k][res.Gate] = cell
 	}
-	header := append([]string{"Kind", "ID", "Slice", "Target"}, gateColumns...)
+	if err := textout.Print(w, r.itemTable(cells)); err != nil {
+		return err
+	}
+	for _, f := range failures {
+		if _, err := fmt.Fprintln(w, f); err != nil {
+			return err
+		}
+	}
+	return printFindings(w, r.Results)
+}
+
+// gateHeaders are the item table's short names of the gates, so that the
+// outcomes of all six fit beside the target on an 80-column terminal.
+var gateHeaders = map[string]string{gates.GateDependency: "Deps", gates.GateStubScan: "Stub", gates.GateBuild: "Build",
+	gates.GateTest: "Test", gates.GateCoverage: "Cover", gates.GateMutation: "Mut"}
+
+// itemTable is one row per item with each gate's outcome. The slice column
+// is left out when every item has the same, and the target is cut at its
+// start: a method's name says more than its receiver.
+func (r *gateRun) itemTable(cells map[gates.ItemKey]map[string]string) textout.Table {
+	sliceNames := map[string]bool{}
+	for _, it := range r.Items {
+		sliceNames[it.Slice] = true
+	}
+	withSlice := len(sliceNames) > 1
+	header := []string{"Kind", "ID"}
+	if withSlice {
+		header = append(header, "Slice")
+	}
+	header = append(header, "Target")
+	target := len(header) - 1
+	for _, g := range gateColumns {
+		header = append(header, gateHeaders[g])
+	}
 	header = append(header, "Verdict")
 	rows := make([][]string, 0, len(r.Items))
 	for _, it := range r.Items {
-		row := []string{string(it.Kind), fmt.Sprint(it.ID), orDash(it.Slice), it.TargetSymbol}
+		row := []string{string(it.Kind), fmt.Sprint(it.ID)}
+		if withSlice {
+			row = append(row, orDash(it.Slice))
+		}
+		row = append(row, it.TargetSymbol)
 		for _, g := range gateColumns {
 			row = append(row, orDash(cells[itemKey(it)][g]))
 		}
@@ -166,15 +204,13 @@ func (r *gateRun) printItemTable(w io.Writer) error {
 		}
 		rows = append(rows, append(row, verdict))
 	}
-	if err := renderTable(w, header, rows); err != nil {
-		return err
-	}
-	for _, f := range failures {
-		if _, err := fmt.Fprintln(w, f); err != nil {
-			return err
+	keep := []int{}
+	for j := range header {
+		if j != target {
+			keep = append(keep, j)
 		}
 	}
-	return printFindings(w, r.Results)
+	return textout.Table{Header: header, Rows: rows, Keep: keep, CutFront: []int{target}}
 }
 
 // printFindings prints the findings behind each distinct failure once: a

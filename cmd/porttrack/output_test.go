@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/gates"
 	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
@@ -176,5 +177,33 @@ func TestReadCommandsNeverWriteTheDatabase(t *testing.T) {
 				t.Errorf("porttrack %s left %s behind", name, filepath.Base(good+suffix))
 			}
 		}
+	}
+}
+
+// verify's table of items fits 80 columns with the outcome of every gate,
+// and keeps the end of a long target, the method's name.
+func TestVerifyItemTableFitsEightyColumns(t *testing.T) {
+	run := &gateRun{Verdicts: map[gates.ItemKey]bool{}}
+	for i, sym := range []string{"(*raft).processAppendEntryResponse", "(*raft).adjustClusterSizeAndQuorum"} {
+		it := db.Item{Kind: db.KindFeature, ID: 2754 + i, Slice: "B", TargetSymbol: sym}
+		run.Items = append(run.Items, it)
+		run.Verdicts[itemKey(it)] = i == 0
+		for _, g := range gateColumns {
+			res := gates.Result{Gate: g, Kind: string(it.Kind), ItemID: it.ID, Passed: i == 0 || g != gates.GateCoverage, Coverage: 0.925, KillRate: 0.8}
+			run.Results = append(run.Results, res)
+		}
+	}
+	var out bytes.Buffer
+	if err := run.printItemTable(textout.NewWriter(&out, textout.Settings{Width: 80}, nil)); err != nil {
+		t.Fatal(err)
+	}
+	table, _, _ := strings.Cut(out.String(), "feature 2755 coverage")
+	if w, line := widest(table); w > 80 {
+		t.Errorf("a line of %d columns:\n%s", w, line)
+	}
+	mustContainLine(t, table, "feature", "2754", "…", "EntryResponse  ", "ok", "ok 92%", "ok 80%", "PASS")
+	mustContainLine(t, table, "feature", "2755", "FAIL", "FAIL")
+	if strings.Contains(table, "SLICE") {
+		t.Errorf("one slice, yet a slice column:\n%s", table)
 	}
 }
