@@ -76,7 +76,7 @@ func TestCommittedEntryReturnToPoolClears(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
 	keepers := make(chan *ceKeeper, 3)
 	rg := c.createMemRaftGroup("POOL", 3, func(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
-		k := &ceKeeper{stateAdder: newStateAdder(c, s, cfg, n).(*stateAdder), ces: make(chan *raftport.CommittedEntry, 64)}
+		k := &ceKeeper{stateAdder: newStateAdder(c, s, cfg, n), ces: make(chan *raftport.CommittedEntry, 64)}
 		keepers <- k
 		return k
 	})

@@ -514,7 +514,7 @@ func TestNRGNoResetOnAppendEntryResponse(t *testing.T) {
 	waitOnAllCurrent(t, rg)
 
 	// Keep the followers from answering.
-	locked := rg.lockFollowers()
+	_, unlockFollowers := rg.lockFollowers()
 
 	lsm.proposeDelta(5)
 
@@ -526,9 +526,7 @@ func TestNRGNoResetOnAppendEntryResponse(t *testing.T) {
 		return nil
 	})
 
-	for _, l := range locked {
-		unlockNode(l.node())
-	}
+	unlockFollowers()
 
 	// It stepped down with its log intact.
 	rg.lockAll()

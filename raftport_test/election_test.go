@@ -498,20 +498,6 @@ func TestNRGMustNotResetVoteOnStepDownOrLeaderTransfer(t *testing.T) {
 	require_Equal(t, r.Vote, nats0)
 }
 
-// subscribeInto is chanSubscribe onto a channel shared by several
-// subscriptions; a full channel drops, as a slow consumer would.
-func subscribeInto(t testing.TB, conn transport.Conn, subject string, ch chan *message) transport.Subscription {
-	t.Helper()
-	sub, err := conn.Subscribe(subject, func(subj, reply string, data []byte) {
-		select {
-		case ch <- &message{Subject: subj, Reply: reply, Data: data}:
-		default:
-		}
-	})
-	require_NoError(t, err)
-	return sub
-}
-
 // TestNRGInlineStepdown ports test 2621: when StepDown returns the node
 // is no longer leader.
 func TestNRGInlineStepdown(t *testing.T) {

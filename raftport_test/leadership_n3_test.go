@@ -14,20 +14,6 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-// steadyTiming keeps the harness's proportions at four times its pace:
-// tests that assert who wins an election cannot afford a spurious one
-// when a loaded machine delays a 25ms heartbeat past a 250ms timeout, nor
-// a leader transfer that finds no peer heard from within 75ms.
-func steadyTiming() raftport.Timing {
-	tm := fastTiming()
-	tm.MinElectionTimeout = time.Second
-	tm.MaxElectionTimeout = 2 * time.Second
-	tm.HeartbeatInterval = 100 * time.Millisecond
-	tm.LostQuorumInterval = 2 * time.Second
-	tm.LostQuorumCheck = 400 * time.Millisecond
-	return tm
-}
-
 // campaignAndWaitOnLeader starts the first election at once instead of
 // after a whole election timeout, and waits for its winner.
 func campaignAndWaitOnLeader(t *testing.T, rg smGroup) stateMachine {
@@ -139,17 +125,6 @@ func TestNRGStepDownOnSameTermDoesntClearVote(t *testing.T) {
 
 	require_ChanRead(t, lsm.lch, time.Second)
 	require_NotEqual(t, leader.Replication().Vote, "")
-}
-
-// slowElectionTiming is the reference default timing with the election
-// timeout and heartbeat the reference tests set when they must not see
-// elections or heartbeats of their own while they stage one.
-func slowElectionTiming(hb time.Duration) raftport.Timing {
-	tm := raftport.DefaultTiming()
-	tm.MinElectionTimeout = 5 * time.Second
-	tm.MaxElectionTimeout = 10 * time.Second
-	tm.HeartbeatInterval = hb
-	return tm
 }
 
 // TestNRGUnsuccessfulVoteRequestDoesntResetElectionTimer ports test 2628:

@@ -49,17 +49,6 @@ func TestNRGUncommittedMembershipChangeOnNewLeader(t *testing.T) {
 	require_Error(t, err, errMembershipChange)
 }
 
-// patientQuorumTiming is the fast harness timing with the reference's
-// ten-second quorum checks, for tests that keep a leader short of its
-// quorum for a second or so on purpose: in the reference that is a tenth
-// of the time after which a leader gives up, and so it must stay here.
-func patientQuorumTiming() raftport.Timing {
-	tm := fastTiming()
-	tm.LostQuorumInterval = 10 * time.Second
-	tm.LostQuorumCheck = 10 * time.Second
-	return tm
-}
-
 // initLoneLeaderCandidate is initSingleMemRaftNodeWithCluster with the
 // reference's ten-second quorum checks: these tests run a leader whose
 // other members never answer, which the fast harness timing would have
@@ -216,15 +205,6 @@ func becomesAndStays(t *testing.T, d time.Duration, what string, cond func() boo
 	requireStaysFor(t, d, what, cond)
 }
 
-// lockMember locks a member's node and returns an idempotent unlock, so
-// that a failing test still releases it for the cluster shutdown.
-func lockMember(sm stateMachine) (unlock func()) {
-	n := sm.node()
-	lockNode(n)
-	var once sync.Once
-	return func() { once.Do(func() { unlockNode(n) }) }
-}
-
 // peersOfAll waits until every member of rg lists want peers.
 func peersOfAll(t *testing.T, rg smGroup, want int) {
 	t.Helper()
@@ -236,20 +216,6 @@ func peersOfAll(t *testing.T, rg smGroup, want int) {
 		}
 		return nil
 	})
-}
-
-// lockFollowersOnce is lockFollowers with an idempotent unlock, so that
-// a failing test still releases them for the cluster shutdown.
-func lockFollowersOnce(rg smGroup) (locked []stateMachine, unlock func()) {
-	locked = rg.lockFollowers()
-	var once sync.Once
-	return locked, func() {
-		once.Do(func() {
-			for _, l := range locked {
-				unlockNode(l.node())
-			}
-		})
-	}
 }
 
 // TestNRGUncommittedMembershipChangeGetsTruncated ports test 2703: an
@@ -314,7 +280,7 @@ func TestNRGProposeRemovePeerConcurrent(t *testing.T) {
 	require_NotNil(t, leader)
 	n := leader.node()
 
-	locked, unlock := lockFollowersOnce(rg)
+	locked, unlock := rg.lockFollowers()
 	defer unlock()
 	require_Equal(t, len(locked), 2)
 
@@ -527,7 +493,7 @@ func TestNRGDisjointMajorities(t *testing.T) {
 	require_Equal(t, len(followers), 2)
 
 	// Block both followers, a majority.
-	locked, unlock := lockFollowersOnce(rg)
+	locked, unlock := rg.lockFollowers()
 	defer unlock()
 	require_Equal(t, len(locked), 2)
 
