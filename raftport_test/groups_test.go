@@ -280,6 +280,11 @@ func (g group[M]) everyMember(check func(sm M) error) func() error {
 	}
 }
 
+// everyNode is everyMember over the members' nodes.
+func (g group[M]) everyNode(check func(raftport.RaftNode) error) func() error {
+	return g.everyMember(func(sm M) error { return check(sm.node()) })
+}
+
 // lockAll takes every member's node lock; unlockAll releases them.
 func (g group[M]) lockAll()   { each(g.nodes(), lockNode) }
 func (g group[M]) unlockAll() { each(g.nodes(), unlockNode) }
