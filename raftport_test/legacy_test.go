@@ -70,3 +70,15 @@ func encode(t testing.TB, spec raftport.AppendEntrySpec) *raftport.AppendEntryMs
 }
 
 func newMemWAL() storage.WAL { return storage.NewMemWAL() }
+
+func deliverLive(t testing.TB, p *raftport.Probe, msg *raftport.AppendEntryMsg) {
+	t.Helper()
+	require_NoError(t, p.ProcessAppendEntry(msg, p.AESub()))
+}
+
+func deliverCatchup(t testing.TB, p *raftport.Probe, msg *raftport.AppendEntryMsg) {
+	t.Helper()
+	sub := p.CatchupSub()
+	require_False(t, sub.IsZero())
+	require_NoError(t, p.ProcessAppendEntry(msg, sub))
+}

@@ -253,21 +253,12 @@ func (st *stepped) expect(checks ...check) {
 
 func (st *stepped) state() raftport.ReplicationState { return st.p.Replication() }
 
-// setLogPosition moves the node's last log position, keeping its term and
-// commit, as the reference tests assign pterm and pindex.
-func (st *stepped) setLogPosition(pterm, pindex uint64) {
+// moveLog sets where the node's log ends and its commit, keeping its
+// term, as the reference tests assign pterm, pindex and commit.
+func (st *stepped) moveLog(pterm, pindex, commit uint64) {
 	st.p.Lock()
 	defer st.p.Unlock()
-	r := st.p.ReplicationLocked()
-	st.p.SetLogPositionLocked(r.Term, pterm, pindex, r.Commit)
-}
-
-// setCommit moves the node's commit, keeping its log position.
-func (st *stepped) setCommit(commit uint64) {
-	st.p.Lock()
-	defer st.p.Unlock()
-	r := st.p.ReplicationLocked()
-	st.p.SetLogPositionLocked(r.Term, r.PTerm, r.PIndex, commit)
+	st.p.SetLogPositionLocked(st.p.ReplicationLocked().Term, pterm, pindex, commit)
 }
 
 // ---- checks ----
