@@ -324,6 +324,14 @@ func healthy(want bool) check {
 	return field("healthy", func(st *stepped) bool { return st.n.Healthy() }, want)
 }
 
+func clusterSize(want int) check {
+	return field("cluster size", func(st *stepped) int { return st.n.ClusterSize() }, want)
+}
+
+func hasQuorum(want bool) check {
+	return field("quorum", func(st *stepped) bool { return st.n.Quorum() }, want)
+}
+
 // logHolds checks how many entries the WAL holds.
 func logHolds(want uint64) check {
 	return field("entries in the WAL", func(st *stepped) uint64 { return st.p.WALState().Entries }, want)
