@@ -89,6 +89,16 @@ func electedAdders(t *testing.T, g groupSpec) (*cluster, group[*stateAdder], *st
 	return c, rg, leader
 }
 
+// campaignAndWaitOnLeader starts the first election at once instead of
+// after a whole election timeout, and waits for its winner.
+func campaignAndWaitOnLeader[M member](t *testing.T, g group[M]) M {
+	t.Helper()
+	require_NoError(t, g[0].node().Campaign())
+	leader := g.waitOnLeader()
+	require_NotNil(t, leader)
+	return leader
+}
+
 func cmpOr(v, fallback int) int {
 	if v == 0 {
 		return fallback

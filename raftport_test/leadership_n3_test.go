@@ -14,16 +14,6 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-// campaignAndWaitOnLeader starts the first election at once instead of
-// after a whole election timeout, and waits for its winner.
-func campaignAndWaitOnLeader(t *testing.T, rg smGroup) stateMachine {
-	t.Helper()
-	require_NoError(t, rg[0].node().Campaign())
-	leader := rg.waitOnLeader()
-	require_NotNil(t, leader)
-	return leader
-}
-
 // TestNRGLeaderTransfer ports test 2625: StepDown with a preferred peer
 // hands leadership to that peer with an EntryLeaderTransfer naming it.
 func TestNRGLeaderTransfer(t *testing.T) {

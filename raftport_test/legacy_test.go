@@ -82,3 +82,17 @@ func deliverCatchup(t testing.TB, p *raftport.Probe, msg *raftport.AppendEntryMs
 	require_False(t, sub.IsZero())
 	require_NoError(t, p.ProcessAppendEntry(msg, sub))
 }
+
+func processAE(t *testing.T, p *raftport.Probe, msg *raftport.AppendEntryMsg, via raftport.Sub) {
+	t.Helper()
+	require_NoError(t, p.ProcessAppendEntry(msg, via))
+}
+
+func requireCatchup(t *testing.T, p *raftport.Probe) raftport.CatchupView {
+	t.Helper()
+	cv, ok := p.Catchup()
+	if !ok {
+		t.Fatalf("expected the node to be catching up")
+	}
+	return cv
+}
