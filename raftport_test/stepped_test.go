@@ -82,6 +82,14 @@ func (c *cluster) stepNodeOn(host *raftport.Server, setup nodeSetup) *stepped {
 	return st
 }
 
+// adoptNode initialises a stepped node on host from cfg, for a test that
+// bootstrapped or prepared the node's store itself; restarts give it a
+// fresh memory WAL.
+func (c *cluster) adoptNode(host *raftport.Server, cfg *raftport.RaftConfig) (*stepped, error) {
+	st := &stepped{t: c.t, c: c, s: host, cfg: cfg}
+	return st, st.start()
+}
+
 // openLog opens the node's WAL: its file WAL again, or a fresh memory
 // one, whose content dies with the node.
 func (st *stepped) openLog() storage.WAL {
