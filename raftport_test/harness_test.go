@@ -460,26 +460,49 @@ func serverName(i int) string { return fmt.Sprintf("S-%d", i+1) }
 func (c *cluster) addInNewServer() *raftport.Server {
 	c.t.Helper()
 	name := serverName(len(c.servers))
-	conn, err := c.dial(raftport.NodeID(name))
-	require_NoError(c.t, err)
-	return c.addHost(name, conn)
+	return c.addHost(name, c.dialHost(name))
 }
 
 // addHost starts a host named name on conn, which shutdown closes.
 func (c *cluster) addHost(name string, conn transport.Conn) *raftport.Server {
 	c.t.Helper()
+	return c.addHostWith(name, conn, func(*raftport.ServerConfig) {})
+}
+
+// addHostWith is addHost with the host's configuration adjusted first.
+func (c *cluster) addHostWith(name string, conn transport.Conn, adjust func(*raftport.ServerConfig)) *raftport.Server {
+	c.t.Helper()
 	c.remember(func() { c.conns = append(c.conns, conn) })
-	s, err := raftport.NewServer(raftport.ServerConfig{
+	cfg := raftport.ServerConfig{
 		Name:    name,
 		Cluster: c.name,
 		Connect: func(string) (transport.Conn, error) { return conn, nil },
 		Timing:  c.timing,
 		Logger:  testLogger(),
 		Debug:   os.Getenv("RAFTPORT_DEBUG") != "",
-	})
+	}
+	adjust(&cfg)
+	s, err := raftport.NewServer(cfg)
 	require_NoError(c.t, err)
 	c.servers = append(c.servers, s)
 	return s
+}
+
+// dialHost connects the network under the node ID of a host named name.
+func (c *cluster) dialHost(name string) transport.Conn {
+	c.t.Helper()
+	conn, err := c.dial(raftport.NodeID(name))
+	require_NoError(c.t, err)
+	return conn
+}
+
+// budgetHost is a cluster of one host, S-1, past whose storage budget of
+// 64 bytes one 100-byte entry puts it.
+func budgetHost(t *testing.T) (*cluster, *raftport.Server) {
+	t.Helper()
+	c := createRaftCluster(t, "R1S", 0)
+	s := c.addHostWith("S-1", c.dialHost("S-1"), func(cfg *raftport.ServerConfig) { cfg.MaxStorageBytes = 64 })
+	return c, s
 }
 
 // client returns a connection for the test itself, as the reference tests
