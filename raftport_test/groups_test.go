@@ -5,6 +5,7 @@ package raftport_test
 // the group-level steps and waits the tests are written in.
 
 import (
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -65,12 +66,9 @@ func (g groupSpec) storage() raftport.StorageType {
 // each member driven by a state machine from newSM.
 func startGroup[M member](t *testing.T, g groupSpec, newSM machineFactory[M]) (*cluster, group[M]) {
 	t.Helper()
-	hosts, tm := cmpOr(g.hosts, 3), g.timing
-	if tm == (raftport.Timing{}) {
-		tm = fastTiming()
-	}
-	c := createRaftClusterWithTiming(t, fmt.Sprintf("R%dS", hosts), hosts, tm)
-	return c, placeGroup(c, "TEST", cmpOr(g.members, hosts), g.storage(), newSM)
+	hosts := cmp.Or(g.hosts, 3)
+	c := createRaftClusterWithTiming(t, fmt.Sprintf("R%dS", hosts), hosts, cmp.Or(g.timing, fastTiming()))
+	return c, placeGroup(c, "TEST", cmp.Or(g.members, hosts), g.storage(), newSM)
 }
 
 // startAdders is startGroup with the reference's adder state machine.
@@ -97,13 +95,6 @@ func campaignAndWaitOnLeader[M member](t *testing.T, g group[M]) M {
 	leader := g.waitOnLeader()
 	require_NotNil(t, leader)
 	return leader
-}
-
-func cmpOr(v, fallback int) int {
-	if v == 0 {
-		return fallback
-	}
-	return v
 }
 
 // placeGroup runs group name with size members on hosts of c picked at

@@ -9,6 +9,7 @@ package raftport_test
 // after it (tip(1, 1), committed(1), catchingUp(), ...).
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"strings"
@@ -62,16 +63,14 @@ func (c *cluster) stepNode(setup nodeSetup) *stepped {
 	return c.stepNodeOn(c.servers[0], setup)
 }
 
+// stepNodeOn is stepNode on a given host of the cluster.
 func (c *cluster) stepNodeOn(host *raftport.Server, setup nodeSetup) *stepped {
 	c.t.Helper()
 	st := &stepped{t: c.t, c: c, s: host, setup: setup}
 	if setup.onDisk {
 		st.walDir = c.tempDir()
 	}
-	st.cfg = &raftport.RaftConfig{Name: setup.group, Store: c.tempDir(), Track: setup.track}
-	if st.cfg.Name == "" {
-		st.cfg.Name = "TEST"
-	}
+	st.cfg = &raftport.RaftConfig{Name: cmp.Or(setup.group, "TEST"), Store: c.tempDir(), Track: setup.track}
 	st.cfg.Log = st.openLog()
 	peers, allowKnown := setup.peers, !setup.bareBootstrap
 	if peers == nil && allowKnown {
