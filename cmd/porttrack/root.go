@@ -89,11 +89,14 @@ func newRootCmd(e *env) *cobra.Command {
 	})
 	root.AddCommand(
 		newInitCmd(e),
+		newImportCmd(e),
+		newCatalogCmd(e),
 		newBatchCmd(e),
 		newItemCmd(e, db.KindFeature),
 		newItemCmd(e, db.KindTest),
 		newReportCmd(e),
 		newHistoryCmd(e),
+		newNextCmd(e),
 		newVerifyCmd(e),
 		newCheckpointCmd(e),
 		newAuditCmd(e),
