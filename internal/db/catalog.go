@@ -1,10 +1,10 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -83,7 +83,7 @@ func ParseCatalog(batches, items, calls io.Reader) (*Catalog, error) {
 	for _, r := range callRows {
 		caller, err1 := r.int(0)
 		callee, err2 := r.int(1)
-		if err := errors.Join(err1, err2); err != nil {
+		if err := cmp.Or(err1, err2); err != nil {
 			return nil, err
 		}
 		c.Calls = append(c.Calls, [2]int{caller, callee})
@@ -177,7 +177,7 @@ func parseItemRow(r tsvRow) (Item, error) {
 	batch, err2 := r.int(2)
 	start, err3 := r.int(6)
 	end, err4 := r.int(7)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	if err := cmp.Or(err1, err2, err3, err4); err != nil {
 		return Item{}, err
 	}
 	kind := ItemKind(r.fields[0])

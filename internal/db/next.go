@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"container/heap"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -108,7 +107,7 @@ func (d *DB) workCatalog(ctx context.Context) (*Catalog, error) {
 			}
 			id, err1 := strconv.Atoi(f[0])
 			batch, err2 := strconv.Atoi(f[1])
-			if err := errors.Join(err1, err2); err != nil {
+			if err := cmp.Or(err1, err2); err != nil {
 				return nil, err
 			}
 			it := Item{Kind: kind, ID: id, BatchID: batch, Status: Status(f[2]), Slice: f[4], GoSymbol: f[5], Reason: InitialReason}
@@ -128,7 +127,7 @@ func (d *DB) workCatalog(ctx context.Context) (*Catalog, error) {
 		a, b, _ := strings.Cut(pair, ",")
 		caller, err1 := strconv.Atoi(a)
 		callee, err2 := strconv.Atoi(b)
-		if err := errors.Join(err1, err2); err != nil {
+		if err := cmp.Or(err1, err2); err != nil {
 			return nil, err
 		}
 		c.Calls = append(c.Calls, [2]int{caller, callee})
