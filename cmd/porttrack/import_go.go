@@ -177,7 +177,7 @@ func runImportGo(ctx context.Context, e *env, opts *importGoOptions) error {
 			return err
 		}
 	}
-	return printImport(e, target, add, typesOnly)
+	return printImport(e, target, base, add, typesOnly)
 }
 
 // relaxGC lets an import, a short job whose heap only grows (about 200 MB
@@ -253,7 +253,7 @@ func adoptDeclared(add, base *db.Catalog, opts *importGoOptions) {
 	}
 }
 
-func printImport(e *env, target string, add *db.Catalog, typesOnly int) error {
+func printImport(e *env, target string, base, add *db.Catalog, typesOnly int) error {
 	var features, tests []int
 	for _, it := range add.Items {
 		if it.Kind == db.KindFeature {
@@ -266,7 +266,13 @@ func printImport(e *env, target string, add *db.Catalog, typesOnly int) error {
 	for i, b := range add.Batches {
 		batchIDs[i] = b.ID
 	}
-	what := fmt.Sprintf("batch %d %s", add.Batches[0].ID, add.Batches[0].Name)
+	name := add.Batches[0].Name
+	for _, b := range base.Batches {
+		if b.ID == add.Batches[0].ID && name == "" {
+			name = b.Name + " (declared before, now with its items)"
+		}
+	}
+	what := fmt.Sprintf("batch %d %s", add.Batches[0].ID, name)
 	if len(add.Batches) > 1 {
 		what = fmt.Sprintf("%d batches %s", len(add.Batches), db.FormatIDRanges(batchIDs))
 	}

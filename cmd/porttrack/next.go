@@ -70,8 +70,8 @@ func runNext(ctx context.Context, e *env, opts *nextOptions) error {
 		if err := renderTable(w, []string{"#", "Kind", "ID", "Batch", "Symbol", "Status", "Callees", "Why"}, rows); err != nil {
 			return err
 		}
-	case len(plan.Blocked) > 0:
-		fmt.Fprintln(w, "Nothing to take now: every unfinished item waits for something (below).")
+	case len(plan.Blocked) > 0 || len(plan.BlockedBatches) > 0:
+		fmt.Fprintln(w, "Nothing to take now: what is left waits for something (below).")
 	default:
 		fmt.Fprintln(w, "Nothing to take now: every item of the batches that can start is verified, n_a or deferred with a reason.")
 	}
