@@ -12,9 +12,10 @@ import (
 
 func newCatalogCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "catalog",
-		Short: "Work with catalog directories",
-		Args:  cobra.NoArgs,
+		Use:     "catalog",
+		Short:   "Work with catalog directories",
+		Example: "  porttrack catalog diff catalog /tmp/rebuilt",
+		Args:    cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return usagef("catalog needs a subcommand; run 'porttrack catalog --help'")
 		},
@@ -40,6 +41,8 @@ func newCatalogDiffCmd(e *env) *cobra.Command {
 		Long: `Compare two catalog directories item by item (kind, ID, file, symbol and
 line span) and call by call. Batches and slices are the plan's, not the
 source's, and are not compared. Exits 1 when they differ.`,
+		Example: `  porttrack catalog diff catalog /tmp/rebuilt
+  porttrack catalog diff catalog /tmp/rebuilt --extra-calls-ok --limit 0`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(_ *cobra.Command, args []string) error {
 			opts.Want, opts.Got = args[0], args[1]

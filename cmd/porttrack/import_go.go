@@ -20,7 +20,9 @@ func newImportCmd(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "import",
 		Short: "Add a batch and its items to the plan from source code",
-		Args:  cobra.NoArgs,
+		Example: `  porttrack import go --dir ../nats-server/server --files 'jetstream_cluster*.go' --batch 32
+  porttrack import go --dir ~/src/app --per-file --batch 1 --db new.db`,
+		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			return usagef("import needs a source language; run 'porttrack import go --help'")
 		},
@@ -46,6 +48,7 @@ type importGoOptions struct {
 	Into string
 	// DBSet tells an explicit --db apart from the default.
 	DBSet bool
+	JSON  bool
 }
 
 func newImportGoCmd(e *env) *cobra.Command {
@@ -69,6 +72,10 @@ missing); otherwise to the database (--db). Nothing already listed changes.
 Refused, writing nothing, when a batch, an ID or a symbol is already taken,
 or when the resulting plan cannot finish (a dependency cycle, an unknown
 dependency).`,
+		Example: `  porttrack import go --dir ../nats-server/server --files jetstream_cluster.go --batch 32
+  porttrack import go --dir ~/src/app --files 'store/*' --batch 1 --name store --db new.db
+  porttrack import go --dir ~/src/app --files 'api/*' --batch 2 --name api --depends-on 1 --into catalog
+  porttrack import go --dir "$(go list -m -f '{{.Dir}}' github.com/nats-io/nats-server/v2)/server" --files '*.go' --per-file --batch 1 --db /tmp/nats.db`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.DBSet = cmd.Flags().Changed("db")
@@ -88,6 +95,7 @@ dependency).`,
 	f.StringVar(&opts.Prefix, "prefix", "", "start of every file name in the catalog (default: DIR's path inside its module, e.g. server/)")
 	f.StringVar(&opts.Calls, "calls", "types", "how calls are resolved: types (the catalog's rules and the type checker) or rules (the catalog's rules only)")
 	f.StringVar(&opts.Into, "into", "", "add to the catalog in this directory instead of the database")
+	f.BoolVar(&opts.JSON, "json", false, "print what was imported as JSON")
 	return cmd
 }
 
@@ -177,7 +185,7 @@ func runImportGo(ctx context.Context, e *env, opts *importGoOptions) error {
 			return err
 		}
 	}
-	return printImport(e, target, base, add, typesOnly)
+	return printImport(e, opts.JSON, target, base, add, typesOnly)
 }
 
 // relaxGC lets an import, a short job whose heap only grows (about 200 MB
@@ -253,18 +261,54 @@ func adoptDeclared(add, base *db.Catalog, opts *importGoOptions) {
 	}
 }
 
-func printImport(e *env, target string, base, add *db.Catalog, typesOnly int) error {
-	var features, tests []int
+// importResult is what import go added; IDs are assigned in one run each.
+type importResult struct {
+	Into     string `json:"into"`
+	Batches  []int  `json:"batches"`
+	Features idSpan `json:"features"`
+	Tests    idSpan `json:"tests"`
+	Calls    int    `json:"calls"`
+	ByTypes  int    `json:"calls_through_types_only"`
+}
+
+type idSpan struct {
+	Count int `json:"count"`
+	First int `json:"first"`
+	Last  int `json:"last"`
+}
+
+func (s *idSpan) add(id int) {
+	if s.Count == 0 || id < s.First {
+		s.First = id
+	}
+	s.Last = max(s.Last, id)
+	s.Count++
+}
+
+func (s idSpan) String() string {
+	switch s.Count {
+	case 0:
+		return "0"
+	case 1:
+		return fmt.Sprintf("1 (%d)", s.First)
+	}
+	return fmt.Sprintf("%d (%d-%d)", s.Count, s.First, s.Last)
+}
+
+func printImport(e *env, asJSON bool, target string, base, add *db.Catalog, typesOnly int) error {
+	r := importResult{Into: target, Calls: len(add.Calls), ByTypes: typesOnly}
 	for _, it := range add.Items {
 		if it.Kind == db.KindFeature {
-			features = append(features, it.ID)
+			r.Features.add(it.ID)
 		} else {
-			tests = append(tests, it.ID)
+			r.Tests.add(it.ID)
 		}
 	}
-	batchIDs := make([]int, len(add.Batches))
-	for i, b := range add.Batches {
-		batchIDs[i] = b.ID
+	for _, b := range add.Batches {
+		r.Batches = append(r.Batches, b.ID)
+	}
+	if asJSON {
+		return writeJSON(e.Out, r)
 	}
 	name := add.Batches[0].Name
 	for _, b := range base.Batches {
@@ -274,10 +318,10 @@ func printImport(e *env, target string, base, add *db.Catalog, typesOnly int) er
 	}
 	what := fmt.Sprintf("batch %d %s", add.Batches[0].ID, name)
 	if len(add.Batches) > 1 {
-		what = fmt.Sprintf("%d batches %s", len(add.Batches), db.FormatIDRanges(batchIDs))
+		what = fmt.Sprintf("%d batches %s", len(add.Batches), db.FormatIDRanges(r.Batches))
 	}
 	fmt.Fprintf(e.Out, "Imported into %s: %s\n", target, strings.TrimSpace(what))
-	fmt.Fprintf(e.Out, "  %d features %s, %d tests %s\n", len(features), orDash(db.FormatIDRanges(features)), len(tests), orDash(db.FormatIDRanges(tests)))
+	fmt.Fprintf(e.Out, "  features %s, tests %s\n", r.Features, r.Tests)
 	_, err := fmt.Fprintf(e.Out, "  %d calls: %d by the catalog's rules, %d more resolved through types\n",
 		len(add.Calls), len(add.Calls)-typesOnly, typesOnly)
 	return err

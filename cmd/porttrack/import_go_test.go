@@ -25,15 +25,21 @@ func TestImportGoIntoNewDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	mustContain(t, e.Out.(*strings.Builder).String(), "Imported into "+e.DBPath+": batch 1 store",
-		"12 features 1-12, 2 tests 1-2", "9 calls: 9 by the catalog's rules, 0 more resolved through types")
+		"features 12 (1-12), tests 2 (1-2)", "9 calls: 9 by the catalog's rules, 0 more resolved through types")
 
 	// api depends on store; its calls into store link to the listed features.
 	e.Out = &strings.Builder{}
-	err = runImportGo(ctx, e, &importGoOptions{Dir: importFixture, Files: []string{"api/*"}, Batch: 2, Name: "api", DependsOn: "1", Calls: "types"})
+	err = runImportGo(ctx, e, &importGoOptions{Dir: importFixture, Files: []string{"api/*"}, Batch: 2, Name: "api", DependsOn: "1", Calls: "types", JSON: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustContain(t, e.Out.(*strings.Builder).String(), "batch 2 api", "3 features 13-15, 1 tests 3", "4 calls: 1 by the catalog's rules, 3 more resolved through types")
+	var r importResult
+	if err := json.Unmarshal([]byte(e.Out.(*strings.Builder).String()), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Features != (idSpan{Count: 3, First: 13, Last: 15}) || r.Tests != (idSpan{Count: 1, First: 3, Last: 3}) || r.Calls != 4 || r.ByTypes != 3 || r.Batches[0] != 2 {
+		t.Fatalf("import of api: %+v", r)
+	}
 	d, err := db.Open(ctx, e.DBPath)
 	if err != nil {
 		t.Fatal(err)

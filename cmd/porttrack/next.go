@@ -27,6 +27,9 @@ features of a call cycle together, a batch's tests after its features. Each
 comes with its status, its callees' statuses and why it is there. Then the
 blocked ones: batches that cannot start, and features waiting on a callee
 that cannot come first, with what blocks them.`,
+		Example: `  porttrack next
+  porttrack next --batch 31 --limit 0
+  porttrack next --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runNext(cmd.Context(), e, opts)
