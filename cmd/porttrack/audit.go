@@ -33,9 +33,9 @@ it runs the same on a fresh clone as on a working tree.`,
 			return runAudit(cmd.Context(), e, opts)
 		},
 	}
-	cmd.MarkFlagDirname("repo")
 	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "audit only this batch")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the checkout to audit (default: the repository porttrack runs in)")
+	cmd.MarkFlagDirname("repo")
 	return cmd
 }
 

@@ -23,20 +23,20 @@ func completeBatchIDs(e *env) cobra.CompletionFunc {
 		if len(args) > 0 {
 			return nil, noFiles
 		}
-		return batchCompletions(cmd.Context(), e, toComplete), noFiles
+		return batchCompletions(cmd, e, toComplete), noFiles
 	}
 }
 
 // completeBatchFlag completes the value of --batch.
 func completeBatchFlag(e *env) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		return batchCompletions(cmd.Context(), e, toComplete), noFiles
+		return batchCompletions(cmd, e, toComplete), noFiles
 	}
 }
 
-func batchCompletions(ctx context.Context, e *env, prefix string) []cobra.Completion {
+func batchCompletions(cmd *cobra.Command, e *env, prefix string) []cobra.Completion {
 	var out []cobra.Completion
-	withCompletionDB(ctx, e, func(d *db.DB) error {
+	withCompletionDB(cmd, e, func(ctx context.Context, d *db.DB) error {
 		batches, err := d.Batches(ctx)
 		for _, b := range batches {
 			if id := fmt.Sprint(b.ID); strings.HasPrefix(id, prefix) {
@@ -54,25 +54,28 @@ func completeItemIDs(e *env, kind db.ItemKind) cobra.CompletionFunc {
 		if len(args) > 0 {
 			return nil, noFiles
 		}
-		return itemCompletions(cmd.Context(), e, []db.ItemKind{kind}, batchFlag(cmd), "", toComplete), noFiles
+		return itemCompletions(cmd, e, []db.ItemKind{kind}, batchFlag(cmd), "", toComplete), noFiles
 	}
 }
 
-// completeHistoryID completes history's argument: a feature ID, or a test
-// or batch ID with --test or --batch.
+// completeHistoryID completes history's argument: a feature or test ID, or
+// only one kind's with --feature or --test, or a batch ID with --batch.
 func completeHistoryID(e *env) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, noFiles
 		}
 		if on, _ := cmd.Flags().GetBool("batch"); on {
-			return batchCompletions(cmd.Context(), e, toComplete), noFiles
+			return batchCompletions(cmd, e, toComplete), noFiles
 		}
-		kind := db.KindFeature
+		kinds := []db.ItemKind{db.KindFeature, db.KindTest}
+		if on, _ := cmd.Flags().GetBool("feature"); on {
+			kinds = []db.ItemKind{db.KindFeature}
+		}
 		if on, _ := cmd.Flags().GetBool("test"); on {
-			kind = db.KindTest
+			kinds = []db.ItemKind{db.KindTest}
 		}
-		return itemCompletions(cmd.Context(), e, []db.ItemKind{kind}, 0, "", toComplete), noFiles
+		return itemCompletions(cmd, e, kinds, 0, "", toComplete), noFiles
 	}
 }
 
@@ -82,28 +85,39 @@ func completeIDList(e *env, kinds ...db.ItemKind) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		cut := strings.LastIndexAny(toComplete, ",-") + 1
 		done, last := toComplete[:cut], toComplete[cut:]
-		return itemCompletions(cmd.Context(), e, kinds, batchFlag(cmd), done, last), noFiles | cobra.ShellCompDirectiveNoSpace
+		return itemCompletions(cmd, e, kinds, batchFlag(cmd), done, last), noFiles | cobra.ShellCompDirectiveNoSpace
 	}
 }
 
-func itemCompletions(ctx context.Context, e *env, kinds []db.ItemKind, batch int, done, prefix string) []cobra.Completion {
-	var out []cobra.Completion
-	seen := map[int]bool{}
-	for _, it := range completionItems(ctx, e, kinds, batch) {
-		id := fmt.Sprint(it.ID)
-		if !strings.HasPrefix(id, prefix) || seen[it.ID] {
+// itemCompletions offers the IDs of the kinds' items; an ID that two kinds
+// share is offered once, described by both items.
+func itemCompletions(cmd *cobra.Command, e *env, kinds []db.ItemKind, batch int, done, prefix string) []cobra.Completion {
+	var order []int
+	descs := map[int][]string{}
+	for _, it := range completionItems(cmd, e, kinds, batch) {
+		if !strings.HasPrefix(fmt.Sprint(it.ID), prefix) {
 			continue
 		}
-		seen[it.ID] = true
-		out = append(out, cobra.CompletionWithDesc(done+id, fmt.Sprintf("%s (%s)", it.GoSymbol, it.Status)))
+		if descs[it.ID] == nil {
+			order = append(order, it.ID)
+		}
+		desc := fmt.Sprintf("%s (%s)", it.GoSymbol, it.Status)
+		if len(kinds) > 1 {
+			desc = fmt.Sprintf("%s %s", it.Kind, desc)
+		}
+		descs[it.ID] = append(descs[it.ID], desc)
+	}
+	out := make([]cobra.Completion, len(order))
+	for i, id := range order {
+		out[i] = cobra.CompletionWithDesc(done+fmt.Sprint(id), strings.Join(descs[id], "; "))
 	}
 	return out
 }
 
 // completionItems lists the items of the kinds, of batch when not 0.
-func completionItems(ctx context.Context, e *env, kinds []db.ItemKind, batch int) []db.Item {
+func completionItems(cmd *cobra.Command, e *env, kinds []db.ItemKind, batch int) []db.Item {
 	var all []db.Item
-	withCompletionDB(ctx, e, func(d *db.DB) error {
+	withCompletionDB(cmd, e, func(ctx context.Context, d *db.DB) error {
 		for _, kind := range kinds {
 			items, err := d.Items(ctx, kind, db.ItemFilter{BatchID: batch})
 			if err != nil {
@@ -120,7 +134,7 @@ func completionItems(ctx context.Context, e *env, kinds []db.ItemKind, batch int
 // or of every batch.
 func completeSlices(e *env, kinds ...db.ItemKind) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-		ctx, batch := cmd.Context(), batchFlag(cmd)
+		batch := batchFlag(cmd)
 		type sliceKey struct {
 			batch int
 			slice string
@@ -128,7 +142,7 @@ func completeSlices(e *env, kinds ...db.ItemKind) cobra.CompletionFunc {
 		counts := map[sliceKey]int{}
 		var order []sliceKey
 		words := map[sliceKey]string{}
-		for _, it := range completionItems(ctx, e, kinds, batch) {
+		for _, it := range completionItems(cmd, e, kinds, batch) {
 			k := sliceKey{it.BatchID, it.Slice}
 			if it.Slice == "" || !strings.HasPrefix(it.Slice, toComplete) {
 				continue
@@ -182,17 +196,23 @@ func batchFlag(cmd *cobra.Command) int {
 }
 
 // withCompletionDB runs fn on the database read-only; any error means no
-// completions.
-func withCompletionDB(ctx context.Context, e *env, fn func(d *db.DB) error) {
+// completions. Completion runs no pre-run hook, so the default database is
+// found here as the command itself would find it.
+func withCompletionDB(cmd *cobra.Command, e *env, fn func(ctx context.Context, d *db.DB) error) {
+	ctx := cmd.Context()
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	d, err := openDB(ctx, e)
+	where := *e
+	if !cmd.Flags().Changed("db") {
+		where.DBPath = nearestDB()
+	}
+	d, err := openDB(ctx, &where)
 	if err != nil {
 		return
 	}
 	defer d.Close()
-	fn(d)
+	fn(ctx, d)
 }
 
 // registerCompletions attaches completion to flags by their name wherever

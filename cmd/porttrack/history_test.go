@@ -43,7 +43,7 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 	})
 
 	te.reset()
-	if err := runHistory(ctx, te.env, &historyOptions{ID: 10}); err != nil {
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, Feature: true}); err != nil {
 		t.Fatal(err)
 	}
 	out := te.out.String()
@@ -59,7 +59,7 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 	// --wide adds each row's time, Go version and command.
 	te.reset()
 	te.Wide = true
-	if err := runHistory(ctx, te.env, &historyOptions{ID: 10}); err != nil {
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, Feature: true}); err != nil {
 		t.Fatal(err)
 	}
 	te.Wide = false
@@ -67,7 +67,7 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 	mustContainLine(t, te.out.String(), "coverage", "go1.26.8", "go test -coverpkg=./pkg ./pkg")
 
 	te.reset()
-	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, JSON: true}); err != nil {
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, Feature: true, JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	var log []historyEntry

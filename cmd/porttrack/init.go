@@ -40,9 +40,9 @@ func newInitCmd(e *env) *cobra.Command {
 			return runInit(cmd.Context(), e, opts)
 		},
 	}
-	cmd.MarkFlagDirname("catalog")
 	cmd.Flags().StringVar(&opts.CatalogDir, "catalog", "", "directory holding catalog.tsv, calls.tsv and batches.tsv")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what was created, or why not, as JSON")
+	cmd.MarkFlagDirname("catalog")
 	return cmd
 }
 
@@ -67,9 +67,30 @@ func initDB(ctx context.Context, e *env, opts *initOptions) (createdDB, error) {
 	if err != nil {
 		return createdDB{}, err
 	}
+	// Checked before the file exists, so a refused plan leaves nothing.
+	if err := db.ValidatePlan(catalog); err != nil {
+		return createdDB{}, err
+	}
+	if err := createDB(ctx, e, catalog); err != nil {
+		return createdDB{}, err
+	}
+	created := createdDB{Kind: "database", Path: e.DBPath, Batches: len(catalog.Batches), Calls: len(catalog.Calls)}
+	for _, it := range catalog.Items {
+		if it.Kind == db.KindFeature {
+			created.Features++
+		} else {
+			created.Tests++
+		}
+	}
+	return created, nil
+}
+
+// createDB makes a new database at e.DBPath holding catalog. A database
+// that fails half-way is removed, so that the next attempt is not refused.
+func createDB(ctx context.Context, e *env, catalog *db.Catalog) error {
 	d, err := db.Create(ctx, e.DBPath)
 	if err != nil {
-		return createdDB{}, err
+		return err
 	}
 	err = d.Import(ctx, catalog, e.Actor)
 	if err == nil {
@@ -82,19 +103,10 @@ func initDB(ctx context.Context, e *env, opts *initOptions) (createdDB, error) {
 	}
 	err = errors.Join(err, d.Close())
 	if err != nil {
-		// A half-built database would make the next init refuse; remove it.
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(e.DBPath + suffix)
 		}
-		return createdDB{}, err
+		return err
 	}
-	created := createdDB{Kind: "database", Path: e.DBPath, Batches: len(catalog.Batches), Calls: len(catalog.Calls)}
-	for _, it := range catalog.Items {
-		if it.Kind == db.KindFeature {
-			created.Features++
-		} else {
-			created.Tests++
-		}
-	}
-	return created, nil
+	return nil
 }

@@ -39,6 +39,8 @@ func TestReadableOutputFitsEightyColumns(t *testing.T) {
 		{"feature", "list", "--batch", "31"},
 		{"test", "show", "2626"},
 		{"feature", "deps", "2751"},
+		{"next"},
+		{"history", "2626", "--test"},
 	}
 	for _, args := range commands {
 		code, stdout, stderr := runCLI(t, te, args...)
@@ -130,6 +132,7 @@ var readCommands = [][]string{
 	{"report", "summary", "--format", "markdown"},
 	{"report", "html", "--out", "report"},
 	{"audit", "--batch", "31"},
+	{"next", "--limit", "5"},
 }
 
 // A read command refuses a missing or empty --db with one line and exit 2,

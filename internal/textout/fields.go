@@ -93,12 +93,26 @@ func wrap(s string, width int) []string {
 // Paragraph prints s, escaped, as lines indented by indent spaces and
 // wrapped at spaces to fit w's width.
 func Paragraph(w io.Writer, indent int, s string) error {
+	return wrapped(w, indent, indent, s)
+}
+
+// Item prints s, escaped, as one entry of a list: its first line indented
+// by indent spaces, the lines it wraps onto two more.
+func Item(w io.Writer, indent int, s string) error {
+	return wrapped(w, indent, indent+2, s)
+}
+
+func wrapped(w io.Writer, first, rest int, s string) error {
 	room := 0
 	if width := SettingsOf(w).Width; width > 0 {
-		room = max(width-indent, 1)
+		room = max(width-rest, 1)
 	}
 	var b strings.Builder
-	for _, line := range wrap(Escape(s), room) {
+	for i, line := range wrap(Escape(s), room) {
+		indent := rest
+		if i == 0 {
+			indent = first
+		}
 		b.WriteString(strings.Repeat(" ", indent) + line + "\n")
 	}
 	_, err := io.WriteString(w, b.String())

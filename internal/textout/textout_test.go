@@ -203,6 +203,17 @@ func TestCutFront(t *testing.T) {
 	}
 }
 
+func TestItemWrapsUnderItself(t *testing.T) {
+	var b bytes.Buffer
+	if err := Item(NewWriter(&b, Settings{Width: 30}, nil), 2, "batch 32 JS Cluster Meta: has no items yet; import them"); err != nil {
+		t.Fatal(err)
+	}
+	want := "  batch 32 JS Cluster Meta:\n    has no items yet; import\n    them\n"
+	if b.String() != want {
+		t.Errorf("Item = %q, want %q", b.String(), want)
+	}
+}
+
 func TestLineCuts(t *testing.T) {
 	var b bytes.Buffer
 	if err := Linef(NewWriter(&b, Settings{Width: 10}, nil), "%s %d", "abcdefghijkl", 7); err != nil {
