@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/porttrack-dev/porttrack/internal/db"
+	"github.com/porttrack-dev/porttrack/internal/textout"
 )
 
 type batchReadyOptions struct {
@@ -31,6 +32,10 @@ func runBatchReady(ctx context.Context, e *env, opts *batchReadyOptions) error {
 	summaries, err := loadSummaries(ctx, e, (*db.DB).ReadyBatches)
 	if err != nil {
 		return err
+	}
+	if len(summaries) == 0 && !opts.JSON {
+		// An empty table says nothing; say why nothing is ready.
+		return textout.Paragraph(e.Out, 0, "No batch is ready: every pending batch waits for a batch that is not complete, or has no items yet (porttrack next says which).")
 	}
 	return printBatchSummaries(e, summaries, opts.JSON)
 }
