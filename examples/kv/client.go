@@ -34,6 +34,31 @@ type Client struct {
 	id     uint64
 	seq    uint64
 	target int // index into nodes of the replica to try first
+	stats  ClientStats
+}
+
+// ClientStats count what a client's attempts met, which explains where
+// its time went under faults.
+type ClientStats struct {
+	Attempts  uint64 // requests sent to a replica
+	NotLeader uint64 // answered: not the leader
+	Unknown   uint64 // answered: outcome unknown or node stopped (the leader lost the command, or could not tell)
+	NoAnswer  uint64 // no answer within the attempt timeout
+}
+
+// Stats returns the client's counters.
+func (c *Client) Stats() ClientStats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Seq is the Seq of the client's last command: with ID it names that
+// command in a replica's Status().Sessions.
+func (c *Client) Seq() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seq
 }
 
 // ClientOption configures NewClient.
@@ -101,11 +126,20 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Result, error) {
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())
 		}
+		c.stats.Attempts++
 		resp, err := c.ask(ctx, c.nodes[c.target], body)
 		if err == nil {
 			if err = errOf(resp.Error); err == nil {
 				return resp.Result, nil
 			}
+		}
+		switch {
+		case errors.Is(err, ErrNotLeader):
+			c.stats.NotLeader++
+		case errors.Is(err, ErrOutcomeUnknown), errors.Is(err, ErrStopped):
+			c.stats.Unknown++
+		case errors.Is(err, errNoAnswer):
+			c.stats.NoAnswer++
 		}
 		if hint := slices.Index(c.nodes, resp.Leader); hint >= 0 && hint != c.target {
 			c.target = hint
@@ -122,8 +156,8 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Result, error) {
 	}
 }
 
-// Status asks one replica for its local state; withSessions adds every
-// client's last applied Seq.
+// Status asks one replica for its local state; withSessions adds which
+// commands of every client it applied.
 func (c *Client) Status(ctx context.Context, node string, withSessions bool) (Status, error) {
 	local := "status"
 	if withSessions {

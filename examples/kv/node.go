@@ -49,6 +49,7 @@ type Node struct {
 	log   *slog.Logger
 	every int
 
+	snapReq  chan chan error // Snapshot asks the apply loop
 	done     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -94,12 +95,13 @@ func Start(cfg Config) (*Node, error) {
 		every = DefaultSnapshotEvery
 	}
 	n := &Node{
-		raft:  rn,
-		store: NewStore(),
-		prop:  newTagProposer(rn),
-		log:   logger.With("group", cfg.Group, "node", rn.ID()),
-		every: every,
-		done:  make(chan struct{}),
+		raft:    rn,
+		store:   NewStore(),
+		prop:    newTagProposer(rn),
+		log:     logger.With("group", cfg.Group, "node", rn.ID()),
+		every:   every,
+		snapReq: make(chan chan error),
+		done:    make(chan struct{}),
 	}
 	n.wg.Add(1)
 	go n.run()
@@ -123,6 +125,12 @@ func (n *Node) run() {
 			if !leading {
 				n.prop.leadershipLost()
 			}
+		case reply := <-n.snapReq:
+			err := n.snapshot()
+			if err == nil {
+				sinceSnapshot = 0
+			}
+			reply <- err
 		case <-aq.Ch():
 			ces := aq.Pop()
 			for _, ce := range ces {
@@ -188,6 +196,21 @@ func (n *Node) snapshot() error {
 	return n.raft.InstallSnapshot(data, false)
 }
 
+// Snapshot has the replica snapshot its state now and compact its log,
+// instead of waiting for SnapshotEvery batches. raftport refuses while it
+// is catching a follower up from the log.
+func (n *Node) Snapshot() error {
+	reply := make(chan error, 1)
+	select {
+	case n.snapReq <- reply:
+		return <-reply
+	case <-n.done:
+		return ErrStopped
+	case <-n.raft.QuitC():
+		return ErrStopped
+	}
+}
+
 // Do runs cmd through the log on this node, which must lead, and returns
 // its result. Errors: ErrNotLeader (nothing proposed), ErrOutcomeUnknown
 // and ErrStopped (it may commit: retry the same cmd), or a storage error.
@@ -231,17 +254,17 @@ func (n *Node) Raft() raftport.RaftNode { return n.raft }
 
 // Status describes the replica's local state.
 type Status struct {
-	ID       string            `json:"id"`
-	Leader   bool              `json:"leader"`
-	LeaderID string            `json:"leader_id"`
-	Term     uint64            `json:"term"`
-	Applied  uint64            `json:"applied"`
-	Digest   Digest            `json:"digest"`
-	Sessions map[uint64]uint64 `json:"sessions,omitempty"` // client -> last Seq applied
+	ID       string                 `json:"id"`
+	Leader   bool                   `json:"leader"`
+	LeaderID string                 `json:"leader_id"`
+	Term     uint64                 `json:"term"`
+	Applied  uint64                 `json:"applied"`
+	Digest   Digest                 `json:"digest"`
+	Sessions map[uint64]SessionInfo `json:"sessions,omitempty"` // by client ID
 }
 
-// Status reports the replica's state; withSessions adds every client's
-// last applied Seq.
+// Status reports the replica's state; withSessions adds which commands of
+// every client it applied.
 func (n *Node) Status(withSessions bool) Status {
 	_, _, applied := n.raft.Progress()
 	st := Status{
@@ -249,7 +272,7 @@ func (n *Node) Status(withSessions bool) Status {
 		Term: n.raft.Term(), Applied: applied, Digest: n.store.digestOf(),
 	}
 	if withSessions {
-		st.Sessions = n.store.lastSeqs()
+		st.Sessions = n.store.sessionInfos()
 	}
 	return st
 }

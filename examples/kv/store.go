@@ -58,10 +58,32 @@ type Result struct {
 	OK    bool   `json:"ok,omitempty"`    // put: always; cas: the value was swapped
 }
 
-// session is the last command a client had applied and its result.
+// session is the last command a client had applied and its result, and
+// the Seqs it skipped: a command that arrives after a later one of its
+// client never runs, so a jump from Seq 4 to 7 means 5 and 6 never will.
 type session struct {
-	Seq    uint64 `json:"seq"`
-	Result Result `json:"result"`
+	Seq     uint64      `json:"seq"`
+	Result  Result      `json:"result"`
+	Skipped [][2]uint64 `json:"skipped,omitempty"` // inclusive ranges
+}
+
+// SessionInfo says which commands of one client a replica applied.
+type SessionInfo struct {
+	Last    uint64      `json:"last"`              // the client's last Seq applied
+	Skipped [][2]uint64 `json:"skipped,omitempty"` // Seq ranges below Last never applied
+}
+
+// Applied reports whether the command numbered seq was applied.
+func (si SessionInfo) Applied(seq uint64) bool {
+	if seq == 0 || seq > si.Last {
+		return false
+	}
+	for _, r := range si.Skipped {
+		if seq >= r[0] && seq <= r[1] {
+			return false
+		}
+	}
+	return true
 }
 
 // Store is the state the log builds: keys, client sessions, and a digest
@@ -114,7 +136,10 @@ func (s *Store) apply(cmd Command, raw []byte) Result {
 			r.OK = true
 		}
 	}
-	s.sessions[cmd.Client] = session{Seq: cmd.Seq, Result: r}
+	if cmd.Seq > last.Seq+1 {
+		last.Skipped = append(last.Skipped, [2]uint64{last.Seq + 1, cmd.Seq - 1})
+	}
+	s.sessions[cmd.Client] = session{Seq: cmd.Seq, Result: r, Skipped: last.Skipped}
 	return r
 }
 
@@ -204,13 +229,13 @@ func (s *Store) digestOf() Digest {
 	return Digest{Commands: s.commands, Hash: fmt.Sprintf("%x", s.digest[:8])}
 }
 
-// lastSeqs copies the last applied Seq of every client.
-func (s *Store) lastSeqs() map[uint64]uint64 {
+// sessionInfos describes every client's applied commands.
+func (s *Store) sessionInfos() map[uint64]SessionInfo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[uint64]uint64, len(s.sessions))
+	out := make(map[uint64]SessionInfo, len(s.sessions))
 	for c, sess := range s.sessions {
-		out[c] = sess.Seq
+		out[c] = SessionInfo{Last: sess.Seq, Skipped: append([][2]uint64(nil), sess.Skipped...)}
 	}
 	return out
 }

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"encoding/json"
+	"slices"
 	"testing"
 )
 
@@ -73,14 +74,7 @@ func TestStoreSnapshotRoundTrip(t *testing.T) {
 	s := NewStore()
 	applyJSON(t, s, Command{Client: 1, Seq: 1, Op: OpPut, Key: "k", Value: "v"})
 	applyJSON(t, s, Command{Client: 2, Seq: 5, Op: OpGet, Key: "k"})
-	data, err := s.snapshot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := NewStore()
-	if err := r.restore(data); err != nil {
-		t.Fatal(err)
-	}
+	r := roundTrip(t, s)
 	if r.digestOf() != s.digestOf() {
 		t.Fatalf("digest %+v after restore, want %+v", r.digestOf(), s.digestOf())
 	}
@@ -96,4 +90,37 @@ func TestStoreSnapshotRoundTrip(t *testing.T) {
 	if err := r.restore([]byte("{")); err == nil {
 		t.Fatal("a damaged snapshot was accepted")
 	}
+}
+
+// TestStoreRecordsSkippedCommands: a client's Seqs that the log jumped
+// over are reported as never applied, and stay so when they arrive late.
+func TestStoreRecordsSkippedCommands(t *testing.T) {
+	s := NewStore()
+	for _, seq := range []uint64{1, 2, 5, 3, 6, 9} {
+		applyJSON(t, s, Command{Client: 1, Seq: seq, Op: OpPut, Key: "k", Value: "v"})
+	}
+	info := s.sessionInfos()[1]
+	for seq, want := range map[uint64]bool{1: true, 2: true, 3: false, 4: false, 5: true, 6: true, 7: false, 8: false, 9: true, 10: false, 0: false} {
+		if got := info.Applied(seq); got != want {
+			t.Errorf("Applied(%d) = %v, want %v (session %+v)", seq, got, want, info)
+		}
+	}
+	r := roundTrip(t, s)
+	if got := r.sessionInfos()[1]; !slices.Equal(got.Skipped, info.Skipped) || got.Last != info.Last {
+		t.Fatalf("restored session %+v, want %+v", got, info)
+	}
+}
+
+// roundTrip restores a new store from s's snapshot.
+func roundTrip(t *testing.T, s *Store) *Store {
+	t.Helper()
+	data, err := s.snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewStore()
+	if err := r.restore(data); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
