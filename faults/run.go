@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -345,21 +346,37 @@ func (r *Report) checkAfterHeal(c *cluster, h *history, clients []*kv.Client) {
 		}
 	}
 
-	// Durability: an acknowledged write is applied on every member.
-	for _, o := range h.all() {
+	byName := map[string]kv.Status{}
+	for m, st := range statuses {
+		byName[m.name] = st
+	}
+	r.Lost = lostWrites(h.all(), byName)
+}
+
+// lostWrites lists the acknowledged writes of ops that some replica (its
+// status by name) never applied.
+func lostWrites(ops []op, statuses map[string]kv.Status) []string {
+	var names []string
+	for name := range statuses {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	var lost []string
+	for _, o := range ops {
 		if o.Out.Unknown || o.In.Op == kv.OpGet || o.Seq == 0 {
 			continue
 		}
 		var missing []string
-		for _, m := range members {
-			if !statuses[m].Sessions[o.Session].Applied(o.Seq) {
-				missing = append(missing, m.name)
+		for _, name := range names {
+			if !statuses[name].Sessions[o.Session].Applied(o.Seq) {
+				missing = append(missing, name)
 			}
 		}
 		if len(missing) > 0 {
-			r.Lost = append(r.Lost, fmt.Sprintf("%s: not applied on %s", o, strings.Join(missing, ",")))
+			lost = append(lost, fmt.Sprintf("%s: not applied on %s", o, strings.Join(missing, ",")))
 		}
 	}
+	return lost
 }
 
 // runClient sends commands until the fault phase ends: gets, puts of

@@ -311,7 +311,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 	}
 
 	// Applying may return ae to the pool.
-	aeCommit, aeReply := ae.commit, ae.reply
+	aeCommit, aeReply, aeLeader := ae.commit, ae.reply, ae.leader
 
 	if aeCommit > n.commit {
 		if catchingUp {
@@ -335,6 +335,12 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 	var ar *appendEntryResponse
 	if isNew {
 		ar = newAppendEntryResponse(n.pterm, n.pindex, n.id, true)
+		// Our log now holds the leader's as of this entry, so it holds
+		// every committed entry, whatever we lost: we may vote again.
+		if n.abstain {
+			n.debug("Caught up with leader %q, voting again", aeLeader)
+			n.abstain = false
+		}
 	}
 	n.Unlock()
 

@@ -361,12 +361,19 @@ func TestStateFileLayouts(t *testing.T) {
 	require_Equal(t, rs.Term, 5)
 	require_Equal(t, rs.Vote, candidate)
 
-	// Damage the term file: the restart must not take a term from it.
+	// Damage the term file: the restart must refuse, naming the file,
+	// rather than forget whom it voted for and vote again in that term.
 	raw, err := os.ReadFile(tavPath)
 	require_NoError(t, err)
 	raw[0] ^= 0xff
 	require_NoError(t, os.WriteFile(tavPath, raw, 0o644))
 	n.Stop()
+	cfg.Log = storage.NewMemWAL()
+	_, _, err = raftport.InitRaftNode(s, globalAccountName, cfg)
+	require_Error(t, err, storage.ErrCorrupt)
+	require_Contains(t, err.Error(), tavPath)
+	// Without the file the node starts from term 0.
+	require_NoError(t, os.Remove(tavPath))
 	cfg.Log = storage.NewMemWAL()
 	n, p, err = raftport.InitRaftNode(s, globalAccountName, cfg)
 	require_NoError(t, err)
