@@ -19,9 +19,9 @@ type catchupReport struct {
 	Worst         string
 }
 
-// holds reports whether the catchup bound held: at most one stream per
+// Holds reports whether the catchup bound held: at most one stream per
 // follower at any time, and few starts per second.
-func (r catchupReport) holds() bool {
+func (r catchupReport) Holds() bool {
 	return r.MaxConcurrent <= 1 && r.MaxPerSecond <= catchupStartsBound
 }
 
