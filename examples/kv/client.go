@@ -122,6 +122,26 @@ func (c *Client) Do(ctx context.Context, cmd Command) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	return c.untilDefinite(ctx, body)
+}
+
+// RemovePeer asks the leader to remove the node with ID id from the
+// group, for replacing a replica that cannot be repaired. It returns once
+// the leader proposed it; the change commits as any entry does.
+func (c *Client) RemovePeer(ctx context.Context, id string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	body, err := json.Marshal(request{Local: "remove-peer", Command: Command{Key: id}})
+	if err != nil {
+		return err
+	}
+	_, err = c.untilDefinite(ctx, body)
+	return err
+}
+
+// untilDefinite sends body to the replicas, following the leader, until
+// one gives a definite answer or ctx ends. c.mu is held.
+func (c *Client) untilDefinite(ctx context.Context, body []byte) (Result, error) {
 	for {
 		if ctx.Err() != nil {
 			return Result{}, fmt.Errorf("%w: %w", ErrOutcomeUnknown, ctx.Err())

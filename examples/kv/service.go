@@ -18,7 +18,8 @@ type request struct {
 	Command
 	// Local, when set, asks for the replica's own state instead of
 	// running a command: "status", "status+sessions" or "read" (ReadLocal
-	// of Key, not linearizable).
+	// of Key, not linearizable); or, of the leader, "remove-peer" (Key
+	// names the node ID to remove from the group).
 	Local string `json:"local,omitempty"`
 }
 
@@ -135,6 +136,14 @@ func (s *Service) answer(req request) response {
 		return response{Status: &st}
 	case "read":
 		return response{Result: s.node.ReadLocal(req.Key)}
+	case "remove-peer":
+		if !s.node.Leader() {
+			return response{Error: codeNotLeader, Leader: s.node.LeaderID()}
+		}
+		if err := s.node.Raft().ProposeRemovePeer(req.Key); err != nil {
+			return response{Error: codeOf(err), Leader: s.node.LeaderID()}
+		}
+		return response{Result: Result{OK: true}}
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
 	defer cancel()

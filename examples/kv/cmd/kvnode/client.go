@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/porttrack-dev/porttrack/examples/kv"
+	"github.com/porttrack-dev/porttrack/raftport"
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
@@ -22,10 +23,11 @@ var argsOf = map[string]struct {
 	n     int
 	usage string
 }{
-	"get":    {1, "get KEY"},
-	"put":    {2, "put KEY VALUE"},
-	"cas":    {3, "cas KEY OLD NEW"},
-	"status": {0, "status"},
+	"get":         {1, "get KEY"},
+	"put":         {2, "put KEY VALUE"},
+	"cas":         {3, "cas KEY OLD NEW"},
+	"status":      {0, "status"},
+	"remove-peer": {1, "remove-peer NAME"},
 }
 
 func runClientCmd(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
@@ -81,6 +83,11 @@ func runClient(ctx context.Context, c *kv.Client, cmd string, ids, args []string
 		}
 		if !ok {
 			return fmt.Errorf("key %q does not hold %q", args[0], args[1])
+		}
+		fmt.Fprintln(stdout, "ok")
+	case "remove-peer":
+		if err := c.RemovePeer(ctx, raftport.NodeID(args[0])); err != nil {
+			return err
 		}
 		fmt.Fprintln(stdout, "ok")
 	case "status":

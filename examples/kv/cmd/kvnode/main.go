@@ -7,6 +7,7 @@
 //	kvnode get   -peers n1,n2,n3 -nats nats://127.0.0.1:4222 greeting
 //	kvnode cas   -peers n1,n2,n3 -nats nats://127.0.0.1:4222 greeting hello bye
 //	kvnode status -peers n1,n2,n3 -nats nats://127.0.0.1:4222
+//	kvnode remove-peer -peers n1,n2,n3 -nats nats://127.0.0.1:4222 n3
 package main
 
 import (
@@ -33,7 +34,7 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usage = `usage: kvnode serve|get|put|cas|status [flags] [args] ("kvnode <command> -h" lists its flags)`
+const usage = `usage: kvnode serve|get|put|cas|status|remove-peer [flags] [args] ("kvnode <command> -h" lists its flags)`
 
 // run dispatches to one command and turns its error into an exit code:
 // 0 success, 1 failure, 2 bad usage. Every failure is one line on stderr.
@@ -46,7 +47,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = runServeCmd(ctx, args[1:], stdout, stderr)
-	case "get", "put", "cas", "status":
+	case "get", "put", "cas", "status", "remove-peer":
 		err = runClientCmd(ctx, args[0], args[1:], stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "kvnode: unknown command %q; %s\n", args[0], usage)

@@ -44,6 +44,7 @@ func TestBadUsage(t *testing.T) {
 		{"cas", "-peers", "a", "k", "old"},
 		{"get", "k"},
 		{"get", "-peers", "a", "-timeout", "0s", "k"},
+		{"remove-peer", "-peers", "a"},
 	}
 	for _, args := range cases {
 		var stdout, stderr bytes.Buffer
@@ -151,6 +152,13 @@ func TestThreeReplicasOverEmbeddedNATS(t *testing.T) {
 	}
 	if out, code := client("status"); code != 0 || strings.Count(out, `"digest"`) != 3 {
 		t.Fatalf("status: %d %q", code, out)
+	}
+	// Replacing a replica starts by removing it; the other two go on.
+	if out, code := client("remove-peer", "n3"); code != 0 || out != "ok" {
+		t.Fatalf("remove-peer: %d %q", code, out)
+	}
+	if out, code := client("put", "after", "removal"); code != 0 || out != "ok" {
+		t.Fatalf("put after removal: %d %q", code, out)
 	}
 }
 
