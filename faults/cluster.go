@@ -128,6 +128,7 @@ func (c *cluster) start(m *member, peers []string) error {
 	conn := newTapConn(raw, m.id, c.wire)
 	host, err := raftport.NewServer(raftport.ServerConfig{
 		Name: m.name, Connect: func(string) (transport.Conn, error) { return conn, nil }, Timing: c.timing,
+		Logger: c.cfg.Logger, Debug: c.cfg.Logger != nil,
 	})
 	if err != nil {
 		raw.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -54,6 +55,9 @@ type Config struct {
 	// HealTimeout bounds the wait for the group to recover once healed.
 	HealTimeout  time.Duration
 	CheckTimeout time.Duration // bounds porcupine's search
+	// Logger, when set, gets every node's raftport log (debug level with
+	// FAULTS_DEBUG=1 in the tests).
+	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
@@ -163,6 +167,9 @@ func (r *Report) String() string {
 	fmt.Fprintf(&b, "counters: %s\ncatchup: %s\n", r.Counters, r.Catchup)
 	for _, err := range r.Failures {
 		fmt.Fprintf(&b, "failure: %v\n", err)
+	}
+	for _, d := range r.Diverged {
+		fmt.Fprintf(&b, "not in agreement: %s\n", d)
 	}
 	for i, l := range r.Lost {
 		if i == 10 {
@@ -342,7 +349,8 @@ func (r *Report) checkAfterHeal(c *cluster, h *history, clients []*kv.Client) {
 	}); err != nil {
 		for _, m := range members {
 			st := statuses[m]
-			r.Diverged = append(r.Diverged, fmt.Sprintf("%s applied %d commands, digest %s", m.name, st.Digest.Commands, st.Digest.Hash))
+			r.Diverged = append(r.Diverged, fmt.Sprintf("%s applied %d commands (index %d, term %d, leader %q, digest %s)",
+				m.name, st.Digest.Commands, st.Applied, st.Term, st.LeaderID, st.Digest.Hash))
 		}
 	}
 
