@@ -146,7 +146,7 @@ func (c *cluster) start(m *member, peers []string) error {
 	// CrashFS must not revert files it did not see written.
 	node, err := kv.Start(kv.Config{
 		Host: host, Group: groupName, Peers: peers, Dir: filepath.Join(dir, "raft"),
-		Log: wal, SnapshotEvery: c.cfg.SnapshotEvery,
+		Log: wal, SnapshotEvery: c.cfg.SnapshotEvery, Logger: c.cfg.Logger,
 	})
 	if err != nil {
 		wal.Close()

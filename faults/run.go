@@ -312,21 +312,28 @@ func (r *Report) checkAfterHeal(c *cluster, h *history, clients []*kv.Client) {
 	}
 	var members []*member
 	var leader *member
+	var waiting string
 	if err := waitFor(cfg.HealTimeout, func() bool {
+		waiting = "no leader"
 		leader = c.leader()
-		if leader == nil || leader.node.Raft().MembershipChangeInProgress() {
+		if leader == nil {
+			return false
+		}
+		if leader.node.Raft().MembershipChangeInProgress() {
+			waiting = fmt.Sprintf("leader %s has a membership change in progress", leader.name)
 			return false
 		}
 		members = c.finalMembers(leader)
 		for _, m := range members {
 			if !m.up {
+				waiting = fmt.Sprintf("leader %s lists %s (cluster size %d), which is not running", leader.name, m.name, leader.node.Raft().ClusterSize())
 				c.restart(m)
 				return false
 			}
 		}
 		return true
 	}); err != nil {
-		r.Failures = append(r.Failures, fmt.Errorf("no leader with a settled membership after heal: %w", err))
+		r.Failures = append(r.Failures, fmt.Errorf("no leader with a settled membership after heal (%s): %w", waiting, err))
 		return
 	}
 	r.Counters = collectCounters(c, c.wire, clients, leader.node.Raft().Term())

@@ -173,6 +173,7 @@ func (n *Node) applyBatch(ce *raftport.CommittedEntry) bool {
 			if err := n.store.restore(e.Data); err != nil {
 				n.log.Error("unusable snapshot", "index", ce.Index, "error", err)
 			}
+			n.log.Debug("restored snapshot", "index", ce.Index, "digest", n.store.digestOf())
 		}
 	}
 	// Trap: Applied must be called for every committed batch, including
@@ -181,6 +182,9 @@ func (n *Node) applyBatch(ce *raftport.CommittedEntry) bool {
 	// reports Leader().
 	n.raft.Applied(ce.Index)
 	n.store.setIndex(ce.Index)
+	if n.log.Enabled(context.Background(), slog.LevelDebug) {
+		n.log.Debug("applied", "index", ce.Index, "entries", len(ce.Entries), "digest", n.store.digestOf())
+	}
 	return true
 }
 

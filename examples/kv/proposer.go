@@ -26,7 +26,9 @@ var (
 )
 
 // committed is where the log applied a proposed entry: the index of the
-// batch (raftport's CommittedEntry.Index) that held it.
+// batch (raftport's CommittedEntry.Index) that held it. Trap: that index
+// names a batch of commands, not one; waiting for it to be applied is
+// enough here, but it cannot order two commands of one batch.
 type committed struct {
 	Index uint64
 }
