@@ -324,6 +324,10 @@ func (r *Report) checkAfterHeal(c *cluster, h *history, clients []*kv.Client) {
 			return false
 		}
 		members = c.finalMembers(leader)
+		if !slices.Contains(members, leader) {
+			waiting = fmt.Sprintf("leader %s does not list itself among %s", leader.name, namesOf(members))
+			return false
+		}
 		for _, m := range members {
 			if !m.up {
 				waiting = fmt.Sprintf("leader %s lists %s (cluster size %d), which is not running", leader.name, m.name, leader.node.Raft().ClusterSize())
@@ -346,14 +350,14 @@ func (r *Report) checkAfterHeal(c *cluster, h *history, clients []*kv.Client) {
 		for _, m := range members {
 			statuses[m] = m.node.Status(true)
 		}
-		want := statuses[leader].Digest
 		for _, st := range statuses {
-			if st.Digest != want {
+			if st.Digest != statuses[members[0]].Digest {
 				return false
 			}
 		}
 		return true
 	}); err != nil {
+		r.Diverged = append(r.Diverged, fmt.Sprintf("leader %s, members %s", leader.name, namesOf(members)))
 		for _, m := range members {
 			st := statuses[m]
 			r.Diverged = append(r.Diverged, fmt.Sprintf("%s applied %d commands (index %d, term %d, leader %q, digest %s)",
