@@ -285,8 +285,7 @@ func (c *cluster) heal() {
 	}
 }
 
-// finalMembers reads the group's membership from its leader and stops
-// any running node the group no longer has.
+// finalMembers reads the group's membership from its leader.
 func (c *cluster) finalMembers(l *member) []*member {
 	var ids []string
 	for _, p := range l.node.Raft().Peers() {
@@ -296,15 +295,20 @@ func (c *cluster) finalMembers(l *member) []*member {
 	for _, m := range c.members {
 		if slices.Contains(ids, m.id) {
 			out = append(out, m)
-			m.inGrp = true
-			continue
-		}
-		m.inGrp = false
-		if m.up {
-			c.halt(m)
 		}
 	}
 	return out
+}
+
+// settle makes members the group: any other running node was removed,
+// and is stopped.
+func (c *cluster) settle(members []*member) {
+	for _, m := range c.members {
+		m.inGrp = slices.Contains(members, m)
+		if !m.inGrp && m.up {
+			c.halt(m)
+		}
+	}
 }
 
 func (c *cluster) shutdown() {

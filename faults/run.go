@@ -328,6 +328,7 @@ func (r *Report) checkAfterHeal(c *cluster, h *history, clients []*kv.Client) {
 			waiting = fmt.Sprintf("leader %s does not list itself among %s", leader.name, namesOf(members))
 			return false
 		}
+		c.settle(members)
 		for _, m := range members {
 			if !m.up {
 				waiting = fmt.Sprintf("leader %s lists %s (cluster size %d), which is not running", leader.name, m.name, leader.node.Raft().ClusterSize())
