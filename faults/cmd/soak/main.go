@@ -95,7 +95,7 @@ func lossTable(opts options, out io.Writer) int {
 			failed++
 			fmt.Fprintf(out, "%s\n", r)
 		}
-		fmt.Fprintf(out, "%s: %.0f ops/s\n", cfg, r.Throughput)
+		fmt.Fprintf(out, "%s: %.0f ops/s\n", r.Config, r.Throughput)
 		return r
 	})
 	fmt.Fprintf(out, "\nmessage loss, 3 nodes, 5 clients, %v of faults per run, median of %d seeds:\n%s", opts.duration, opts.runs, faults.FormatLossTable(rows))
