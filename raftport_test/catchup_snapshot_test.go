@@ -1,10 +1,6 @@
 package raftport_test
 
-import (
-	"testing"
-
-	"github.com/porttrack-dev/porttrack/raftport"
-)
+import "testing"
 
 // TestCatchupSnapshotDeliveredTwiceIsNotStored: a follower behind the
 // leader's snapshot receives the first message of its catchup, the
@@ -16,25 +12,11 @@ import (
 // would diverge from the group. Found by the fault suite (duplication,
 // isolated leaders, snapshots).
 func TestCatchupSnapshotDeliveredTwiceIsNotStored(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
+	st := stepNode(t)
 	// A live entry far ahead of the empty log starts a catchup.
-	trigger := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 2, Commit: 10, PTerm: 2, PIndex: 10, Entries: sampleEntries()})
-	processAE(t, p, trigger, p.AESub())
-	requireCatchup(t, p)
-	csub := p.CatchupSub()
+	st.live(aeFrom(nats0, 2).after(2, 10).committing(10).withEntry(), catchingUp())
 
-	snap := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 2, LTerm: 2, Commit: 5, PTerm: 2, PIndex: 5, Entries: []*raftport.Entry{
-		{Type: raftport.EntrySnapshot, Data: []byte("state at 5")}, p.PeerStateEntry(),
-	}})
-	processAE(t, p, snap, csub)
-	rs := p.Replication()
-	require_Equal(t, rs.PIndex, 5)
-	require_Equal(t, walMsgs(p), 0)
-
-	processAE(t, p, snap, csub)
-	rs = p.Replication()
-	require_Equal(t, rs.PIndex, 5)
-	require_Equal(t, walMsgs(p), 0)
+	snapshot := aeFrom(nats0, 2).inLeaderTerm(2).after(2, 5).committing(5).carrying(st.snapshotEntries()...)
+	st.catchup(snapshot, tip(2, 5), logHolds(0))
+	st.catchup(snapshot, tip(2, 5), logHolds(0))
 }
