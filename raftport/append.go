@@ -458,6 +458,11 @@ func (n *raft) installCatchupSnapshot(ae *appendEntry) {
 	n.pindex = ae.pindex
 	n.pterm = ae.pterm
 	n.commit = ae.pindex
+	// A membership change we held uncommitted is settled by the snapshot,
+	// one way or the other; left pending, it would block every later one.
+	if n.membChangeIndex > 0 && n.membChangeIndex <= n.commit {
+		n.membChangeIndex = 0
+	}
 
 	snap := &snapshot{
 		lastTerm:  n.pterm,

@@ -1,6 +1,10 @@
 package raftport_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/porttrack-dev/porttrack/raftport"
+)
 
 // TestCatchupSnapshotDeliveredTwiceIsNotStored: a follower behind the
 // leader's snapshot receives the first message of its catchup, the
@@ -19,4 +23,22 @@ func TestCatchupSnapshotDeliveredTwiceIsNotStored(t *testing.T) {
 	snapshot := aeFrom(nats0, 2).inLeaderTerm(2).after(2, 5).committing(5).carrying(st.snapshotEntries()...)
 	st.catchup(snapshot, tip(2, 5), logHolds(0))
 	st.catchup(snapshot, tip(2, 5), logHolds(0))
+}
+
+// TestCatchupSnapshotEndsAPendingMembershipChange: a follower holding an
+// uncommitted peer removal is caught up from a snapshot past it. Whatever
+// became of that entry, the snapshot settled it: the change is no longer
+// pending. Left pending, every later membership change is refused for
+// good (the fault suite saw a healed group's leader report a change in
+// progress for 30s while it committed everything else).
+func TestCatchupSnapshotEndsAPendingMembershipChange(t *testing.T) {
+	st := stepNode(t)
+	removal := &raftport.Entry{Type: raftport.EntryRemovePeer, Data: []byte(nats1)}
+	st.live(aeFrom(nats0, 1).after(0, 0).carrying(removal), lastIndex(1))
+	require_True(t, st.n.MembershipChangeInProgress())
+
+	st.live(aeFrom(nats0, 2).after(2, 10).committing(10).withEntry(), catchingUp())
+	snapshot := aeFrom(nats0, 2).inLeaderTerm(2).after(2, 5).committing(5).carrying(st.snapshotEntries()...)
+	st.catchup(snapshot, tip(2, 5))
+	require_False(t, st.n.MembershipChangeInProgress())
 }
