@@ -17,7 +17,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/porttrack-dev/porttrack/raftport/bench"
+	"github.com/porttrack-dev/porttrack/bench"
 )
 
 func main() {
