@@ -1,13 +1,17 @@
-// Package bench is the replication workload shared by cmd/raftbench and
-// this package's go test benchmarks: a 3-node group in one process, on an
-// in-memory transport, replicating N entries of S bytes proposed on the
-// leader with at most W proposals outstanding. The same workload runs on
-// raftport, hashicorp/raft and etcd raft so that their figures can be
-// compared when measured in the same process and run.
+// Package bench measures raftport against hashicorp/raft and etcd raft on
+// the workloads applications run: a 3-node group in one process, each
+// library on its own in-memory transport, entries proposed on the leader
+// by concurrent proposers that each wait for their own entry to commit
+// (and, labelled as such, one pipelined proposer with a window of
+// proposals in flight), in memory and durable (fsync before acknowledge).
+// It also times a leader loss and a lagging follower's catch-up, and runs
+// raftport over an embedded NATS cluster beside a JetStream R3 stream.
+//
+// It is a module of its own so that raftport's users do not inherit the
+// other libraries as dependencies.
 package bench
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -15,90 +19,109 @@ import (
 // GroupSize is the number of nodes of every benchmarked group.
 const GroupSize = 3
 
-// MinEntrySize is the smallest payload: every entry starts with its
-// 8-byte sequence number, which is how replicas check order.
-const MinEntrySize = 8
+// headerLen is the part of every payload that identifies it: the
+// proposer's number and its sequence number, 8 bytes each. Replicas use it
+// to check order; proposers use it to find their own commit.
+const headerLen = 16
+
+// MinEntrySize is the smallest payload, the header alone.
+const MinEntrySize = headerLen
 
 // MaxEntrySize bounds one payload; larger entries measure memcpy more than
 // replication.
 const MaxEntrySize = 1 << 20
 
-// Options configure a Session.
-type Options struct {
-	// Window is how many proposals may wait for their commit at once.
-	Window int
-	// EntrySize is the payload size in bytes.
-	EntrySize int
-	// Timeout bounds the election at Start and each Replicate; a stuck
-	// group fails with an error instead of hanging.
-	Timeout time.Duration
-	// Dir is where durable logs and node state go; "" means a fresh
-	// temporary directory, removed on Close.
-	Dir string
-}
+// DefaultElectionTimeout is the election timeout every library gets
+// unless Options say otherwise, so that the leader-loss figures compare
+// protocols rather than settings: a follower that hears nothing for a
+// random 1-2× of it campaigns, and a leader heartbeats every tenth of it.
+// Shorter timeouts make leaders flap on a loaded two-core machine.
+const DefaultElectionTimeout = 250 * time.Millisecond
 
-// DefaultTimeout is used when Options.Timeout is zero.
-const DefaultTimeout = 60 * time.Second
+// heartbeatsPerElection is how many heartbeat intervals make the election
+// timeout, in every library.
+const heartbeatsPerElection = 10
 
-func (o Options) withDefaults() Options {
-	if o.Timeout <= 0 {
-		o.Timeout = DefaultTimeout
-	}
-	return o
-}
+// Mode is where a group keeps its log.
+type Mode string
 
-// Validate reports the first option out of range.
-func (o Options) Validate() error {
-	switch {
-	case o.Window < 1:
-		return fmt.Errorf("window must be at least 1, got %d", o.Window)
-	case o.EntrySize < MinEntrySize:
-		return fmt.Errorf("entry size must be at least %d bytes (the sequence number), got %d", MinEntrySize, o.EntrySize)
-	case o.EntrySize > MaxEntrySize:
-		return fmt.Errorf("entry size must be at most %d bytes, got %d", MaxEntrySize, o.EntrySize)
-	}
-	return nil
-}
+const (
+	// InMemory keeps the log in the process; nothing survives a restart
+	// of the machine.
+	InMemory Mode = "in memory"
+	// Durable writes the log to files and fsyncs an entry before it is
+	// acknowledged.
+	Durable Mode = "durable"
+)
 
-// Impl is one implementation under test.
-type Impl struct {
-	// Name is the label in tables and benchmark names.
+// Modes lists the modes in table order.
+func Modes() []Mode { return []Mode{InMemory, Durable} }
+
+// Library is one Raft implementation under test.
+type Library struct {
+	// Name is the key used on the command line and in result files.
 	Name string
-	// Log says where the implementation keeps its log in this workload,
-	// which matters when comparing: an fsync'd file is not a Go slice.
+	// Title heads its column.
+	Title string
+	// logs says, per mode, what log the library runs on; a mode it has
+	// no log for is missing and its cells are dashes.
+	logs map[Mode]logSpec
+}
+
+type logSpec struct {
+	desc  string
+	start starter
+}
+
+// Libraries returns every library, raftport first.
+func Libraries() []Library {
+	return []Library{
+		{Name: "raftport", Title: "raftport", logs: map[Mode]logSpec{
+			InMemory: {"storage.MemWAL", startRaftportMem},
+			Durable:  {"storage.FileWAL, SyncAlways (fsync before Append returns, group commit)", startRaftportFile},
+		}},
+		{Name: "hashicorp", Title: "hashicorp/raft", logs: map[Mode]logSpec{
+			InMemory: {"raft.InmemStore", startHashicorpMem},
+			Durable:  {"raft-boltdb/v2 BoltStore, NoSync off (fsync per write transaction), FileSnapshotStore", startHashicorpBolt},
+		}},
+		{Name: "etcd", Title: "etcd raft", logs: map[Mode]logSpec{
+			InMemory: {"raft.MemoryStorage", startEtcd},
+		}},
+	}
+}
+
+// NoDurableLog explains the dash in the durable rows of a library
+// without a durable log.
+const NoDurableLog = "etcd raft has no durable log in go.etcd.io/raft (its WAL lives in etcd/server): durable cells are dashes"
+
+// LookupLibrary returns the library called name.
+func LookupLibrary(name string) (Library, error) {
+	var names []string
+	for _, lib := range Libraries() {
+		if lib.Name == name {
+			return lib, nil
+		}
+		names = append(names, lib.Name)
+	}
+	return Library{}, fmt.Errorf("unknown library %q (have %v)", name, names)
+}
+
+// Target is a library in one mode: what a Session runs.
+type Target struct {
+	Library string
+	Mode    Mode
+	// Log describes the library's log in this mode.
 	Log   string
 	start starter
 }
 
-// Implementations returns every implementation, raftport first.
-func Implementations() []Impl {
-	return []Impl{
-		{Name: "raftport-mem", Log: "raftport MemWAL", start: startRaftportMem},
-		{Name: "raftport-file", Log: "raftport FileWAL, default SyncAlways (fsync per append, group commit)", start: startRaftportFile},
-		{Name: "hashicorp", Log: "raft.InmemStore (a durable log needs raft-boltdb, an extra dependency)", start: startHashicorp},
-		{Name: "etcd", Log: "raft.MemoryStorage (etcd's WAL lives in etcd/server, an extra dependency)", start: startEtcd},
-	}
-}
+func (t Target) String() string { return t.Library + " " + string(t.Mode) }
 
-// Lookup returns the implementation called name.
-func Lookup(name string) (Impl, error) {
-	var names []string
-	for _, impl := range Implementations() {
-		if impl.Name == name {
-			return impl, nil
-		}
-		names = append(names, impl.Name)
+// Target returns the library in mode, or false if it has no log for it.
+func (l Library) Target(mode Mode) (Target, bool) {
+	spec, ok := l.logs[mode]
+	if !ok {
+		return Target{}, false
 	}
-	return Impl{}, fmt.Errorf("unknown implementation %q (have %v)", name, names)
-}
-
-// Run starts a group of impl, replicates n entries and shuts it down. The
-// election and the shutdown are not part of the returned figures.
-func Run(impl Impl, n int, opts Options) (res Result, err error) {
-	s, err := Start(impl, opts)
-	if err != nil {
-		return Result{}, err
-	}
-	defer func() { err = errors.Join(err, s.Close()) }()
-	return s.Replicate(n)
+	return Target{Library: l.Name, Mode: mode, Log: spec.desc, start: spec.start}, true
 }

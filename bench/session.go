@@ -2,82 +2,159 @@ package bench
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-// group is a running 3-node group of one implementation.
-type group interface {
-	// propose hands data to the leader; it returns once the proposal is
-	// accepted, not committed. data is the group's to keep.
-	propose(data []byte) error
-	// close stops every node and waits for every goroutine it started.
-	close() error
-}
-
-// groupConfig is what an implementation needs to start its group.
-type groupConfig struct {
-	dir    string
+// Options configure a Session.
+type Options struct {
+	// EntrySize is the payload size in bytes.
+	EntrySize int
+	// Proposers is how many proposers the replicas tell apart.
+	Proposers int
+	// Timeout bounds the election at Start and every wait for a commit or
+	// a catch-up: a stuck group fails with an error instead of hanging.
+	Timeout time.Duration
+	// ElectionTimeout is the shortest wait of a follower before it
+	// campaigns, in every library; 0 means DefaultElectionTimeout.
+	ElectionTimeout time.Duration
+	// Dir is where durable logs and node state go; "" means a fresh
+	// temporary directory, removed on Close.
+	Dir string
+	// WrapConn, when set, wraps every raftport node's transport connection
+	// (for example in an authenticating layer); other libraries ignore it.
+	WrapConn func(node string, c transport.Conn) (transport.Conn, error)
+	// connect replaces raftport's in-process network (NATS runs use it).
+	connect func(node int, name string) (transport.Conn, error)
+	// window is how many entries proposer 0 may have in flight, for its
+	// latency clock; the others have one at a time.
 	window int
-	// replicas[i] is node i's state machine; the group calls apply for
-	// every committed workload entry, in order, on the node that applied it.
-	replicas []*replica
-	apply    func(node int, data []byte)
-	// fail reports an error that breaks the group (a storage failure, an
-	// apply out of order) so Replicate stops waiting.
-	fail    func(error)
-	timeout time.Duration
-	// ctx is cancelled once the session failed (or timed out) and at
-	// close, for calls that would otherwise wait for a leader forever.
-	ctx context.Context
 }
 
-// starter starts a group and returns it once it has a leader, with that
-// leader's node index.
-type starter func(cfg groupConfig) (group, int, error)
+// DefaultTimeout is used when Options.Timeout is zero: far longer than any
+// commit takes, even under load, and short enough that a stuck run is
+// retried soon.
+const DefaultTimeout = 20 * time.Second
 
-// Session is a started group on which Replicate can be called repeatedly.
+func (o Options) withDefaults() Options {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	o.Proposers = max(o.Proposers, 1)
+	if o.ElectionTimeout <= 0 {
+		o.ElectionTimeout = DefaultElectionTimeout
+	}
+	return o
+}
+
+// Validate reports the first option out of range.
+func (o Options) Validate() error {
+	switch {
+	case o.EntrySize < MinEntrySize:
+		return fmt.Errorf("entry size must be at least %d bytes (the header), got %d", MinEntrySize, o.EntrySize)
+	case o.EntrySize > MaxEntrySize:
+		return fmt.Errorf("entry size must be at most %d bytes, got %d", MaxEntrySize, o.EntrySize)
+	case o.ElectionTimeout > 0 && o.ElectionTimeout < 10*time.Millisecond:
+		return fmt.Errorf("election timeout must be at least 10ms, got %v", o.ElectionTimeout)
+	case o.Proposers > 4096:
+		return fmt.Errorf("proposers must be at most 4096, got %d", o.Proposers)
+	}
+	return nil
+}
+
+// connWrapper is Options.WrapConn.
+type connWrapper = func(node string, c transport.Conn) (transport.Conn, error)
+
+// Session is a running group of one target with a replica per node.
 type Session struct {
-	impl     Impl
+	target   Target
 	opts     Options
 	dir      string
 	ownDir   bool
-	group    group
+	cluster  cluster
 	replicas []*replica
-	leader   atomic.Int32
+	leader   atomic.Int32 // the node proposers use and whose applies they wait on
 
-	win    *window
+	proposers []*proposer
+	base      time.Time
+	hist      atomic.Pointer[latencyHistogram] // nil while not measuring
+	pattern   []byte
+
 	ctx    context.Context
 	cancel context.CancelFunc
 	failed chan struct{}
 	once   sync.Once
 	err    error // set once, before failed is closed
-
-	proposed uint64
-	crc      uint32 // checksum of every payload proposed, in order
-	pattern  []byte
 }
 
-// Start starts a group of impl and waits for its leader; the time this
-// takes is not part of any Result.
-func Start(impl Impl, opts Options) (*Session, error) {
+// proposer is one client of the group: the entries it proposed so far and
+// what it waits on.
+type proposer struct {
+	id   int
+	next uint64 // sequence number of its next entry
+	sum  uint32 // checksum of its payloads, in proposal order
+	w    waiter
+	// starts[seq % len] is when entry seq was proposed, in ns since the
+	// session began; one slot per entry it may have in flight.
+	starts []atomic.Int64
+}
+
+// waiter is how a proposer learns that the leader applied its entries.
+type waiter struct {
+	applied atomic.Uint64 // 1 + the highest sequence number applied on the leader
+	ch      chan struct{} // a wake-up, buffered so that the applier never blocks
+}
+
+func (w *waiter) done(seq uint64) {
+	w.applied.Store(seq + 1)
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
+}
+
+// until waits until the leader applied n of the proposer's entries.
+func (w *waiter) until(ctx context.Context, n uint64) error {
+	for w.applied.Load() < n {
+		select {
+		case <-w.ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// ticket is one proposal's claim on its commit: the proposer's waiter and
+// the entry's sequence number, as stamped in its payload.
+type ticket struct {
+	w   *waiter
+	seq uint64
+}
+
+// wait returns once the leader applied the ticket's entry.
+func (t ticket) wait(ctx context.Context) error { return t.w.until(ctx, t.seq+1) }
+
+// Start starts a group of target and waits for a leader every node
+// follows; the time this takes is not part of any figure.
+func Start(target Target, opts Options) (*Session, error) {
 	opts = opts.withDefaults()
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
-	if impl.start == nil {
-		return nil, fmt.Errorf("implementation %q has no starter; use Implementations or Lookup", impl.Name)
+	if target.start == nil {
+		return nil, fmt.Errorf("target %q has no starter; use Libraries", target)
 	}
-	s := &Session{impl: impl, opts: opts, dir: opts.Dir, failed: make(chan struct{})}
+	s := &Session{target: target, opts: opts, dir: opts.Dir, failed: make(chan struct{}), base: time.Now()}
 	if s.dir == "" {
-		dir, err := os.MkdirTemp("", "raftbench-"+impl.Name+"-")
+		dir, err := os.MkdirTemp("", "raftbench-"+target.Library+"-")
 		if err != nil {
 			return nil, err
 		}
@@ -85,25 +162,36 @@ func Start(impl Impl, opts Options) (*Session, error) {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.leader.Store(-1)
-	s.win = newWindow(opts.Window)
 	s.pattern = newPattern(opts.EntrySize)
 	for i := range GroupSize {
-		s.replicas = append(s.replicas, newReplica(i))
+		s.replicas = append(s.replicas, newReplica(i, opts.Proposers))
 	}
-	g, leader, err := impl.start(groupConfig{
+	for p := range opts.Proposers {
+		inFlight := 1
+		if p == 0 {
+			inFlight = max(opts.window, 1)
+		}
+		s.proposers = append(s.proposers, &proposer{id: p, w: waiter{ch: make(chan struct{}, 1)}, starts: make([]atomic.Int64, inFlight)})
+	}
+	c, err := target.start(clusterConfig{
 		dir:      s.dir,
-		window:   opts.Window,
-		replicas: s.replicas,
-		apply:    s.apply,
+		sm:       (*sessionSM)(s),
 		fail:     s.fail,
-		timeout:  opts.Timeout,
 		ctx:      s.ctx,
+		timeout:  opts.Timeout,
+		election: opts.ElectionTimeout,
+		wrap:     opts.WrapConn,
+		connect:  opts.connect,
 	})
 	if err != nil {
 		s.cancel()
-		return nil, errors.Join(fmt.Errorf("%s: %w", impl.Name, err), s.removeDir())
+		return nil, errors.Join(fmt.Errorf("%s: %w", target, err), s.removeDir())
 	}
-	s.group = g
+	s.cluster = c
+	leader, err := waitLeader(c, opts.Timeout)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("%s: %w", target, err), s.Close())
+	}
 	s.leader.Store(int32(leader))
 	return s, nil
 }
@@ -115,17 +203,29 @@ func (s *Session) removeDir() error {
 	return os.RemoveAll(s.dir)
 }
 
-// apply is every node's state machine.
-func (s *Session) apply(node int, data []byte) {
-	seq, err := s.replicas[node].apply(data)
+// sessionSM is the session seen as every node's state machine.
+type sessionSM Session
+
+func (sm *sessionSM) apply(node int, data []byte) {
+	s := (*Session)(sm)
+	p, seq, err := s.replicas[node].apply(data)
 	if err != nil {
 		s.fail(err)
 		return
 	}
-	if int32(node) == s.leader.Load() {
-		s.win.release(seq)
+	if int32(node) != s.leader.Load() {
+		return
 	}
+	pr := s.proposers[p]
+	if h := s.hist.Load(); h != nil {
+		h.add(time.Since(s.base) - time.Duration(pr.starts[seq%uint64(len(pr.starts))].Load()))
+	}
+	pr.w.done(seq)
 }
+
+func (sm *sessionSM) snapshot(node int) []byte { return sm.replicas[node].snapshot() }
+
+func (sm *sessionSM) restore(node int, snap []byte) error { return sm.replicas[node].restore(snap) }
 
 func (s *Session) fail(err error) {
 	s.once.Do(func() {
@@ -135,166 +235,159 @@ func (s *Session) fail(err error) {
 	})
 }
 
-// Replicate proposes n more entries on the leader, at most Window at a
-// time, and returns once every node applied them all.
-func (s *Session) Replicate(n int) (Result, error) {
-	if n < 1 {
-		return Result{}, fmt.Errorf("entries must be at least 1, got %d", n)
+// failure returns the error that broke the session, or nil.
+func (s *Session) failure() error {
+	select {
+	case <-s.failed:
+		return s.err
+	default:
+		return nil
 	}
-	target := s.proposed + uint64(n)
-	reached := make([]<-chan struct{}, 0, len(s.replicas))
-	for _, r := range s.replicas {
-		reached = append(reached, r.expect(target))
-	}
-	timeout := time.AfterFunc(s.opts.Timeout, func() { s.fail(s.timeoutError(target)) })
-	defer timeout.Stop()
-
-	// Collect the previous run's garbage so that neither the allocation
-	// deltas nor the heap peak inherit it.
-	runtime.GC()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	heap := startHeapSampler()
-	latency0 := s.win.latency.Load()
-	start := time.Now()
-
-	err := s.proposeAll(target)
-	for i := 0; err == nil && i < len(reached); i++ {
-		select {
-		case <-reached[i]:
-		case <-s.failed:
-			err = s.err
-		}
-	}
-
-	elapsed := time.Since(start)
-	peak := heap.stop()
-	runtime.ReadMemStats(&after)
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", s.impl.Name, err)
-	}
-	if err := s.verify(target); err != nil {
-		return Result{}, fmt.Errorf("%s: %w", s.impl.Name, err)
-	}
-	return Result{
-		Impl:          s.impl.Name,
-		Entries:       n,
-		Elapsed:       elapsed,
-		LatencySum:    time.Duration(s.win.latency.Load() - latency0),
-		Mallocs:       after.Mallocs - before.Mallocs,
-		TotalAlloc:    after.TotalAlloc - before.TotalAlloc,
-		PeakHeapInuse: peak,
-	}, nil
 }
 
-// proposeAll proposes entries s.proposed up to target.
-func (s *Session) proposeAll(target uint64) error {
-	for ; s.proposed < target; s.proposed++ {
-		seq := s.proposed
+// sleep waits d, or less if the session fails.
+func (s *Session) sleep(d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-s.failed:
+		return s.err
+	}
+}
+
+// next builds proposer p's next payload and notes when it was proposed.
+func (s *Session) next(pr *proposer) ([]byte, ticket) {
+	seq := pr.next
+	pr.next++
+	data := payload(s.pattern, pr.id, seq)
+	pr.sum = crc32.Update(pr.sum, castagnoli, data)
+	pr.starts[seq%uint64(len(pr.starts))].Store(int64(time.Since(s.base)))
+	return data, ticket{w: &pr.w, seq: seq}
+}
+
+// commitOne proposes proposer p's next entry on the leader and waits for
+// its commit, within the session's timeout.
+func (s *Session) commitOne(p int) error {
+	ctx, cancel := context.WithTimeout(s.ctx, s.opts.Timeout)
+	defer cancel()
+	data, t := s.next(s.proposers[p])
+	if err := s.cluster.commit(ctx, int(s.leader.Load()), data, t); err != nil {
+		return s.explain(fmt.Errorf("proposer %d, entry %d: %w", p, t.seq, err))
+	}
+	return nil
+}
+
+// explain prefers the error that broke the session to the one it caused.
+func (s *Session) explain(err error) error {
+	if ferr := s.failure(); ferr != nil {
+		return ferr
+	}
+	return err
+}
+
+// proposed is the number of entries proposed so far.
+func (s *Session) proposed() uint64 {
+	var n uint64
+	for _, pr := range s.proposers {
+		n += pr.next
+	}
+	return n
+}
+
+// awaitAll waits until every node in nodes applied every proposed entry,
+// within the session's timeout.
+func (s *Session) awaitAll(nodes ...int) error { return s.awaitAllWithin(s.opts.Timeout, nodes...) }
+
+func (s *Session) awaitAllWithin(limit time.Duration, nodes ...int) error {
+	target := s.proposed()
+	timeout := time.NewTimer(limit)
+	defer timeout.Stop()
+	for _, i := range nodes {
 		select {
-		case s.win.slots <- struct{}{}:
+		case <-s.replicas[i].expect(target):
 		case <-s.failed:
 			return s.err
-		}
-		data := payload(s.pattern, seq)
-		s.crc = crc32.Update(s.crc, castagnoli, data)
-		s.win.started(seq)
-		if err := s.group.propose(data); err != nil {
-			// A timeout cancels ctx, which is what ended the proposal.
-			if s.ctx.Err() != nil {
-				<-s.failed
-				return s.err
-			}
-			return fmt.Errorf("proposing entry %d: %w", seq, err)
+		case <-timeout.C:
+			return fmt.Errorf("%s: nodes applied %v of %d entries within %v (%s)", s.target, s.counts(), target, limit, s.leadership())
 		}
 	}
 	return nil
 }
 
-func (s *Session) timeoutError(target uint64) error {
-	var counts []uint64
-	for _, r := range s.replicas {
-		applied, _ := r.state()
-		counts = append(counts, applied)
+// leadership says who leads now against the node proposals go to, for
+// errors: a run that lost its leader may have lost a proposal with it, as
+// Raft allows for an entry that was not committed.
+func (s *Session) leadership() string {
+	now, used := s.cluster.leader(false), s.leader.Load()
+	if now == int(used) {
+		return fmt.Sprintf("node %d still leads", now)
 	}
-	return fmt.Errorf("nodes applied %v of %d entries within %v", counts, target, s.opts.Timeout)
+	return fmt.Sprintf("proposals went to node %d, node %d leads now", used, now)
 }
 
-// verify checks that every node applied exactly the proposed entries:
-// order is checked as they are applied, content by the checksum here.
-func (s *Session) verify(target uint64) error {
-	for i, r := range s.replicas {
-		applied, crc := r.state()
-		if applied != target {
-			return fmt.Errorf("node %d applied %d entries, want %d", i, applied, target)
+func (s *Session) counts() []uint64 {
+	var counts []uint64
+	for _, r := range s.replicas {
+		counts = append(counts, r.count())
+	}
+	return counts
+}
+
+// allNodes is every node's index.
+func allNodes() []int {
+	nodes := make([]int, GroupSize)
+	for i := range nodes {
+		nodes[i] = i
+	}
+	return nodes
+}
+
+// verify checks that every node in nodes applied exactly the proposed
+// entries: each proposer's in its order and with its payloads, and all of
+// them in the same order on every node.
+func (s *Session) verify(nodes ...int) error {
+	want := s.proposed()
+	var first *replicaState
+	for _, i := range nodes {
+		st := s.replicas[i].state()
+		if st.applied != want {
+			return fmt.Errorf("node %d applied %d entries, want %d", i, st.applied, want)
 		}
-		if crc != s.crc {
-			return fmt.Errorf("node %d applied different payloads: checksum %08x, want %08x", i, crc, s.crc)
+		for p, pr := range s.proposers {
+			if st.next[p] != pr.next || st.sums[p] != pr.sum {
+				return fmt.Errorf("node %d applied %d entries of proposer %d (checksum %08x), want %d (%08x)",
+					i, st.next[p], p, st.sums[p], pr.next, pr.sum)
+			}
+		}
+		if first == nil {
+			first = &st
+		} else if st.order != first.order {
+			return fmt.Errorf("node %d applied the entries in another order than node %d", i, nodes[0])
 		}
 	}
 	return nil
 }
 
 // Applied returns how many workload entries each node applied so far and
-// the checksum of their payloads, for tests comparing the replicas.
-func (s *Session) Applied() (counts []uint64, checksums []uint32) {
+// the checksum of their payloads in apply order, for tests comparing the
+// replicas.
+func (s *Session) Applied() (counts []uint64, order []uint32) {
 	for _, r := range s.replicas {
-		applied, crc := r.state()
-		counts = append(counts, applied)
-		checksums = append(checksums, crc)
+		st := r.state()
+		counts = append(counts, st.applied)
+		order = append(order, st.order)
 	}
-	return counts, checksums
+	return counts, order
 }
 
 // Close stops the group and removes a temporary directory.
 func (s *Session) Close() error {
 	s.cancel()
-	return errors.Join(s.group.close(), s.removeDir())
-}
-
-// newPattern is the bytes every payload of the given size starts from:
-// not all zero, so that a node applying the wrong bytes changes the
-// checksum.
-func newPattern(size int) []byte {
-	p := make([]byte, size)
-	for i := range p {
-		p[i] = byte(i*7 + 1)
+	var err error
+	if s.cluster != nil {
+		err = s.cluster.close()
 	}
-	return p
-}
-
-// payload is entry seq: the pattern stamped with the sequence number. It
-// is allocated per entry, as an application's command would be.
-func payload(pattern []byte, seq uint64) []byte {
-	data := make([]byte, len(pattern))
-	copy(data, pattern)
-	binary.BigEndian.PutUint64(data, seq)
-	return data
-}
-
-// window bounds the outstanding proposals and times each one: a slot is
-// taken before proposing and given back when the leader applies the entry.
-// Commits come in proposal order, so entry seq reuses the slot of seq-W
-// only after seq-W was released.
-type window struct {
-	slots   chan struct{}
-	base    time.Time
-	starts  []atomic.Int64 // ns since base, by seq % size
-	latency atomic.Int64   // ns, summed over released entries
-}
-
-func newWindow(size int) *window {
-	return &window{slots: make(chan struct{}, size), base: time.Now(), starts: make([]atomic.Int64, size)}
-}
-
-func (w *window) started(seq uint64) {
-	w.starts[seq%uint64(len(w.starts))].Store(int64(time.Since(w.base)))
-}
-
-// release is called for every entry the leader applies; each had taken a
-// slot before being proposed, so the receive never blocks.
-func (w *window) release(seq uint64) {
-	now := int64(time.Since(w.base))
-	w.latency.Add(now - w.starts[seq%uint64(len(w.starts))].Load())
-	<-w.slots
+	return errors.Join(err, s.removeDir())
 }

@@ -1,10 +1,23 @@
-// Command raftbench replicates the same workload on raftport, hashicorp/raft
-// and etcd raft, one after another in this process, and prints the median
-// figures of each with raftport's ratios against the other two.
+// Command raftbench measures raftport, hashicorp/raft and etcd raft in one
+// invocation, on the workload applications run, and prints the tables
+// with the setup they ran on:
 //
-//	go run ./cmd/raftbench [-n 10000] [-size 256] [-window 64] [-runs 3]
+//   - throughput with blocking proposers (each waits for its own entry to
+//     commit), in memory and durable, 64 B and 4 KiB, 1 and 64 proposers;
+//   - the same with one pipelined proposer (labelled: no waiting
+//     application sees it);
+//   - allocations, fsyncs per committed entry per node, memory per
+//     million entries;
+//   - time from a leader loss to the next commit;
+//   - time for a follower 100,000 entries behind to catch up, from the
+//     log and from a snapshot;
+//   - raftport's durable mode over an embedded 3-server NATS cluster
+//     beside a JetStream R3 file stream with sync_interval: always.
 //
-// Durable logs go under $TMPDIR.
+// Every figure is the median of -runs runs, with their range; every run
+// goes to runs.json and runs.csv under -out.
+//
+//	go run ./cmd/raftbench [-runs 3] [-measure 2s] [-only blocking,nats] ...
 package main
 
 import (
@@ -13,9 +26,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
-	"text/tabwriter"
+	"time"
 
 	"github.com/porttrack-dev/porttrack/bench"
 )
@@ -24,203 +39,218 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// config is the parsed command line.
-type config struct {
-	entries int
-	runs    int
-	opts    bench.Options
-	impls   []bench.Impl
+// Sections of the report, in order; -only picks some.
+const (
+	secBlocking  = "blocking"
+	secPipelined = "pipelined"
+	secFailover  = "failover"
+	secCatchup   = "catchup"
+	secNATS      = "nats"
+)
+
+var allSections = []string{secBlocking, secPipelined, secFailover, secCatchup, secNATS}
+
+// options is the parsed command line.
+type options struct {
+	runs      int
+	attempts  int
+	timing    bench.Timing
+	sizes     []int
+	proposers []int
+	window    int
+	libs      []bench.Library
+	modes     []bench.Mode
+	sections  []string
+
+	failoverTrials int
+	catchupBehind  int
+	catchupSize    int
+	natsWindow     int
+
+	timeout  time.Duration
+	election time.Duration
+	dir      string // where logs go ("" = $TMPDIR)
+	out      string // where runs.json and runs.csv go ("" = none)
 }
 
-// maxLogBytes bounds entries*size: every node of every group keeps its
-// whole log in memory.
-const maxLogBytes = 1 << 30
+func (o options) has(section string) bool { return slices.Contains(o.sections, section) }
 
-func parseFlags(args []string) (config, error) {
+const usage = "usage: raftbench [-runs n] [-warmup d] [-measure d] [-sizes list] [-proposers list] [-window n] " +
+	"[-libs list] [-modes memory,durable] [-only sections] [-failover-trials n] [-catchup-behind n] " +
+	"[-catchup-size bytes] [-nats-window n] [-election d] [-timeout d] [-attempts n] [-dir path] [-out path]"
+
+func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("raftbench", flag.ContinueOnError)
 	// Errors are reported in one line by run, not with the usage dump.
 	fs.SetOutput(io.Discard)
-	n := fs.Int("n", 10000, "entries to replicate per run")
-	size := fs.Int("size", 256, "payload bytes per entry (at least 8)")
-	window := fs.Int("window", 64, "proposals outstanding at once")
-	runs := fs.Int("runs", 3, "runs per implementation; the median is reported")
-	only := fs.String("impl", "", "comma-separated implementations to run (default all)")
-	timeout := fs.Duration("timeout", bench.DefaultTimeout, "limit for the election and for each run")
+	o := options{}
+	fs.IntVar(&o.runs, "runs", 3, "runs per cell; tables show the median and the range")
+	fs.IntVar(&o.attempts, "attempts", 3, "attempts per run: a run that fails (a leader lost under load) is retried")
+	fs.DurationVar(&o.timing.Warmup, "warmup", 500*time.Millisecond, "proposing before measuring, not counted")
+	fs.DurationVar(&o.timing.Measure, "measure", 2*time.Second, "measured span of a throughput run")
+	sizes := fs.String("sizes", "64,4096", "entry sizes in bytes")
+	proposers := fs.String("proposers", "1,64", "numbers of blocking proposers")
+	fs.IntVar(&o.window, "window", 64, "proposals in flight in the pipelined mode")
+	libs := fs.String("libs", "raftport,hashicorp,etcd", "libraries to run")
+	modes := fs.String("modes", "memory,durable", "log modes to run")
+	only := fs.String("only", strings.Join(allSections, ","), "report sections to run")
+	fs.IntVar(&o.failoverTrials, "failover-trials", 5, "leader losses per library and mode")
+	fs.IntVar(&o.catchupBehind, "catchup-behind", 100_000, "entries a restarted follower lacks")
+	fs.IntVar(&o.catchupSize, "catchup-size", 64, "entry size of the catch-up runs")
+	fs.IntVar(&o.natsWindow, "nats-window", 256, "publishes or proposals in flight in the NATS section's pipelined rows")
+	fs.DurationVar(&o.election, "election", bench.DefaultElectionTimeout, "election timeout of every library (followers wait 1-2× of it)")
+	fs.DurationVar(&o.timeout, "timeout", bench.DefaultTimeout, "limit for an election, a commit or a catch-up")
+	fs.StringVar(&o.dir, "dir", "", "directory for the durable logs (default $TMPDIR)")
+	fs.StringVar(&o.out, "out", "", "directory for runs.json and runs.csv (default none)")
 	if err := fs.Parse(args); err != nil {
-		return config{}, err
+		return options{}, err
 	}
 	if fs.NArg() > 0 {
-		return config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return options{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	cfg := config{entries: *n, runs: *runs, opts: bench.Options{Window: *window, EntrySize: *size, Timeout: *timeout}}
-	switch {
-	case *n < 1:
-		return config{}, fmt.Errorf("-n must be at least 1, got %d", *n)
-	case *runs < 1:
-		return config{}, fmt.Errorf("-runs must be at least 1, got %d", *runs)
-	case *timeout <= 0:
-		return config{}, fmt.Errorf("-timeout must be positive, got %v", *timeout)
+	var err error
+	if o.sizes, err = parseInts("-sizes", *sizes, bench.MinEntrySize, bench.MaxEntrySize); err != nil {
+		return options{}, err
 	}
-	if err := cfg.opts.Validate(); err != nil {
-		return config{}, flagError(err)
+	if o.proposers, err = parseInts("-proposers", *proposers, 1, 4096); err != nil {
+		return options{}, err
 	}
-	if int64(*n)*int64(*size) > maxLogBytes {
-		return config{}, fmt.Errorf("-n × -size is %d bytes, above the %d each in-memory log may hold", int64(*n)*int64(*size), maxLogBytes)
+	if o.libs, err = parseLibs(*libs); err != nil {
+		return options{}, err
 	}
-	if *only == "" {
-		cfg.impls = bench.Implementations()
-		return cfg, nil
+	if o.modes, err = parseModes(*modes); err != nil {
+		return options{}, err
 	}
-	for _, name := range strings.Split(*only, ",") {
-		impl, err := bench.Lookup(strings.TrimSpace(name))
-		if err != nil {
-			return config{}, fmt.Errorf("-impl: %w", err)
+	if o.sections, err = parseSections(*only); err != nil {
+		return options{}, err
+	}
+	for _, c := range []struct {
+		name     string
+		val, min int
+	}{
+		{"-runs", o.runs, 1}, {"-attempts", o.attempts, 1}, {"-failover-trials", o.failoverTrials, 1},
+		{"-catchup-behind", o.catchupBehind, 1}, {"-catchup-size", o.catchupSize, bench.MinEntrySize},
+		{"-window", o.window, 1}, {"-nats-window", o.natsWindow, 1},
+	} {
+		if c.val < c.min {
+			return options{}, fmt.Errorf("%s must be at least %d, got %d", c.name, c.min, c.val)
 		}
-		cfg.impls = append(cfg.impls, impl)
 	}
-	return cfg, nil
+	switch {
+	case o.window > bench.MaxWindow || o.natsWindow > bench.MaxWindow:
+		return options{}, fmt.Errorf("windows must be at most %d", bench.MaxWindow)
+	case o.catchupSize > bench.MaxEntrySize:
+		return options{}, fmt.Errorf("-catchup-size must be at most %d, got %d", bench.MaxEntrySize, o.catchupSize)
+	case o.timing.Measure <= 0:
+		return options{}, fmt.Errorf("-measure must be positive, got %v", o.timing.Measure)
+	case o.timing.Warmup < 0:
+		return options{}, fmt.Errorf("-warmup must not be negative, got %v", o.timing.Warmup)
+	case o.timeout <= 0:
+		return options{}, fmt.Errorf("-timeout must be positive, got %v", o.timeout)
+	case o.election < 10*time.Millisecond:
+		return options{}, fmt.Errorf("-election must be at least 10ms, got %v", o.election)
+	}
+	return o, nil
 }
 
-// flagError names the flag behind an Options error.
-func flagError(err error) error {
-	msg := err.Error()
-	switch {
-	case strings.HasPrefix(msg, "window"):
-		return errors.New("-" + msg)
-	case strings.HasPrefix(msg, "entry size"):
-		return errors.New("-size: " + msg)
+func parseInts(name, list string, lo, hi int) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		v, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %q is not a number", name, f)
+		}
+		if v < lo || v > hi {
+			return nil, fmt.Errorf("%s: %d is outside %d..%d", name, v, lo, hi)
+		}
+		out = append(out, v)
 	}
-	return err
+	return out, nil
+}
+
+func parseLibs(list string) ([]bench.Library, error) {
+	var out []bench.Library
+	for _, name := range strings.Split(list, ",") {
+		lib, err := bench.LookupLibrary(strings.TrimSpace(name))
+		if err != nil {
+			return nil, fmt.Errorf("-libs: %w", err)
+		}
+		out = append(out, lib)
+	}
+	return out, nil
+}
+
+func parseModes(list string) ([]bench.Mode, error) {
+	var out []bench.Mode
+	for _, name := range strings.Split(list, ",") {
+		switch strings.TrimSpace(name) {
+		case "memory":
+			out = append(out, bench.InMemory)
+		case "durable":
+			out = append(out, bench.Durable)
+		default:
+			return nil, fmt.Errorf("-modes: unknown mode %q (have memory, durable)", name)
+		}
+	}
+	return out, nil
+}
+
+func parseSections(list string) ([]string, error) {
+	var out []string
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(allSections, name) {
+			return nil, fmt.Errorf("-only: unknown section %q (have %s)", name, strings.Join(allSections, ", "))
+		}
+		out = append(out, name)
+	}
+	return out, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	cfg, err := parseFlags(args)
+	o, err := parseFlags(args)
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(stdout, "usage: raftbench [-n entries] [-size bytes] [-window proposals] [-runs count] [-impl names] [-timeout d]")
+		fmt.Fprintln(stdout, usage)
 		return 0
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "raftbench: %v\n", err)
 		return 2
 	}
-	results, err := measure(cfg, stderr)
+	if o.out != "" {
+		if err := os.MkdirAll(o.out, 0o755); err != nil {
+			fmt.Fprintf(stderr, "raftbench: -out: %v\n", err)
+			return 2
+		}
+	}
+	if o.dir == "" {
+		o.dir = os.TempDir()
+	}
+	dir, err := os.MkdirTemp(o.dir, "raftbench-")
 	if err != nil {
+		fmt.Fprintf(stderr, "raftbench: -dir: %v\n", err)
+		return 2
+	}
+	defer os.RemoveAll(dir)
+	o.dir = dir
+
+	setup := describeSetup(o.dir)
+	started := time.Now()
+	results := measure(o, stderr)
+	setup.finish(started)
+	if err := report(stdout, o, setup, results); err != nil {
 		fmt.Fprintf(stderr, "raftbench: %v\n", err)
 		return 1
 	}
-	if err := report(stdout, cfg, results); err != nil {
-		fmt.Fprintf(stderr, "raftbench: %v\n", err)
+	if o.out != "" {
+		if err := writeRecords(filepath.Join(o.out, "runs"), setup, results.records()); err != nil {
+			fmt.Fprintf(stderr, "raftbench: %v\n", err)
+			return 1
+		}
+	}
+	if n := results.failures(); n > 0 {
+		fmt.Fprintf(stderr, "raftbench: %d cell(s) or section(s) failed; their errors are in the report\n", n)
 		return 1
 	}
 	return 0
-}
-
-// measure runs every implementation once per round, so that a machine
-// getting slower or faster during the runs affects all of them alike.
-func measure(cfg config, progress io.Writer) (map[string][]bench.Result, error) {
-	results := make(map[string][]bench.Result)
-	for round := range cfg.runs {
-		for _, impl := range cfg.impls {
-			res, err := bench.Run(impl, cfg.entries, cfg.opts)
-			if err != nil {
-				return nil, fmt.Errorf("run %d: %w", round+1, err)
-			}
-			fmt.Fprintf(progress, "run %d/%d %-14s %12.0f entries/s\n", round+1, cfg.runs, impl.Name, res.EntriesPerSec())
-			results[impl.Name] = append(results[impl.Name], res)
-		}
-	}
-	return results, nil
-}
-
-func report(w io.Writer, cfg config, results map[string][]bench.Result) error {
-	fmt.Fprintf(w, "raftbench: %d nodes in one process, %d entries of %d bytes, window %d, median of %d run(s); %s %s/%s, GOMAXPROCS %d\n\n",
-		bench.GroupSize, cfg.entries, cfg.opts.EntrySize, cfg.opts.Window, cfg.runs,
-		runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0))
-	metrics := bench.Metrics()
-	medians := make(map[string][]float64)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "implementation\t")
-	for _, m := range metrics {
-		fmt.Fprintf(tw, "%s\t", m.Name)
-	}
-	fmt.Fprintln(tw)
-	for _, impl := range cfg.impls {
-		med := bench.Median(results[impl.Name])
-		medians[impl.Name] = med
-		fmt.Fprintf(tw, "%s\t", impl.Name)
-		for _, v := range med {
-			fmt.Fprintf(tw, "%s\t", formatValue(v))
-		}
-		fmt.Fprintln(tw)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-
-	pairs := ratioPairs(cfg.impls)
-	if len(pairs) > 0 {
-		fmt.Fprintln(w)
-		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprint(tw, "ratio\t")
-		for _, m := range metrics {
-			better := "lower is better"
-			if m.HigherIsBetter {
-				better = "higher is better"
-			}
-			fmt.Fprintf(tw, "%s (%s)\t", m.Name, better)
-		}
-		fmt.Fprintln(tw)
-		for _, p := range pairs {
-			fmt.Fprintf(tw, "%s / %s\t", p[0], p[1])
-			for _, r := range bench.Ratios(medians[p[0]], medians[p[1]]) {
-				if r == 0 {
-					fmt.Fprint(tw, "n/a\t")
-					continue
-				}
-				fmt.Fprintf(tw, "%.2f\t", r)
-			}
-			fmt.Fprintln(tw)
-		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
-	}
-
-	fmt.Fprintln(w, "\nlogs:")
-	for _, impl := range cfg.impls {
-		fmt.Fprintf(w, "  %-14s %s\n", impl.Name, impl.Log)
-	}
-	fmt.Fprintln(w, "allocs and bytes are whole-process deltas over the run (all 3 nodes, transport, and 1 payload allocation per entry);")
-	fmt.Fprintln(w, "latency is proposal to commit as applied on the leader; hashicorp's and etcd's in-memory transports pass")
-	fmt.Fprintln(w, "messages by pointer, raftport's encodes them and copies the bytes per receiver.")
-	return nil
-}
-
-// ratioPairs compares every raftport variant run with every other
-// implementation run.
-func ratioPairs(impls []bench.Impl) [][2]string {
-	var pairs [][2]string
-	for _, a := range impls {
-		if !strings.HasPrefix(a.Name, "raftport") {
-			continue
-		}
-		for _, b := range impls {
-			if !strings.HasPrefix(b.Name, "raftport") {
-				pairs = append(pairs, [2]string{a.Name, b.Name})
-			}
-		}
-	}
-	return pairs
-}
-
-// formatValue keeps large figures readable and small ones precise.
-func formatValue(v float64) string {
-	switch {
-	case v >= 1000:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f", v)
-	default:
-		return fmt.Sprintf("%.2f", v)
-	}
 }

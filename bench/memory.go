@@ -1,7 +1,12 @@
 package bench
 
 import (
+	"os"
+	"runtime"
+	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -66,4 +71,51 @@ func (h *heapSampler) stop() uint64 {
 	h.wg.Wait()
 	h.sample()
 	return h.peak
+}
+
+// rss reads the process's resident set size and its peak (VmRSS and VmHWM
+// of /proc/self/status), in bytes; false where /proc is not Linux's.
+func rss() (current, peak uint64, ok bool) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0, false
+	}
+	var found int
+	for line := range strings.Lines(string(status)) {
+		name, value, _ := strings.Cut(line, ":")
+		var dst *uint64
+		switch name {
+		case "VmRSS":
+			dst = &current
+		case "VmHWM":
+			dst = &peak
+		default:
+			continue
+		}
+		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(value), " kB"), 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		*dst = kb << 10
+		found++
+	}
+	return current, peak, found == 2
+}
+
+// resetPeakRSS returns the memory the Go heap no longer uses to the
+// system and restarts the peak (VmHWM) from the current RSS, so that a run
+// measures its own peak, not that of the runs before it. Linux only; false
+// elsewhere.
+func resetPeakRSS() bool {
+	debug.FreeOSMemory()
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// liveHeap is the heap in use after a full collection: what the process
+// retains, garbage excluded.
+func liveHeap() uint64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }
