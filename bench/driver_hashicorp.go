@@ -280,7 +280,7 @@ func (f *hashicorpFSM) Snapshot() (raft.FSMSnapshot, error) {
 }
 
 func (f *hashicorpFSM) Restore(rc io.ReadCloser) error {
-	snap, err := io.ReadAll(io.LimitReader(rc, MaxEntrySize))
+	snap, err := io.ReadAll(rc)
 	if err = errors.Join(err, rc.Close()); err != nil {
 		return err
 	}

@@ -27,12 +27,16 @@ type replica struct {
 	// restores counts snapshots installed, so a catch-up can tell how it
 	// caught up.
 	restores int
-	target   uint64
-	reached  chan struct{}
+	// pad is how many bytes of snapshot each applied entry adds: a state
+	// machine's snapshot is as large as the data it replaces, or catching
+	// up from one would time the protocol but not the transfer.
+	pad     int
+	target  uint64
+	reached chan struct{}
 }
 
-func newReplica(node, proposers int) *replica {
-	r := &replica{node: node, next: make([]uint64, proposers), sums: make([]uint32, proposers), reached: make(chan struct{})}
+func newReplica(node, proposers, pad int) *replica {
+	r := &replica{node: node, next: make([]uint64, proposers), sums: make([]uint32, proposers), pad: pad, reached: make(chan struct{})}
 	close(r.reached) // a target of 0 is reached
 	return r
 }
@@ -111,19 +115,23 @@ func (r *replica) reset() {
 }
 
 // snapshot encodes the replica's state: applied and order, then per
-// proposer its next sequence number and checksum.
+// proposer its next sequence number and checksum, then pad bytes per
+// applied entry.
 func (r *replica) snapshot() []byte {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	buf := make([]byte, 0, 12+12*len(r.next))
+	head := r.headerLen()
+	buf := make([]byte, 0, head+int(r.applied)*r.pad)
 	buf = binary.BigEndian.AppendUint64(buf, r.applied)
 	buf = binary.BigEndian.AppendUint32(buf, r.order)
 	for p := range r.next {
 		buf = binary.BigEndian.AppendUint64(buf, r.next[p])
 		buf = binary.BigEndian.AppendUint32(buf, r.sums[p])
 	}
-	return buf
+	return buf[:cap(buf)]
 }
+
+func (r *replica) headerLen() int { return 12 + 12*len(r.next) }
 
 var errBadSnapshot = errors.New("bench: replica snapshot has the wrong size")
 
@@ -131,7 +139,8 @@ var errBadSnapshot = errors.New("bench: replica snapshot has the wrong size")
 func (r *replica) restore(snap []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(snap) != 12+12*len(r.next) {
+	head := r.headerLen()
+	if len(snap) < head || uint64(len(snap)-head) != binary.BigEndian.Uint64(snap)*uint64(r.pad) {
 		return errBadSnapshot
 	}
 	r.restores++

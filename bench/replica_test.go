@@ -7,7 +7,7 @@ import (
 
 func TestReplicaRejectsGapsDuplicatesStrangersAndShortEntries(t *testing.T) {
 	pattern := newPattern(24)
-	r := newReplica(2, 2)
+	r := newReplica(2, 2, 24)
 	r.expect(3)
 	for _, e := range [][2]int{{0, 0}, {1, 0}, {0, 1}} {
 		if _, _, err := r.apply(payload(pattern, e[0], uint64(e[1]))); err != nil {
@@ -35,7 +35,7 @@ func TestReplicaRejectsGapsDuplicatesStrangersAndShortEntries(t *testing.T) {
 
 func TestReplicaSnapshotRoundTripAndReset(t *testing.T) {
 	pattern := newPattern(32)
-	src := newReplica(0, 2)
+	src := newReplica(0, 2, 32)
 	for seq := range uint64(3) {
 		for p := range 2 {
 			if _, _, err := src.apply(payload(pattern, p, seq)); err != nil {
@@ -43,7 +43,7 @@ func TestReplicaSnapshotRoundTripAndReset(t *testing.T) {
 			}
 		}
 	}
-	dst := newReplica(1, 2)
+	dst := newReplica(1, 2, 32)
 	reached := dst.expect(6)
 	if err := dst.restore(src.snapshot()); err != nil {
 		t.Fatal(err)
@@ -57,8 +57,14 @@ func TestReplicaSnapshotRoundTripAndReset(t *testing.T) {
 	if a.applied != b.applied || a.order != b.order || a.sums[1] != b.sums[1] || b.next[1] != 3 {
 		t.Fatalf("restored state %+v, want %+v", b, a)
 	}
-	if err := dst.restore([]byte{1}); err != errBadSnapshot {
-		t.Fatalf("short snapshot: got %v, want %v", err, errBadSnapshot)
+	snap := src.snapshot()
+	if want := 12 + 2*12 + 6*32; len(snap) != want {
+		t.Fatalf("snapshot of 6 entries of 32 bytes is %d bytes, want %d", len(snap), want)
+	}
+	for _, bad := range [][]byte{{1}, snap[:len(snap)-1]} {
+		if err := dst.restore(bad); err != errBadSnapshot {
+			t.Fatalf("%d-byte snapshot: got %v, want %v", len(bad), err, errBadSnapshot)
+		}
 	}
 	if _, _, err := dst.apply(payload(pattern, 1, 3)); err != nil {
 		t.Fatalf("applying after restore: %v", err)

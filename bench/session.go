@@ -164,7 +164,7 @@ func Start(target Target, opts Options) (*Session, error) {
 	s.leader.Store(-1)
 	s.pattern = newPattern(opts.EntrySize)
 	for i := range GroupSize {
-		s.replicas = append(s.replicas, newReplica(i, opts.Proposers))
+		s.replicas = append(s.replicas, newReplica(i, opts.Proposers, opts.EntrySize))
 	}
 	for p := range opts.Proposers {
 		inFlight := 1
