@@ -27,6 +27,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,17 +68,18 @@ type options struct {
 	catchupSize    int
 	natsWindow     int
 
-	timeout  time.Duration
-	election time.Duration
-	dir      string // where logs go ("" = $TMPDIR)
-	out      string // where runs.json and runs.csv go ("" = none)
+	timeout    time.Duration
+	election   time.Duration
+	dir        string // where logs go ("" = $TMPDIR)
+	out        string // where runs.json and runs.csv go ("" = none)
+	cpuProfile string // where a CPU profile of the whole invocation goes ("" = none)
 }
 
 func (o options) has(section string) bool { return slices.Contains(o.sections, section) }
 
 const usage = "usage: raftbench [-runs n] [-warmup d] [-measure d] [-sizes list] [-proposers list] [-window n] " +
 	"[-libs list] [-modes memory,durable] [-only sections] [-failover-trials n] [-catchup-behind n] " +
-	"[-catchup-size bytes] [-nats-window n] [-election d] [-timeout d] [-attempts n] [-dir path] [-out path]"
+	"[-catchup-size bytes] [-nats-window n] [-election d] [-timeout d] [-attempts n] [-dir path] [-out path] [-cpuprofile file]"
 
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("raftbench", flag.ContinueOnError)
@@ -102,6 +104,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.timeout, "timeout", bench.DefaultTimeout, "limit for an election, a commit or a catch-up")
 	fs.StringVar(&o.dir, "dir", "", "directory for the durable logs (default $TMPDIR)")
 	fs.StringVar(&o.out, "out", "", "directory for runs.json and runs.csv (default none)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole invocation to this file (narrow it with -libs, -modes, -only)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -236,7 +239,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 	setup := describeSetup(o.dir)
 	started := time.Now()
+	stopProfile, err := startCPUProfile(o.cpuProfile)
+	if err != nil {
+		fmt.Fprintf(stderr, "raftbench: -cpuprofile: %v\n", err)
+		return 2
+	}
 	results := measure(o, stderr)
+	if err := stopProfile(); err != nil {
+		fmt.Fprintf(stderr, "raftbench: -cpuprofile: %v\n", err)
+		return 1
+	}
 	setup.finish(started)
 	if err := report(stdout, o, setup, results); err != nil {
 		fmt.Fprintf(stderr, "raftbench: %v\n", err)
@@ -253,4 +265,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// startCPUProfile profiles the process into path until the returned
+// function is called; an empty path profiles nothing.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, errors.Join(err, f.Close())
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
+	}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -102,26 +103,29 @@ func (p *printer) spreadOf(key cellKey, f func(record) float64) (bench.Spread, b
 }
 
 // cell formats a cell's spread: a dash where the library has no such
-// target, "failed" where every attempt failed.
+// target, "failed" where every attempt of every run failed, and the count
+// of runs behind the figure where some run failed every attempt.
 func (p *printer) cell(key cellKey, f func(record) float64, format func(float64) string) string {
-	if p.res.failed[key] {
-		return "failed"
-	}
 	s, ok := p.spreadOf(key, f)
-	if !ok {
+	switch {
+	case !ok && p.res.failed[key]:
+		return "failed"
+	case !ok:
 		return dash
 	}
-	if s.Runs == 1 {
-		return format(s.Median)
+	out := format(s.Median)
+	if s.Runs > 1 {
+		out = fmt.Sprintf("%s [%s-%s]", out, format(s.Min), format(s.Max))
 	}
-	return fmt.Sprintf("%s [%s-%s]", format(s.Median), format(s.Min), format(s.Max))
+	if p.res.failed[key] {
+		out += fmt.Sprintf(" (%d runs)", s.Runs)
+	}
+	return out
 }
 
-// median is a cell's median of f, or NaN without runs.
+// median is a cell's median of f over its successful runs, or NaN
+// without any.
 func (p *printer) median(key cellKey, f func(record) float64) float64 {
-	if p.res.failed[key] {
-		return math.NaN()
-	}
 	s, ok := p.spreadOf(key, f)
 	if !ok {
 		return math.NaN()
@@ -370,7 +374,8 @@ func (p *printer) notes() {
 		p.printf("Failed attempts: %d (retried; every one is in runs.json with its error).\n", retried)
 	}
 	if len(failed) > 0 {
-		p.printf("Cells that failed every attempt:\n%s\n", strings.Join(failed, "\n"))
+		slices.Sort(failed)
+		p.printf("Cells with a run that failed every attempt (\"(n runs)\": the figure is of the runs that passed):\n%s\n", strings.Join(failed, "\n"))
 	}
 }
 
