@@ -40,4 +40,6 @@ require (
 // The harness measures the raftport of this checkout, never a published one.
 replace github.com/porttrack-dev/porttrack => ../
 
+// hashicorp/raft-boltdb/v2 v2.3.1 imports go-metrics/compat, which v0.7.0
+// (required by hashicorp/raft v1.8.0) no longer has; v0.6.1 still does.
 replace github.com/hashicorp/go-metrics => github.com/hashicorp/go-metrics v0.6.1

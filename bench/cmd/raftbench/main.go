@@ -261,7 +261,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if n := results.failures(); n > 0 {
-		fmt.Fprintf(stderr, "raftbench: %d cell(s) or section(s) failed; their errors are in the report\n", n)
+		fmt.Fprintf(stderr, "raftbench: %d cell(s) or section(s) have no figure; their errors are in the report\n", n)
 		return 1
 	}
 	return 0

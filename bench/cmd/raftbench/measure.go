@@ -54,9 +54,18 @@ func newResults() *results {
 
 func (r *results) records() []record { return r.order }
 
-// failures counts the cells that failed every attempt and the sections
-// that could not run.
-func (r *results) failures() int { return len(r.failed) + len(r.sectionErrs) }
+// failures counts the cells without a figure, every run having failed
+// every attempt, and the sections that could not run. A cell with some
+// runs that passed has its figure, marked with their count.
+func (r *results) failures() int {
+	n := len(r.sectionErrs)
+	for key := range r.failed {
+		if len(r.runs[key]) == 0 {
+			n++
+		}
+	}
+	return n
+}
 
 // job is one cell's run function.
 type job struct {

@@ -320,8 +320,9 @@ func (p *printer) catchupTable() {
 		rows = append(rows, line)
 	}
 	p.table(fmt.Sprintf("Catch-up: a follower crashed after the election, %s entries of %s were committed without it (and, for\n"+
-		"\"snapshot\", the others snapshotted and dropped that log), then it restarted with an empty state machine. Time from\n"+
-		"the restart until it applied every entry, ms, median [min-max] of %d runs. Its restart (reopening its log) is included.",
+		"\"snapshot\", the others snapshotted and dropped that log; the snapshot is as large as the entries it covers), then\n"+
+		"it restarted with an empty state machine. Time from the restart until it applied every entry, ms, median [min-max]\n"+
+		"of %d runs. Its restart (reopening its log) is included.",
 		si(float64(p.o.catchupBehind)), sizeLabel(p.o.catchupSize), p.o.runs), header, rows)
 }
 
