@@ -83,7 +83,8 @@ type group struct {
 
 // startGroup runs one member of group on each connection, each on a host
 // of its own; the test's cleanup stops them and then closes the conns.
-func startGroup(t *testing.T, name string, conns []transport.Conn) *group {
+// configure, if given, adjusts each host's configuration.
+func startGroup(t *testing.T, name string, conns []transport.Conn, configure ...func(*raftport.ServerConfig)) *group {
 	t.Helper()
 	g := &group{t: t}
 	var peers []string
@@ -104,19 +105,23 @@ func startGroup(t *testing.T, name string, conns []transport.Conn) *group {
 		}
 	})
 	for i, conn := range conns {
-		host, err := raftport.NewServer(raftport.ServerConfig{
+		cfg := raftport.ServerConfig{
 			Name:    hostName(i),
 			Connect: func(string) (transport.Conn, error) { return conn, nil },
 			Timing:  steadyTiming(),
-		})
+		}
+		for _, f := range configure {
+			f(&cfg)
+		}
+		host, err := raftport.NewServer(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg := &raftport.RaftConfig{Name: name, Store: t.TempDir(), Log: storage.NewMemWAL()}
-		if err := host.BootstrapRaftNode(cfg, peers, true); err != nil {
+		rc := &raftport.RaftConfig{Name: name, Store: t.TempDir(), Log: storage.NewMemWAL()}
+		if err := host.BootstrapRaftNode(rc, peers, true); err != nil {
 			t.Fatal(err)
 		}
-		node, err := host.StartRaftNode("$G", cfg)
+		node, err := host.StartRaftNode("$G", rc)
 		if err != nil {
 			t.Fatal(err)
 		}
