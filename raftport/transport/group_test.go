@@ -130,6 +130,11 @@ func startGroup(t *testing.T, name string, conns []transport.Conn, configure ...
 		loops.Add(1)
 		go m.apply(&loops)
 	}
+	// Elect now rather than after a whole election timeout; which member
+	// wins does not matter.
+	if err := g.members[0].node.Campaign(); err != nil {
+		t.Fatal(err)
+	}
 	return g
 }
 
