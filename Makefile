@@ -3,7 +3,7 @@
 DB ?= /tmp/porting-fresh.db
 GO ?= go
 
-.PHONY: build test db lint audit bench
+.PHONY: build test db lint audit bench catalog-check scale
 
 build:
 	$(GO) build -o bin/porttrack ./cmd/porttrack
@@ -32,3 +32,49 @@ audit:
 # process and prints the ratios; figures vary between runs, compare medians.
 bench:
 	$(GO) run ./cmd/raftbench
+
+# catalog-check rebuilds catalog/ from the reference's raft.go and
+# raft_test.go in REF (a directory outside this repository) with porttrack
+# import go, and compares the result with catalog/: with the catalog's own
+# call rules (--calls rules) it must match exactly; the default (--calls
+# types) must match too, and lists the calls only the type checker adds.
+catalog-check:
+	@if [ -z "$(REF)" ]; then echo "usage: make catalog-check REF=DIR (DIR holds raft.go and raft_test.go at the pinned commit)"; exit 2; fi
+	@case "$$(realpath "$(REF)")/" in "$$(realpath .)"/*) echo "REF=$(REF) is inside the repository; keep the reference outside it"; exit 2;; esac
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	$(GO) build -o "$$tmp/porttrack" ./cmd/porttrack && \
+	for calls in rules types; do \
+		echo "== porttrack import go --calls $$calls"; \
+		"$$tmp/porttrack" import go --dir "$(REF)" --files raft.go,raft_test.go --prefix server/ \
+			--batch 30 --name raft.go --first-feature-id 2599 --first-test-id 2616 \
+			--calls $$calls --into "$$tmp/$$calls" >/dev/null || exit 1; \
+		extra=; [ $$calls = types ] && extra=--extra-calls-ok; \
+		"$$tmp/porttrack" catalog diff catalog "$$tmp/$$calls" --limit 0 $$extra >"$$tmp/diff" 2>&1; rc=$$?; \
+		sed "s|$$tmp/$$calls|the import|g" "$$tmp/diff"; [ $$rc = 0 ] || exit 1; \
+	done
+
+# scale is the scale test of porttrack: it imports the whole NATS server
+# (server/*.go of the module in the module cache, one batch per file) into
+# a scratch database outside the repository, then times the import and each
+# read command as whole processes with hyperfine and prints their medians.
+SCALE_DB ?= /tmp/porttrack-nats.db
+SCALE_RUNS ?= 30
+scale: build
+	@command -v hyperfine >/dev/null || { echo "make scale needs hyperfine (apt-get install hyperfine)"; exit 2; }
+	@src=$$($(GO) list -m -f '{{.Dir}}' github.com/nats-io/nats-server/v2)/server && \
+	out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	export PORTTRACK_ACTOR=scale && \
+	hyperfine -N --runs 5 --prepare "rm -f $(SCALE_DB) $(SCALE_DB)-wal $(SCALE_DB)-shm" --export-csv "$$out/import.csv" \
+		"bin/porttrack import go --dir $$src --files *.go --per-file --batch 1 --db $(SCALE_DB)" >/dev/null 2>&1 && \
+	bin/porttrack import go --dir $$src --files '*.go' --per-file --batch 1 --db $(SCALE_DB).check 2>&1 | sed 's|$(SCALE_DB).check|$(SCALE_DB)|'; rm -f $(SCALE_DB).check*; \
+	hyperfine -N --warmup 3 --runs $(SCALE_RUNS) --export-csv "$$out/read.csv" \
+		"bin/porttrack batch list --db $(SCALE_DB)" "bin/porttrack batch show 40 --db $(SCALE_DB)" \
+		"bin/porttrack batch ready --db $(SCALE_DB)" "bin/porttrack feature list --batch 40 --db $(SCALE_DB)" \
+		"bin/porttrack feature list --db $(SCALE_DB)" "bin/porttrack test list --db $(SCALE_DB)" \
+		"bin/porttrack feature list --json --db $(SCALE_DB)" "bin/porttrack feature show 100 --db $(SCALE_DB)" \
+		"bin/porttrack feature deps 100 --db $(SCALE_DB)" "bin/porttrack test show 100 --db $(SCALE_DB)" \
+		"bin/porttrack history 100 --test --db $(SCALE_DB)" "bin/porttrack report summary --db $(SCALE_DB)" \
+		"bin/porttrack next --db $(SCALE_DB)" "bin/porttrack next --json --limit 0 --db $(SCALE_DB)" >/dev/null 2>&1 && \
+	echo "median ms (user ms)  command   [$$(nproc) cores, load average $$(cut -d' ' -f1-3 /proc/loadavg)]" && \
+	tail -q -n +2 "$$out/import.csv" "$$out/read.csv" | \
+		awk -F, '{ cmd = $$1; sub(/ --db .*/, "", cmd); sub(/ --dir [^ ]* /, " --dir .../server ", cmd); printf "%9.1f (%6.1f)  %s\n", $$4 * 1000, $$5 * 1000, cmd }'

@@ -19,17 +19,13 @@ var errNotLeaderText = errors.New("raft: not leader")
 
 // startAdderGroup runs a 3-member memory group of state adders and waits
 // for an up-to-date leader.
-func startAdderGroup(t *testing.T, name string) (*cluster, smGroup, *stateAdder) {
+func startAdderGroup(t *testing.T, name string) (*cluster, group[*stateAdder], *stateAdder) {
 	t.Helper()
 	c := createRaftCluster(t, "R3S", 3)
-	rg := c.createMemRaftGroup(name, 3, newStateAdder)
-	leader := rg.waitOnLeader().(*stateAdder)
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if !leader.node().Leader() {
-			return errors.New("leader not up to date yet")
-		}
-		return nil
-	})
+	rg := placeGroup(c, name, 3, raftport.MemoryStorage, newStateAdder)
+	leader := rg.waitOnLeader()
+	require_NotNil(t, leader)
+	within(t, 5*time.Second, holds("an up-to-date leader", leader.node().Leader))
 	return c, rg, leader
 }
 
@@ -75,13 +71,14 @@ func (k *ceKeeper) applyEntry(ce *raftport.CommittedEntry) {
 func TestCommittedEntryReturnToPoolClears(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
 	keepers := make(chan *ceKeeper, 3)
-	rg := c.createMemRaftGroup("POOL", 3, func(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
-		k := &ceKeeper{stateAdder: newStateAdder(c, s, cfg, n).(*stateAdder), ces: make(chan *raftport.CommittedEntry, 64)}
+	rg := placeGroup(c, "POOL", 3, raftport.MemoryStorage, func(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) *ceKeeper {
+		k := &ceKeeper{stateAdder: newStateAdder(c, s, cfg, n), ces: make(chan *raftport.CommittedEntry, 64)}
 		keepers <- k
 		return k
 	})
 	leader := rg.waitOnLeader()
-	leader.(*ceKeeper).proposeDelta(7)
+	require_NotNil(t, leader)
+	leader.proposeDelta(7)
 
 	k := <-keepers
 	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
@@ -115,7 +112,7 @@ func TestCommittedEntryReturnToPoolClears(t *testing.T) {
 func TestGroupAndCreatedFixedAtStart(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
 	before := time.Now()
-	rg := c.createMemRaftGroup("NAMED", 3, newStateAdder)
+	rg := placeGroup(c, "NAMED", 3, raftport.MemoryStorage, newStateAdder)
 	after := time.Now()
 	for _, sm := range rg {
 		n := sm.node()
@@ -132,8 +129,7 @@ func TestGroupAndCreatedFixedAtStart(t *testing.T) {
 // leader and a previous leader, and only the leader has a leader-since
 // time, which it drops on stepping down.
 func TestLeaderAccessorsFollowLeadership(t *testing.T) {
-	fresh, _, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	fresh := stepNode(t).n
 	require_True(t, fresh.LeaderSince() == nil)
 	require_False(t, fresh.HadPreviousLeader())
 	require_True(t, fresh.Leaderless())
@@ -201,16 +197,9 @@ func TestAdjustClusterSizeReplicates(t *testing.T) {
 	require_Error(t, rg.nonLeader().node().AdjustClusterSize(3), errNotLeaderText)
 }
 
-func waitClusterSize(t *testing.T, rg smGroup, want int) {
+func waitClusterSize(t *testing.T, rg group[*stateAdder], want int) {
 	t.Helper()
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		for _, sm := range rg {
-			if got := sm.node().ClusterSize(); got != want {
-				return fmt.Errorf("%s has cluster size %d, want %d", sm.server().Name(), got, want)
-			}
-		}
-		return nil
-	})
+	within(t, 5*time.Second, rg.everyNode(hasClusterSize(want)))
 }
 
 // peerIDs lists the IDs a node reports as peers, sorted.
@@ -219,8 +208,7 @@ func peerIDs(n raftport.RaftNode) []string {
 	for _, p := range n.Peers() {
 		ids = append(ids, p.ID)
 	}
-	slices.Sort(ids)
-	return ids
+	return slices.Sorted(slices.Values(ids))
 }
 
 // TestProposeKnownPeersReplicates covers features 2672 and 2674: the
@@ -253,8 +241,8 @@ func TestProposeKnownPeersReplicates(t *testing.T) {
 // TestUpdateKnownPeersIsLocal covers features 2673 and 2674: a node takes
 // the given list as its peer set and cluster size without telling anyone.
 func TestUpdateKnownPeersIsLocal(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	n, p := st.n, st.p
 	self := p.KnownPeers()
 	require_Len(t, len(self), 1)
 	a, b := raftport.NodeID("S-7"), raftport.NodeID("S-8")
@@ -273,9 +261,7 @@ func TestUpdateKnownPeersIsLocal(t *testing.T) {
 // snapshot once it applied more than one entry, and stops asking once one
 // is installed.
 func TestNeedSnapshotUntilOneIsTaken(t *testing.T) {
-	fresh, _, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-	require_False(t, fresh.NeedSnapshot())
+	require_False(t, stepNode(t).n.NeedSnapshot())
 
 	_, rg, leader := startAdderGroup(t, "NEEDSNAP")
 	leader.proposeDelta(1)
@@ -302,7 +288,7 @@ func TestFollowerRemovePeerReachesLeader(t *testing.T) {
 
 	require_NoError(t, asker.node().ProposeRemovePeer(gone))
 	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		for _, sm := range []stateMachine{leader, asker} {
+		for _, sm := range []*stateAdder{leader, asker} {
 			n := sm.node()
 			if slices.Contains(peerIDs(n), gone) || n.ClusterSize() != 2 {
 				return fmt.Errorf("%s still counts %s: size %d, peers %v", sm.server().Name(), gone, n.ClusterSize(), peerIDs(n))

@@ -11,39 +11,42 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-// processAE delivers msg to the node on via, as the reference tests call
-// n.processAppendEntry(ae, sub).
-func processAE(t *testing.T, p *raftport.Probe, msg *raftport.AppendEntryMsg, via raftport.Sub) {
-	t.Helper()
-	require_NoError(t, p.ProcessAppendEntry(msg, via))
-}
-
-// walMsgs is the number of entries in the node's log (the reference's
-// n.wal.State().Msgs).
-func walMsgs(p *raftport.Probe) uint64 { return p.WALState().Entries }
-
-// storedLeader returns the leader recorded in the log entry at index.
-func storedLeader(t *testing.T, p *raftport.Probe, index uint64) string {
-	t.Helper()
-	spec, err := p.LoadEntry(index)
-	require_NoError(t, err)
-	return spec.Leader
-}
-
-// requireCatchup returns the catchup under way, failing when there is none.
-func requireCatchup(t *testing.T, p *raftport.Probe) raftport.CatchupView {
-	t.Helper()
-	cv, ok := p.Catchup()
-	if !ok {
-		t.Fatalf("expected the node to be catching up")
+// storedLog reads a node's whole log, with the lterm each entry carried
+// left out: it differs when one member caught another up.
+func storedLog(n raftport.RaftNode) (first uint64, log []raftport.AppendEntrySpec, err error) {
+	p := probeOf(n)
+	state := p.WALState()
+	for index := state.FirstIndex; index <= state.LastIndex; index++ {
+		spec, err := p.LoadEntry(index)
+		if err != nil {
+			return 0, nil, fmt.Errorf("entry %d: %w", index, err)
+		}
+		spec.LTerm = 0
+		log = append(log, spec)
 	}
-	return cv
+	return state.FirstIndex, log, nil
 }
 
-func requireNoCatchup(t *testing.T, p *raftport.Probe) {
-	t.Helper()
-	if _, ok := p.Catchup(); ok {
-		t.Fatalf("expected the node not to be catching up")
+// logsAgree is a wait step: every member stores the same entries at the
+// same indexes.
+func logsAgree[M member](g group[M]) func() error {
+	return func() error {
+		first, want, err := storedLog(g[0].node())
+		if err != nil {
+			return err
+		}
+		for _, sm := range g[1:] {
+			from, log, err := storedLog(sm.node())
+			switch {
+			case err != nil:
+				return err
+			case len(log) != len(want):
+				return fmt.Errorf("WAL is different: %d entries, not %d", len(log), len(want))
+			case from != first || !reflect.DeepEqual(log, want):
+				return errors.New("WAL is different: stored AEs differ")
+			}
+		}
+		return nil
 	}
 }
 
@@ -51,119 +54,61 @@ func requireNoCatchup(t *testing.T, p *raftport.Probe) {
 // the old leader stored (it died before sending it) is truncated once it
 // rejoins, whether or not the new leader wrote something else there.
 func TestNRGWALEntryWithoutQuorumMustTruncate(t *testing.T) {
-	tests := []struct {
-		title  string
-		modify func(rg smGroup)
-	}{
-		// The logs are equal, the entry only needs to go (no change).
-		{title: "equal"},
-		// The logs diverged, the entry must be replaced.
-		{title: "diverged", modify: func(rg smGroup) {
-			rg.leader().(*stateAdder).proposeDelta(11)
-		}},
-	}
+	eitherWay(t, "equal", "diverged", func(t *testing.T, diverge bool) {
+		_, rg, leader := electedAdders(t, groupSpec{})
 
-	for _, test := range tests {
-		t.Run(test.title, func(t *testing.T) {
-			c := createRaftCluster(t, "R3S", 3)
-			defer c.shutdown()
+		// The leader stores an entry, then dies before proposing it.
+		lp := probeOf(leader.node())
+		lp.Lock()
+		ae, err := lp.BuildAppendEntryLocked(sampleEntries())
+		if err == nil {
+			err = lp.StoreToWALLocked(ae)
+		}
+		lp.Unlock()
+		require_NoError(t, err)
+		leader.stop()
+		rg.waitOnLeader()
 
-			rg := c.createRaftGroup("TEST", 3, newStateAdder)
-			rg.waitOnLeader()
+		// Diverged: the new leader writes something else at that index;
+		// equal: the entry only needs to go.
+		if diverge {
+			rg.leader().proposeDelta(11)
+		}
+		leader.restart()
 
-			// The leader stores an entry, then dies before proposing it.
-			leader := rg.leader()
-			p := raftport.NewProbe(leader.node())
-			p.Lock()
-			ae, err := p.BuildAppendEntryLocked(sampleEntries())
-			if err == nil {
-				err = p.StoreToWALLocked(ae)
-			}
-			p.Unlock()
-			require_NoError(t, err)
-
-			leader.stop()
-			rg.waitOnLeader()
-
-			if test.modify != nil {
-				test.modify(rg)
-			}
-
-			leader.restart()
-
-			// Every log must end up the same, the extra entry gone.
-			checkFor(t, 5*time.Second, 200*time.Millisecond, func() error {
-				var expected []raftport.AppendEntrySpec
-				for _, sm := range rg {
-					sp := raftport.NewProbe(sm.node())
-					state := sp.WALState()
-					if len(expected) > 0 && int(state.LastIndex-state.FirstIndex+1) != len(expected) {
-						return fmt.Errorf("WAL is different: too many entries")
-					}
-					for index := state.FirstIndex; index <= state.LastIndex; index++ {
-						spec, err := sp.LoadEntry(index)
-						if err != nil {
-							return err
-						}
-						// lterm differs when one node caught up another.
-						spec.LTerm = 0
-						seq := int(index)
-						if len(expected) < seq {
-							expected = append(expected, spec)
-						} else if !reflect.DeepEqual(expected[seq-1], spec) {
-							return fmt.Errorf("WAL is different: stored AEs differ")
-						}
-					}
-				}
-				return nil
-			})
-		})
-	}
+		within(t, 5*time.Second, logsAgree(rg))
+	})
 }
 
 // TestNRGTermNoDecreaseAfterWALReset ports test 2641: a follower takes
 // the higher term of an append entry and keeps it against an older one,
 // even after its log was reset.
 func TestNRGTermNoDecreaseAfterWALReset(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-	rg.waitOnLeader()
-
-	leader := rg.leader().node()
-	lp := raftport.NewProbe(leader)
+	_, rg, leader := electedAdders(t, groupSpec{})
+	lp := probeOf(leader.node())
 	lp.SetTerm(20)
-
 	lp.Lock()
 	ae, err := lp.BuildAppendEntryLocked(sampleEntries())
 	lp.Unlock()
 	require_NoError(t, err)
+	old := aeDraft(ae.Spec())
+	old.Term = 3
 
-	for _, f := range rg {
-		if f.node().ID() == leader.ID() {
-			continue
-		}
-		fp := raftport.NewProbe(f.node())
-		processAE(t, fp, ae, fp.AESub())
+	followers := rg.except(leader)
+	deliver := func(sm *stateAdder, msg *raftport.AppendEntryMsg) {
+		t.Helper()
+		fp := probeOf(sm.node())
+		require_NoError(t, fp.ProcessAppendEntry(msg, fp.AESub()))
 		require_Equal(t, fp.Replication().Term, 20)
 	}
-
-	// The same entry from an old term or leader.
-	old := ae.Spec()
-	old.Term = 3
-	aeOld := encode(t, old)
-	for _, f := range rg {
-		if f.node().ID() == leader.ID() {
-			continue
-		}
-		fp := raftport.NewProbe(f.node())
-		processAE(t, fp, aeOld, fp.AESub())
-		require_Equal(t, fp.Replication().Term, 20)
-
-		fp.ResetWAL()
-		processAE(t, fp, aeOld, fp.AESub())
-		require_Equal(t, fp.Replication().Term, 20)
+	for _, f := range followers {
+		deliver(f, ae)
+	}
+	// The same entry from an old term or leader, before and after a reset.
+	for _, f := range followers {
+		deliver(f, old.wire(t))
+		probeOf(f.node()).ResetWAL()
+		deliver(f, old.wire(t))
 	}
 }
 
@@ -171,370 +116,200 @@ func TestNRGTermNoDecreaseAfterWALReset(t *testing.T) {
 // cached at indexes the log has not reached must never be applied; a new
 // entry replaces or drops the stale cache slot.
 func TestNRGPendingAppendEntryCacheInvalidation(t *testing.T) {
-	for _, test := range []struct {
-		title   string
-		entries int
+	for _, tc := range []struct {
+		name   string
+		cached int
 	}{
-		{title: "empty", entries: 1},
-		{title: "at limit", entries: raftport.PendingCacheDropThreshold},
-		{title: "full", entries: raftport.PendingCacheDropThreshold + 1},
+		{"empty", 1},
+		{"at limit", raftport.PendingCacheDropThreshold},
+		{"full", raftport.PendingCacheDropThreshold + 1},
 	} {
-		t.Run(test.title, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			// Filling 20,001 cache entries on every node under -race holds
 			// the node locks for a while; at the steady timing no election
 			// starts meanwhile and takes the final proposal with it.
-			c := createRaftClusterWithTiming(t, "R3S", 3, steadyTiming())
-			defer c.shutdown()
-
-			rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-			l := campaignAndWaitOnLeader(t, rg)
-
-			l.(*stateAdder).proposeDelta(1)
+			_, rg := startAdders(t, groupSpec{memory: true, timing: steadyTiming()})
+			leader := campaignAndWaitOnLeader(t, rg)
+			leader.proposeDelta(1)
 			rg.waitOnTotal(t, 1)
 
-			// Fill the cache past every node's log with entries that
-			// would break the adder if they were ever applied.
-			rg.lockAll()
-			for _, sm := range rg {
-				p := raftport.NewProbe(sm.node())
-				pindex := p.ReplicationLocked().PIndex
-				for i := range test.entries {
-					p.CachePendingLocked(pindex+uint64(1+i), raftport.AppendEntrySpec{})
+			// Past every node's log, entries that would break the adder if
+			// they were ever applied.
+			unlock := rg.locked()
+			for _, n := range rg.nodes() {
+				p := probeOf(n)
+				next := p.ReplicationLocked().PIndex + 1
+				for index := next; index < next+uint64(tc.cached); index++ {
+					p.CachePendingLocked(index, raftport.AppendEntrySpec{})
 				}
 			}
-			rg.unlockAll()
+			unlock()
 
-			l.(*stateAdder).proposeDelta(1)
+			leader.proposeDelta(1)
 			rg.waitOnTotal(t, 2)
 		})
 	}
+}
+
+// missedNewLeadersEntry plays the start that 2643 and 2644 share: the
+// first leader (nats0, term 1) commits its first entry and sends two more
+// it does not commit; the next leader (nats1, term 2) sends an entry after
+// one we missed, which costs us our last entry, and a heartbeat that makes
+// us catch up from where our log now ends. It returns the next leader.
+func missedNewLeadersEntry(st *stepped) (next aeDraft) {
+	st.t.Helper()
+	first := aeFrom(nats0, 1)
+	st.live(first.after(0, 0).withEntry(), logHolds(1), writtenBy(1, nats0))
+	st.live(first.after(1, 1).committing(1), committed(1))
+	st.live(first.after(1, 1).committing(1).withEntry(), logHolds(2), writtenBy(2, nats0))
+	st.live(first.after(1, 2).committing(1).withEntry(), logHolds(3), writtenBy(3, nats0))
+
+	next = aeFrom(nats1, 2).committing(1)
+	st.live(next.after(2, 3).withEntry(), logHolds(2), notCatchingUp())
+	st.live(next.after(2, 4).committing(2), logHolds(2), committed(1), catchupFrom(1, 2))
+	return next
 }
 
 // TestNRGCatchupDoesNotTruncateUncommittedEntriesWithQuorum ports test
 // 2643: after a leader change a follower truncates only the entry the new
 // leader does not have, and catches up from there.
 func TestNRGCatchupDoesNotTruncateUncommittedEntriesWithQuorum(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	next := missedNewLeadersEntry(st)
 
-	entries := sampleEntries()
-
-	// Timeline, for the first leader.
-	aeInitial := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-	aeUncommitted := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeNoQuorum := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
-
-	// Timeline, after the leader change.
-	aeMissed := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
-	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 3, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 4})
-	aeHeartbeat3 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 4, PTerm: 2, PIndex: 4})
-
-	processAE(t, p, aeInitial, p.AESub())
-	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), nats0)
-
-	processAE(t, p, aeHeartbeat, p.AESub())
-	require_Equal(t, p.Replication().Commit, 1)
-
-	// An entry that has a quorum, though we do not know it yet.
-	processAE(t, p, aeUncommitted, p.AESub())
-	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), nats0)
-
-	// An entry that has no quorum, though we do not know it yet.
-	processAE(t, p, aeNoQuorum, p.AESub())
-	require_Equal(t, walMsgs(p), 3)
-	require_Equal(t, storedLeader(t, p, 3), nats0)
-
-	// A new leader, and we missed one of its entries: the last one goes.
-	processAE(t, p, aeCatchupTrigger, p.AESub())
-	require_Equal(t, walMsgs(p), 2)
-	requireNoCatchup(t, p)
-
-	// A heartbeat makes us catch up.
-	processAE(t, p, aeHeartbeat2, p.AESub())
-	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, p.Replication().Commit, 1) // we missed an entry
-	cv := requireCatchup(t, p)
-	require_Equal(t, cv.PTerm, 1)
-	require_Equal(t, cv.PIndex, 2)
-
-	// The new leader's entry at the no-quorum index is stored.
-	processAE(t, p, aeMissed, p.CatchupSub())
-	require_Equal(t, walMsgs(p), 3)
-	requireCatchup(t, p)
-
-	// Then the entry that triggered the catchup.
-	processAE(t, p, aeCatchupTrigger, p.CatchupSub())
-	require_Equal(t, walMsgs(p), 4)
-	requireCatchup(t, p)
-	require_Equal(t, storedLeader(t, p, 4), nats1)
-
-	// A heartbeat commits everything and ends the catchup.
-	processAE(t, p, aeHeartbeat3, p.AESub())
-	require_Equal(t, p.Replication().Commit, 4)
-	requireNoCatchup(t, p)
+	// The new leader's entry at the index that had no quorum, then the
+	// one that made us catch up; a heartbeat commits them and ends it.
+	st.catchup(next.after(1, 2).withEntry(), logHolds(3), catchingUp())
+	st.catchup(next.after(2, 3).withEntry(), logHolds(4), catchingUp(), writtenBy(4, nats1))
+	st.live(next.after(2, 4).committing(4), committed(4), notCatchingUp())
 }
 
 // TestNRGCatchupCanTruncateMultipleEntriesWithoutQuorum ports test 2644:
 // a catchup may truncate again when the new leader's log differs at more
 // than one uncommitted index.
 func TestNRGCatchupCanTruncateMultipleEntriesWithoutQuorum(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	next := missedNewLeadersEntry(st)
 
-	entries := sampleEntries()
+	// The new leader differs at the other uncommitted index too: that one
+	// goes as well, and the next heartbeat catches us up from before it.
+	st.catchup(next.after(2, 2).withEntry(), logHolds(1), notCatchingUp())
+	st.live(next.after(2, 4).committing(2), logHolds(1), committed(1), catchupFrom(1, 1))
 
-	// Timeline, for the first leader.
-	aeInitial := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-	aeNoQuorum1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeNoQuorum2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
-
-	// Timeline, after the leader change.
-	aeMissed1 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMissed2 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 2, Entries: entries})
-	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 2, PIndex: 3, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 4})
-	aeHeartbeat3 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 4, PTerm: 2, PIndex: 4})
-
-	processAE(t, p, aeInitial, p.AESub())
-	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), nats0)
-
-	processAE(t, p, aeHeartbeat, p.AESub())
-	require_Equal(t, p.Replication().Commit, 1)
-
-	// Two entries without a quorum, though we do not know it yet.
-	processAE(t, p, aeNoQuorum1, p.AESub())
-	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), nats0)
-
-	processAE(t, p, aeNoQuorum2, p.AESub())
-	require_Equal(t, walMsgs(p), 3)
-	require_Equal(t, storedLeader(t, p, 3), nats0)
-
-	// A new leader, and we missed its entries: the last one goes.
-	processAE(t, p, aeCatchupTrigger, p.AESub())
-	require_Equal(t, walMsgs(p), 2)
-	requireNoCatchup(t, p)
-
-	processAE(t, p, aeHeartbeat2, p.AESub())
-	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, p.Replication().Commit, 1)
-	cv := requireCatchup(t, p)
-	require_Equal(t, cv.PTerm, 1)
-	require_Equal(t, cv.PIndex, 2)
-
-	// The new leader differs at the other no-quorum index too.
-	processAE(t, p, aeMissed2, p.CatchupSub())
-	require_Equal(t, walMsgs(p), 1)
-	requireNoCatchup(t, p)
-
-	processAE(t, p, aeHeartbeat2, p.AESub())
-	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, p.Replication().Commit, 1)
-	cv = requireCatchup(t, p)
-	require_Equal(t, cv.PTerm, 1)
-	require_Equal(t, cv.PIndex, 1)
-
-	processAE(t, p, aeMissed1, p.CatchupSub())
-	require_Equal(t, walMsgs(p), 2)
-	requireCatchup(t, p)
-
-	processAE(t, p, aeMissed2, p.CatchupSub())
-	require_Equal(t, walMsgs(p), 3)
-	requireCatchup(t, p)
-
-	processAE(t, p, aeCatchupTrigger, p.CatchupSub())
-	require_Equal(t, walMsgs(p), 4)
-	requireCatchup(t, p)
-	require_Equal(t, storedLeader(t, p, 4), nats1)
-
-	processAE(t, p, aeHeartbeat3, p.AESub())
-	require_Equal(t, p.Replication().Commit, 4)
-	requireNoCatchup(t, p)
+	st.catchup(next.after(1, 1).withEntry(), logHolds(2), catchingUp())
+	st.catchup(next.after(2, 2).withEntry(), logHolds(3), catchingUp())
+	st.catchup(next.after(2, 3).withEntry(), logHolds(4), catchingUp(), writtenBy(4, nats1))
+	st.live(next.after(2, 4).committing(4), committed(4), notCatchingUp())
 }
 
 // TestNRGCatchupDoesNotTruncateCommittedEntriesDuringRedelivery ports test
 // 2645: a redelivered old entry must not truncate committed entries.
 func TestNRGCatchupDoesNotTruncateCommittedEntriesDuringRedelivery(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	leader := aeFrom(nats0, 1)
+	first := leader.after(0, 0).withEntry()
 
-	entries := sampleEntries()
-
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 2, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
-
-	processAE(t, p, aeMsg1, p.AESub())
-	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), nats0)
-
-	processAE(t, p, aeMsg2, p.AESub())
-	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), nats0)
-
-	processAE(t, p, aeHeartbeat1, p.AESub())
-	require_Equal(t, p.Replication().Commit, 2)
-
-	processAE(t, p, aeMsg3, p.AESub())
-	require_Equal(t, walMsgs(p), 3)
-	require_Equal(t, storedLeader(t, p, 3), nats0)
+	st.live(first, logHolds(1), writtenBy(1, nats0))
+	st.live(leader.after(1, 1).committing(1).withEntry(), logHolds(2), writtenBy(2, nats0))
+	st.live(leader.after(1, 2).committing(2), committed(2))
+	st.live(leader.after(1, 2).committing(1).withEntry(), logHolds(3), writtenBy(3, nats0))
 
 	// A redelivery of the first entry: truncating would lower our commit.
-	processAE(t, p, aeMsg1, p.AESub())
-	require_Equal(t, p.Replication().Commit, 2)
-
-	processAE(t, p, aeHeartbeat2, p.AESub())
-	require_Equal(t, p.Replication().Commit, 3)
+	st.live(first, committed(2))
+	st.live(leader.after(1, 3).committing(3), committed(3))
 }
 
 // TestNRGCatchupFromNewLeaderWithIncorrectPterm ports test 2646: a first
 // catchup entry whose pterm disagrees with ours ends the catchup after
 // taking the leader's pterm, and the next catchup then succeeds.
 func TestNRGCatchupFromNewLeaderWithIncorrectPterm(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	entry := aeFrom(nats0, 1).after(1, 0).withEntry()
+	heartbeat := aeFrom(nats0, 1).after(1, 1).committing(1)
 
-	entries := sampleEntries()
-
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 0, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-
-	// A heartbeat makes us catch up.
-	processAE(t, p, aeHeartbeat, p.AESub())
-	require_Equal(t, p.Replication().Commit, 0)
-	cv := requireCatchup(t, p)
-	require_Equal(t, cv.PTerm, 0)
-	require_Equal(t, cv.PIndex, 0)
-
+	st.live(heartbeat, committed(0), catchupFrom(0, 0))
 	// The first catchup entry has another pterm: stop, to retry with it.
-	processAE(t, p, aeMsg, p.CatchupSub())
-	requireNoCatchup(t, p)
-	r := p.Replication()
-	require_Equal(t, r.PTerm, 1)
-	require_Equal(t, r.PIndex, 0)
+	st.catchup(entry, notCatchingUp(), tip(1, 0))
 
-	processAE(t, p, aeHeartbeat, p.AESub())
-	require_Equal(t, p.Replication().Commit, 0)
-	cv = requireCatchup(t, p)
-	require_Equal(t, cv.PTerm, 1)
-	require_Equal(t, cv.PIndex, 0)
-
-	// Now the entry fits and is stored.
-	processAE(t, p, aeMsg, p.CatchupSub())
-	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), nats0)
-
-	processAE(t, p, aeHeartbeat, p.AESub())
-	require_Equal(t, p.Replication().Commit, 1)
+	st.live(heartbeat, committed(0), catchupFrom(1, 0))
+	st.catchup(entry, logHolds(1), writtenBy(1, nats0))
+	st.live(heartbeat, committed(1))
 }
 
 // TestNRGAEFromOldLeader ports test 2623: an append entry of an outdated
 // term is refused, without resetting the log (which would have led to a
 // catchup).
 func TestNRGAEFromOldLeader(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	nc := c.client()
-
-	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-	rg.waitOnLeader()
-
-	// Watch for catchup streams.
-	ch, sub := chanSubscribe(t, nc, transport.CatchupInbox(">"), 16)
-	defer sub.Unsubscribe()
+	c, rg, first := electedAdders(t, groupSpec{memory: true})
+	catchups := c.watch(transport.CatchupInbox(">"), 16)
 
 	// Move to the next term, so that term 1 is outdated. (The reference
 	// expects term 2; a split vote in the first election, which the fast
 	// test timings make more likely, starts us one term later.)
-	old := rg.leader().node()
+	old := first.node()
 	firstTerm := old.Term()
 	require_NoError(t, old.StepDown())
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		if l := rg.leader(); l == nil || l.node().Term() <= firstTerm {
-			return errors.New("no leader of the next term yet")
-		}
-		return nil
-	})
+	eventually(t, holds("a leader of the next term", func() bool {
+		l := rg.leader()
+		return l != nil && l.node().Term() > firstTerm
+	}))
 	require_Equal(t, old.Term(), firstTerm+1)
 	leader := rg.leader().node()
 
 	// An empty entry of term 1 that looks like it comes from the leader.
-	payload := encode(t, raftport.AppendEntrySpec{Term: 1, PIndex: 0, Leader: leader.ID()}).Bytes()
-	resp, err := request(nc, raftport.NewProbe(leader).AppendSubject(), payload, time.Second)
+	outdated := aeFrom(leader.ID(), 1).wire(t).Bytes()
+	resp, err := request(c.client(), probeOf(leader).AppendSubject(), outdated, time.Second)
 	require_NoError(t, err)
-
 	ar, err := raftport.DecodeAppendEntryResponse(resp, "")
 	require_NoError(t, err)
 	require_False(t, ar.Success)
 
 	// No reset happened, so no catchup follows.
-	require_NoChanRead(t, ch, 40*fastTiming().HeartbeatInterval)
+	require_NoChanRead(t, catchups, 40*fastTiming().HeartbeatInterval)
+}
+
+// current is a node check: the node has a leader and is caught up.
+func current(n raftport.RaftNode) error {
+	if !n.Current() {
+		return errors.New("not current")
+	}
+	return nil
 }
 
 // TestNRGNoResetOnAppendEntryResponse ports test 2637: a refusal carrying
 // a higher term makes the leader step down but must not wipe its log.
 func TestNRGNoResetOnAppendEntryResponse(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
+	c, rg, leaderSM := electedAdders(t, groupSpec{})
+	eventually(t, rg.everyNode(current))
+	leader, follower := leaderSM.node(), rg.nonLeader().node()
+	require_True(t, require_ChanRead(t, leaderSM.lch, 5*time.Second))
 
-	nc := c.client()
-
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-	rg.waitOnLeader()
-	waitOnAllCurrent(t, rg)
-
-	leader := rg.leader().node()
-	follower := rg.nonLeader().node()
-	lsm := rg.leader().(*stateAdder)
-	isLeader := require_ChanRead(t, lsm.lch, 5*time.Second)
-	require_True(t, isLeader)
-
-	// Answer every append entry that carries entries as a refusal with a
+	// Every append entry that carries entries gets a refusal with a
 	// higher term, which used to make the leader reset its whole log.
+	nc := c.client()
 	sub, err := nc.Subscribe(transport.AppendSubject("TEST"), func(_, reply string, data []byte) {
 		ae, err := raftport.DecodeAppendEntry(data)
 		if err != nil || len(ae.Entries) == 0 {
 			return
 		}
-		ar := raftport.ResponseSpec{Term: ae.Term + 1, Index: ae.Commit, Peer: follower.ID(), Success: false}
-		_ = nc.Publish(reply, "", raftport.EncodeAppendEntryResponse(ar))
+		refusal := ackFrom(follower.ID(), ae.Term+1, ae.Commit, false)
+		_ = nc.Publish(reply, "", raftport.EncodeAppendEntryResponse(refusal))
 	})
 	require_NoError(t, err)
 	defer sub.Unsubscribe()
+	eventually(t, rg.everyNode(current))
 
-	waitOnAllCurrent(t, rg)
-
-	// Keep the followers from answering.
-	locked := rg.lockFollowers()
-
-	lsm.proposeDelta(5)
-
-	// The leader steps down.
-	checkFor(t, 10*time.Second, 0, func() error {
-		if isLeader = require_ChanRead(t, lsm.lch, 5*time.Second); isLeader {
-			return errors.New("node is still leader")
-		}
-		return nil
-	})
-
-	for _, l := range locked {
-		unlockNode(l.node())
-	}
+	// With the followers kept from answering, a proposal draws only
+	// refusals, and the leader steps down.
+	_, unlockFollowers := rg.lockFollowers()
+	leaderSM.proposeDelta(5)
+	leaderSM.waitNotLeader(t)
+	unlockFollowers()
 
 	// It stepped down with its log intact.
-	rg.lockAll()
-	defer rg.unlockAll()
-	lp := raftport.NewProbe(leader)
-	r := lp.ReplicationLocked()
+	unlock := rg.locked()
+	defer unlock()
+	r := probeOf(leader).ReplicationLocked()
 	require_Equal(t, r.State, raftport.Follower)
 	require_NotEqual(t, r.PTerm, 0)
 	require_NotEqual(t, r.PIndex, 0)
@@ -545,48 +320,29 @@ func TestNRGNoResetOnAppendEntryResponse(t *testing.T) {
 // node's view and its log disagree, so the log is reset and the store
 // fails.
 func TestStoreToWALRejectsMisplacedEntry(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	first := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
-	require_NoError(t, p.StoreToWAL(first))
-	require_Equal(t, walMsgs(p), 1)
+	st := stepNode(t)
+	require_NoError(t, st.p.StoreToWAL(aeFrom(nats0, 1).after(0, 0).withEntry().wire(t)))
+	st.expect(logHolds(1))
 
 	// Claims to follow index 5, but would be stored at 2.
-	misplaced := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: 1, PIndex: 5, Entries: sampleEntries()})
-	require_Error(t, p.StoreToWAL(misplaced))
-	require_Equal(t, walMsgs(p), 0)
-	r := p.Replication()
-	require_Equal(t, r.PIndex, 0)
-	require_Equal(t, r.PTerm, 0)
+	require_Error(t, st.p.StoreToWAL(aeFrom(nats0, 1).after(1, 5).withEntry().wire(t)))
+	st.expect(logHolds(0), tip(0, 0))
 }
 
 // TestTruncateBelowCompactedStart checks that truncating to an index the
 // log was already compacted past empties the log and continues after that
 // index, as the reference's stores do, instead of failing.
 func TestTruncateBelowCompactedStart(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	for i := range 3 {
-		ae := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i), Entries: sampleEntries()})
-		processAE(t, p, ae, p.AESub())
+	st := stepNode(t)
+	for i := range uint64(3) {
+		st.live(aeFrom(nats0, 1).after(min(i, 1), i).withEntry())
 	}
-	require_NoError(t, p.WAL().Compact(3))
+	require_NoError(t, st.p.WAL().Compact(3))
 
-	p.TruncateWAL(1, 1)
-	r := p.Replication()
-	require_NoError(t, r.WriteErr)
-	require_Equal(t, r.PIndex, 1)
-	require_Equal(t, r.PTerm, 1)
-	state := p.WALState()
-	require_Equal(t, state.Entries, 0)
-	require_Equal(t, state.FirstIndex, 2)
-	require_Equal(t, state.LastIndex, 1)
+	st.p.TruncateWAL(1, 1)
+	require_NoError(t, st.state().WriteErr)
+	st.expect(tip(1, 1), logHolds(0), logSpans(2, 1))
 
 	// The log goes on right after the truncation point.
-	next := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: 1, PIndex: 1, Entries: sampleEntries()})
-	processAE(t, p, next, p.AESub())
-	require_Equal(t, p.Replication().PIndex, 2)
-	require_Equal(t, storedLeader(t, p, 2), nats0)
+	st.live(aeFrom(nats0, 1).after(1, 1).withEntry(), lastIndex(2), writtenBy(2, nats0))
 }

@@ -1,57 +1,68 @@
 package raftport_test
 
 import (
-	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/porttrack-dev/porttrack/raftport"
 )
 
+// progress checks the node's log end, commit, processed and applied
+// indexes at once.
+func progress(pindex, commit, processed, applied uint64) check {
+	return all(lastIndex(pindex), committed(commit), processedAt(processed), appliedAt(applied))
+}
+
+// processed tells the node its state machine processed up to index and
+// applied up to applied.
+func (st *stepped) processed(index, applied uint64, checks ...check) {
+	st.t.Helper()
+	st.n.Processed(index, applied)
+	st.expect(checks...)
+}
+
 // TestNRGProcessed ports test 2686: Processed moves processed and applied
 // separately, Applied moves both, and applied never passes processed.
 func TestNRGProcessed(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	// Entry i+1, which commits itself.
+	entry := func(i uint64) aeDraft { return aeFrom(nats0, 1).after(min(i, 1), i).committing(i + 1).withEntry() }
 
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 2, Entries: entries})
-	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 4, PTerm: 1, PIndex: 3, Entries: entries})
-	aeMsg5 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 5, PTerm: 1, PIndex: 4, Entries: entries})
-
-	check := func(pindex, commit, processed, applied uint64) {
-		t.Helper()
-		rs := p.Replication()
-		require_Equal(t, rs.PIndex, pindex)
-		require_Equal(t, rs.Commit, commit)
-		require_Equal(t, rs.Processed, processed)
-		require_Equal(t, rs.Applied, applied)
+	for i := range uint64(3) {
+		st.live(entry(i), progress(i+1, i+1, 0, 0))
 	}
+	st.processed(1, 0, progress(3, 3, 1, 0))
+	st.processed(2, 1, progress(3, 3, 2, 1))
+	st.applied(3, progress(3, 3, 3, 3))
 
-	for i, aeMsg := range []*raftport.AppendEntryMsg{aeMsg1, aeMsg2, aeMsg3} {
-		deliverLive(t, p, aeMsg)
-		check(uint64(i+1), uint64(i+1), 0, 0)
+	for i := uint64(3); i < 5; i++ {
+		st.live(entry(i), progress(i+1, i+1, 3, 3))
 	}
-
-	n.Processed(1, 0)
-	check(3, 3, 1, 0)
-
-	n.Processed(2, 1)
-	check(3, 3, 2, 1)
-
-	n.Applied(3)
-	check(3, 3, 3, 3)
-
-	for i, aeMsg := range []*raftport.AppendEntryMsg{aeMsg4, aeMsg5} {
-		deliverLive(t, p, aeMsg)
-		check(uint64(i+4), uint64(i+4), 3, 3)
-	}
-
 	// An applied index above processed is clamped to processed.
-	n.Processed(4, 5)
-	check(5, 5, 4, 4)
+	st.processed(4, 5, progress(5, 5, 4, 4))
+}
+
+// sized checks what the node reports as the size of its log.
+func sized(entries, bytes uint64) check {
+	return field("size (entries, bytes)", func(st *stepped) string {
+		e, b := st.n.Size()
+		return fmt.Sprint(e, b)
+	}, fmt.Sprint(entries, bytes))
+}
+
+// appliedFrees reports applying up to index and checks what it says a
+// snapshot could compact.
+func (st *stepped) appliedFrees(index, entries, bytes uint64) {
+	st.t.Helper()
+	e, b := st.n.Applied(index)
+	if e != entries || b != bytes {
+		st.t.Fatalf("applying %d frees %d entries of %d bytes, want %d of %d", index, e, b, entries, bytes)
+	}
+}
+
+func walBytes(want uint64) check {
+	return counter("bytes", func(r raftport.ReplicationState) uint64 { return r.Bytes }, want)
 }
 
 // TestNRGSizeAndApplied ports test 2679: Size and Applied report what the
@@ -60,436 +71,272 @@ func TestNRGProcessed(t *testing.T) {
 // stream store's record sizes; here they are the stored append entries'
 // encoded sizes, which is what this WAL counts.
 func TestNRGSizeAndApplied(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	first := aeFrom(nats0, 1).after(0, 0).withEntry().wire(t)
+	second := aeFrom(nats0, 1).after(1, 1).withEntry().wire(t)
+	one, two := uint64(len(first.Bytes())), uint64(len(second.Bytes()))
+	require_Equal(t, one, two)
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: sampleEntries()})
-	size1 := uint64(len(aeMsg1.Bytes()))
-	size2 := uint64(len(aeMsg2.Bytes()))
-	require_Equal(t, size1, size2)
+	st.expect(sized(0, 0))
+	require_NoError(t, st.p.StoreToWAL(first))
+	st.expect(sized(1, one))
+	require_NoError(t, st.p.StoreToWAL(second))
+	st.expect(sized(2, one+two))
 
-	entries, bytes := n.Size()
-	require_Equal(t, entries, 0)
-	require_Equal(t, bytes, 0)
-
-	require_NoError(t, p.StoreToWAL(aeMsg1))
-	entries, bytes = n.Size()
-	require_Equal(t, entries, 1)
-	require_Equal(t, bytes, size1)
-
-	require_NoError(t, p.StoreToWAL(aeMsg2))
-	entries, bytes = n.Size()
-	require_Equal(t, entries, 2)
-	require_Equal(t, bytes, size1+size2)
-
-	// Applying reports what part of the WAL a snapshot could compact.
-	p.SetCommit(1)
-	entries, bytes = n.Applied(1)
-	require_Equal(t, entries, 1)
-	require_Equal(t, bytes, size1)
-
-	p.SetCommit(2)
-	entries, bytes = n.Applied(2)
-	require_Equal(t, entries, 2)
-	require_Equal(t, bytes, size1+size2)
+	st.p.SetCommit(1)
+	st.appliedFrees(1, 1, one)
+	st.p.SetCommit(2)
+	st.appliedFrees(2, 2, one+two)
 
 	// A snapshot moves papplied and the byte count.
-	p.SetApplied(1)
-	require_NoError(t, n.InstallSnapshot(nil, false))
-	rs := p.Replication()
-	require_Equal(t, rs.PApplied, 1)
-	require_Equal(t, rs.Bytes, size2)
-	entries, bytes = n.Size()
-	require_Equal(t, entries, 1)
-	require_Equal(t, bytes, size2)
+	st.p.SetApplied(1)
+	st.snapshot(snapshotAt(1), walBytes(two), sized(1, two))
+	st.appliedFrees(2, 1, two)
+	st.snapshot(snapshotAt(2), walBytes(0), sized(0, 0))
+}
 
-	entries, bytes = n.Applied(2)
-	require_Equal(t, entries, 1)
-	require_Equal(t, bytes, size2)
-
-	require_NoError(t, n.InstallSnapshot(nil, false))
-	rs = p.Replication()
-	require_Equal(t, rs.PApplied, 2)
-	require_Equal(t, rs.Bytes, 0)
-	entries, bytes = n.Size()
-	require_Equal(t, entries, 0)
-	require_Equal(t, bytes, 0)
+// applyQueue checks whether applies are paused, how many committed
+// entries wait in the apply queue, and the commit and highest known
+// commit.
+func applyQueue(paused bool, queued int, commit, hcommit uint64) check {
+	return all(
+		field("paused", func(st *stepped) bool { return st.state().Paused }, paused),
+		field("queued", func(st *stepped) int { return st.n.ApplyQ().Len() }, queued),
+		committed(commit),
+		counter("hcommit", func(r raftport.ReplicationState) uint64 { return r.HCommit }, hcommit))
 }
 
 // TestNRGDrainAndReplaySnapshot ports test 2688: replaying the snapshot
 // drains the apply queue, pauses applies and keeps the highest commit, so
 // that ResumeApply queues everything committed since the snapshot.
 func TestNRGDrainAndReplaySnapshot(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Entries: entries})
-	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
-	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 4, PTerm: 1, PIndex: 4})
-
-	check := func(paused bool, queued int, commit, hcommit uint64) {
+	st := stepNode(t)
+	leader := aeFrom(nats0, 1)
+	replayed := func(checks ...check) {
 		t.Helper()
-		rs := p.Replication()
-		require_Equal(t, rs.Paused, paused)
-		require_Len(t, n.ApplyQ().Len(), queued)
-		require_Equal(t, rs.Commit, commit)
-		require_Equal(t, rs.HCommit, hcommit)
+		require_True(t, st.n.DrainAndReplaySnapshot())
+		st.expect(checks...)
+	}
+	resumed := func(checks ...check) {
+		t.Helper()
+		st.n.ResumeApply()
+		st.expect(checks...)
 	}
 
-	require_Len(t, n.ApplyQ().Len(), 0)
-	deliverLive(t, p, aeMsg1)
-	deliverLive(t, p, aeMsg2)
-	deliverLive(t, p, aeMsg3)
-	deliverLive(t, p, aeHeartbeat1)
-	require_Equal(t, p.Replication().PIndex, 3)
-	check(false, 3, 3, 0)
+	st.expect(applyQueue(false, 0, 0, 0))
+	for i := range uint64(3) {
+		st.live(leader.after(min(i, 1), i).withEntry())
+	}
+	st.live(leader.after(1, 3).committing(3), lastIndex(3), applyQueue(false, 3, 3, 0))
 
 	// Without a snapshot there is nothing to replay.
-	require_False(t, n.DrainAndReplaySnapshot())
-	check(false, 3, 3, 0)
+	require_False(t, st.n.DrainAndReplaySnapshot())
+	st.expect(applyQueue(false, 3, 3, 0))
 
 	// An upper-layer catchup from a snapshot timed out.
-	n.Applied(1)
-	require_NoError(t, n.InstallSnapshot([]byte("snapshot"), false))
-
-	require_True(t, n.DrainAndReplaySnapshot())
-	check(true, 1, 1, 3)
-	ce, ok := n.ApplyQ().PopOne()
+	st.applied(1)
+	require_NoError(t, st.n.InstallSnapshot([]byte("snapshot"), false))
+	replayed(applyQueue(true, 1, 1, 3))
+	ce, ok := st.n.ApplyQ().PopOne()
 	require_True(t, ok)
 	require_Equal(t, ce.Index, 1)
 	require_Len(t, len(ce.Entries), 1)
 	require_Equal(t, ce.Entries[0].Type, raftport.EntrySnapshot)
-	require_True(t, bytes.Equal(ce.Entries[0].Data, []byte("snapshot")))
+	require_Equal(t, string(ce.Entries[0].Data), "snapshot")
 	// Put it back: the reference test leaves the snapshot queued.
-	require_True(t, n.DrainAndReplaySnapshot())
-	check(true, 1, 1, 3)
+	replayed(applyQueue(true, 1, 1, 3))
+	resumed(applyQueue(false, 3, 3, 0))
 
-	n.ResumeApply()
-	check(false, 3, 3, 0)
-
-	// The snapshot processing times out again.
-	require_True(t, n.DrainAndReplaySnapshot())
-	check(true, 1, 1, 3)
-
-	// New entries meanwhile raise the highest known commit.
-	deliverLive(t, p, aeMsg4)
-	deliverLive(t, p, aeHeartbeat2)
-	require_Equal(t, p.Replication().PIndex, 4)
-	check(true, 1, 1, 4)
-
-	// Replaying again keeps it.
-	require_True(t, n.DrainAndReplaySnapshot())
-	check(true, 1, 1, 4)
-
-	n.ResumeApply()
-	check(false, 4, 4, 0)
+	// The snapshot processing times out again, and new entries meanwhile
+	// raise the highest known commit, which replaying again keeps.
+	replayed(applyQueue(true, 1, 1, 3))
+	st.live(leader.after(1, 3).committing(3).withEntry())
+	st.live(leader.after(1, 4).committing(4), lastIndex(4), applyQueue(true, 1, 1, 4))
+	replayed(applyQueue(true, 1, 1, 4))
+	resumed(applyQueue(false, 4, 4, 0))
 }
 
 // TestNRGHealthCheckWaitForCatchup ports test 2659: a follower is not
 // healthy while catching up, nor until it applied the last commit.
 func TestNRGHealthCheckWaitForCatchup(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	entries := sampleEntries()
-	require_NoError(t, p.AddPeer(nats0))
-
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
+	st := stepNode(t)
+	st.addPeers(nats0)
+	leader := aeFrom(nats0, 1)
+	heartbeat := leader.after(1, 3).committing(3)
 
 	// The heartbeat is ahead of us: catchup starts.
-	deliverLive(t, p, aeHeartbeat)
-	cv, ok := p.Catchup()
-	require_True(t, ok)
-	require_Equal(t, cv.PTerm, 0)
-	require_Equal(t, cv.PIndex, 0)
-	require_Equal(t, cv.CTerm, aeHeartbeat.Spec().Term)
-	require_Equal(t, cv.CIndex, aeHeartbeat.Spec().PIndex)
-
-	deliverCatchup(t, p, aeMsg1)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_False(t, n.Healthy())
-
-	deliverCatchup(t, p, aeMsg2)
-	require_Equal(t, p.Replication().PIndex, 2)
-	require_Equal(t, p.Replication().Commit, 1)
-	require_False(t, n.Healthy())
-
+	st.live(heartbeat, catchupFrom(0, 0), catchupUpTo(heartbeat.Term, heartbeat.PIndex))
+	st.catchup(leader.after(0, 0).withEntry(), lastIndex(1), healthy(false))
+	st.catchup(leader.after(1, 1).committing(1).withEntry(), lastIndex(2), committed(1), healthy(false))
 	// Applying before the next catchup message does not end the catchup.
-	n.Applied(1)
-	require_False(t, n.Healthy())
+	st.applied(1, healthy(false))
+	st.catchup(leader.after(1, 2).committing(2).withEntry(), lastIndex(3), committed(2))
+	st.applied(2, healthy(false))
 
-	deliverCatchup(t, p, aeMsg3)
-	require_Equal(t, p.Replication().PIndex, 3)
-	require_Equal(t, p.Replication().Commit, 2)
-	n.Applied(2)
-	require_False(t, n.Healthy())
-
-	// The heartbeat ends the catchup.
-	deliverLive(t, p, aeHeartbeat)
-	_, ok = p.Catchup()
-	require_False(t, ok)
-	require_Equal(t, p.Replication().PIndex, 3)
-	require_Equal(t, p.Replication().Commit, 3)
-	require_False(t, n.Healthy())
-
-	// The last entry still has to be applied.
-	n.Applied(3)
-	require_True(t, n.Healthy())
+	// The heartbeat ends the catchup; the last entry still has to be
+	// applied.
+	st.live(heartbeat, notCatchingUp(), lastIndex(3), committed(3), healthy(false))
+	st.applied(3, healthy(true))
 }
 
 // TestNRGHealthCheckWaitForDoubleCatchup ports test 2660: entries missed
 // during a catchup start a second one, and health waits for both.
 func TestNRGHealthCheckWaitForDoubleCatchup(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	st.addPeers(nats0)
+	leader := aeFrom(nats0, 1)
+	third := leader.after(1, 2).committing(2).withEntry()
+	firstHeartbeat, secondHeartbeat := leader.after(1, 2).committing(2), leader.after(1, 3).committing(3)
 
-	entries := sampleEntries()
-	require_NoError(t, p.AddPeer(nats0))
-
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3})
-
-	deliverLive(t, p, aeHeartbeat1)
-	cv, ok := p.Catchup()
-	require_True(t, ok)
-	require_Equal(t, cv.PTerm, 0)
-	require_Equal(t, cv.PIndex, 0)
-	require_Equal(t, cv.CTerm, aeHeartbeat1.Spec().Term)
-	require_Equal(t, cv.CIndex, aeHeartbeat1.Spec().PIndex)
-
-	deliverCatchup(t, p, aeMsg1)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_False(t, n.Healthy())
+	st.live(firstHeartbeat, catchupFrom(0, 0), catchupUpTo(firstHeartbeat.Term, firstHeartbeat.PIndex))
+	st.catchup(leader.after(0, 0).withEntry(), lastIndex(1), healthy(false))
 
 	// Missed while catching up.
-	deliverLive(t, p, aeMsg3)
-	_, ok = p.Catchup()
-	require_True(t, ok)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_False(t, n.Healthy())
+	st.live(third, catchingUp(), lastIndex(1), healthy(false))
+	st.live(secondHeartbeat, catchingUp(), lastIndex(1), healthy(false))
 
-	deliverLive(t, p, aeHeartbeat2)
-	_, ok = p.Catchup()
-	require_True(t, ok)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_False(t, n.Healthy())
-
-	// The last catchup message; the catchup waits for the next live one.
-	deliverCatchup(t, p, aeMsg2)
-	require_Equal(t, p.Replication().PIndex, 2)
-	require_Equal(t, p.Replication().Commit, 1)
-	n.Applied(1)
-	require_False(t, n.Healthy())
-
-	cv, ok = p.Catchup()
-	require_True(t, ok)
-	require_Equal(t, cv.CTerm, aeHeartbeat1.Spec().Term)
-	require_Equal(t, cv.CIndex, aeHeartbeat1.Spec().PIndex)
+	// The last message of the first catchup; it waits for the next live
+	// one.
+	st.catchup(leader.after(1, 1).committing(1).withEntry(), lastIndex(2), committed(1))
+	st.applied(1, healthy(false), catchupUpTo(firstHeartbeat.Term, firstHeartbeat.PIndex))
 
 	// A heartbeat from beyond restarts the catchup from where we are.
-	deliverLive(t, p, aeHeartbeat2)
-	cv, ok = p.Catchup()
-	require_True(t, ok)
-	require_Equal(t, cv.PTerm, 1)
-	require_Equal(t, cv.PIndex, 2)
-	require_Equal(t, cv.CTerm, aeHeartbeat2.Spec().Term)
-	require_Equal(t, cv.CIndex, aeHeartbeat2.Spec().PIndex)
-	require_False(t, n.Healthy())
+	st.live(secondHeartbeat, catchupFrom(1, 2), catchupUpTo(secondHeartbeat.Term, secondHeartbeat.PIndex), healthy(false))
+	st.catchup(third, lastIndex(3), committed(2))
+	st.applied(2, healthy(false))
 
-	deliverCatchup(t, p, aeMsg3)
-	require_Equal(t, p.Replication().PIndex, 3)
-	require_Equal(t, p.Replication().Commit, 2)
-	n.Applied(2)
-	require_False(t, n.Healthy())
-
-	deliverLive(t, p, aeHeartbeat2)
-	_, ok = p.Catchup()
-	require_False(t, ok)
-	require_Equal(t, p.Replication().PIndex, 3)
-	require_Equal(t, p.Replication().Commit, 3)
-	require_False(t, n.Healthy())
-
-	n.Applied(3)
-	require_True(t, n.Healthy())
+	st.live(secondHeartbeat, notCatchingUp(), lastIndex(3), committed(3), healthy(false))
+	st.applied(3, healthy(true))
 }
 
 // TestNRGHealthCheckWaitForPendingCommitsWhenPaused ports test 2661: a
 // paused node is healthy only without commits it has not handed on, and
 // after resuming only once they are applied.
 func TestNRGHealthCheckWaitForPendingCommitsWhenPaused(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	st.addPeers(nats0)
+	leader := aeFrom(nats0, 1)
 
-	entries := sampleEntries()
-	require_NoError(t, p.AddPeer(nats0))
+	st.live(leader.after(0, 0).withEntry(), lastIndex(1), healthy(false))
+	st.live(leader.after(1, 1).committing(1).withEntry(), lastIndex(2), healthy(false))
+	st.applied(1, healthy(true))
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
-
-	deliverLive(t, p, aeMsg1)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_False(t, n.Healthy())
-
-	deliverLive(t, p, aeMsg2)
-	require_Equal(t, p.Replication().PIndex, 2)
-	require_False(t, n.Healthy())
-
-	n.Applied(1)
-	require_True(t, n.Healthy())
-
-	require_NoError(t, n.PauseApply())
-	require_True(t, n.Healthy())
+	require_NoError(t, st.n.PauseApply())
+	st.expect(healthy(true))
 
 	// The heartbeat commits the second entry, which waits while paused.
-	deliverLive(t, p, aeHeartbeat)
-	require_Equal(t, p.Replication().PIndex, 2)
-	require_False(t, n.Healthy())
+	st.live(leader.after(1, 2).committing(2), lastIndex(2), healthy(false))
+	st.n.ResumeApply()
+	st.expect(healthy(false))
+	st.applied(2, healthy(true))
+}
 
-	n.ResumeApply()
-	require_False(t, n.Healthy())
+// checkpointAborted checks that every step of an aborted checkpoint fails
+// with ErrSnapAborted; its entries yield the error once, as they must
+// yield at least once to hand it over.
+func checkpointAborted(t *testing.T, c raftport.RaftNodeCheckpoint) {
+	t.Helper()
+	_, err := c.LoadLastSnapshot()
+	require_Error(t, err, raftport.ErrSnapAborted)
+	yields := 0
+	for _, err := range c.AppendEntriesSeq() {
+		yields++
+		require_Error(t, err, raftport.ErrSnapAborted)
+	}
+	require_Equal(t, yields, 1)
+	_, err = c.InstallSnapshot(nil)
+	require_Error(t, err, raftport.ErrSnapAborted)
+}
 
-	n.Applied(2)
-	require_True(t, n.Healthy())
+// checkpointEntries checks that a checkpoint yields exactly the entries
+// after the given pindexes, in order, without an error.
+func checkpointEntries(t *testing.T, c raftport.RaftNodeCheckpoint, pindexes ...uint64) {
+	t.Helper()
+	var got []uint64
+	for ae, err := range c.AppendEntriesSeq() {
+		require_NoError(t, err)
+		got = append(got, ae.Spec().PIndex)
+	}
+	require_Equal(t, fmt.Sprint(got), fmt.Sprint(pindexes))
+}
+
+// checkpointBase checks the snapshot a checkpoint builds on.
+func checkpointBase(t *testing.T, c raftport.RaftNodeCheckpoint, want string) {
+	t.Helper()
+	if buf, err := c.LoadLastSnapshot(); err != nil || string(buf) != want {
+		t.Fatalf("the checkpoint builds on %q (error %v), want %q", buf, err, want)
+	}
+}
+
+// newCheckpoint starts a checkpoint that must be granted.
+func (st *stepped) newCheckpoint() raftport.RaftNodeCheckpoint {
+	st.t.Helper()
+	c, err := st.n.CreateSnapshotCheckpoint(false)
+	require_NoError(st.t, err)
+	return c
 }
 
 // TestNRGInstallSnapshotFromCheckpoint ports test 2715: checkpoints load
 // the previous snapshot and the entries since, install, abort, refuse a
 // second checkpoint, and are aborted by a snapshot installed underneath.
 func TestNRGInstallSnapshotFromCheckpoint(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	entry := func(i uint64) aeDraft { return aeFrom(nats0, 1).after(min(i, 1), i).committing(i).withEntry() }
 
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
-	aeMsg4 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 3, PTerm: 1, PIndex: 3, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 4, PTerm: 1, PIndex: 4})
+	st.live(entry(0), lastIndex(1), committed(0))
+	st.live(entry(1), lastIndex(2), committed(1))
+	st.applied(1, appliedAt(1))
 
-	position := func(pindex, commit uint64) {
-		t.Helper()
-		require_Equal(t, p.Replication().PIndex, pindex)
-		require_Equal(t, p.Replication().Commit, commit)
-	}
-	requireAborted := func(c raftport.RaftNodeCheckpoint) {
-		t.Helper()
-		_, err := c.LoadLastSnapshot()
-		require_Error(t, err, raftport.ErrSnapAborted)
-		count := 0
-		for _, err := range c.AppendEntriesSeq() {
-			count++
-			require_Error(t, err, raftport.ErrSnapAborted)
-		}
-		// At least one iteration, to hand over the error.
-		require_Equal(t, count, 1)
-		_, err = c.InstallSnapshot(nil)
-		require_Error(t, err, raftport.ErrSnapAborted)
-	}
-
-	deliverLive(t, p, aeMsg1)
-	position(1, 0)
-	deliverLive(t, p, aeMsg2)
-	position(2, 1)
-	n.Applied(1)
-	require_Equal(t, p.Replication().Applied, 1)
-
-	// The first checkpoint has no previous snapshot.
-	c, err := n.CreateSnapshotCheckpoint(false)
-	require_NoError(t, err)
+	// The first checkpoint has no previous snapshot, and one entry.
+	c := st.newCheckpoint()
 	buf, err := c.LoadLastSnapshot()
 	require_Error(t, err, raftport.ErrNoSnapAvailable)
 	require_True(t, buf == nil)
-
-	count := 0
-	for ae, err := range c.AppendEntriesSeq() {
-		count++
-		require_NoError(t, err)
-		require_Equal(t, ae.Spec().PIndex, 0)
-	}
-	require_Equal(t, count, 1)
-
+	checkpointEntries(t, c, 0)
 	_, err = c.InstallSnapshot([]byte("old"))
 	require_NoError(t, err)
-	snap, err := p.LoadLastSnapshot()
-	require_NoError(t, err)
-	require_True(t, bytes.Equal(snap.Data, []byte("old")))
-
+	st.expect(snapshotHolds("old"))
 	// Installed, so the checkpoint is done with.
-	requireAborted(c)
+	checkpointAborted(t, c)
 
-	deliverLive(t, p, aeMsg3)
-	position(3, 2)
-	deliverLive(t, p, aeMsg4)
-	position(4, 3)
-	n.Applied(3)
-	require_Equal(t, p.Replication().Applied, 3)
+	st.live(entry(2), lastIndex(3), committed(2))
+	st.live(entry(3), lastIndex(4), committed(3))
+	st.applied(3, appliedAt(3))
 
 	// One checkpoint at a time.
-	c, err = n.CreateSnapshotCheckpoint(false)
-	require_NoError(t, err)
-	_, err = n.CreateSnapshotCheckpoint(false)
+	c = st.newCheckpoint()
+	_, err = st.n.CreateSnapshotCheckpoint(false)
 	require_Error(t, err, raftport.ErrSnapInProgress)
-
 	c.Abort()
-	requireAborted(c)
+	checkpointAborted(t, c)
 
 	// The second checkpoint builds on the first snapshot.
-	c, err = n.CreateSnapshotCheckpoint(false)
-	require_NoError(t, err)
-	buf, err = c.LoadLastSnapshot()
-	require_NoError(t, err)
-	require_True(t, bytes.Equal(buf, []byte("old")))
-
-	count = 0
-	for ae, err := range c.AppendEntriesSeq() {
-		count++
-		require_NoError(t, err)
-		require_Equal(t, ae.Spec().PIndex, uint64(count))
-	}
-	require_Equal(t, count, 2)
-
+	c = st.newCheckpoint()
+	checkpointBase(t, c, "old")
+	checkpointEntries(t, c, 1, 2)
 	_, err = c.InstallSnapshot([]byte("new"))
 	require_NoError(t, err)
-	snap, err = p.LoadLastSnapshot()
-	require_NoError(t, err)
-	require_True(t, bytes.Equal(snap.Data, []byte("new")))
+	st.expect(snapshotHolds("new"))
 
-	deliverLive(t, p, aeHeartbeat)
-	position(4, 4)
-	n.Applied(4)
-	require_Equal(t, p.Replication().Applied, 4)
+	st.live(aeFrom(nats0, 1).after(1, 4).committing(4), lastIndex(4), committed(4))
+	st.applied(4, appliedAt(4))
 
 	// While a checkpoint runs, a normal install is refused...
-	c, err = n.CreateSnapshotCheckpoint(false)
-	require_NoError(t, err)
-	require_Error(t, n.InstallSnapshot(nil, false), raftport.ErrSnapInProgress)
-
-	buf, err = c.LoadLastSnapshot()
-	require_NoError(t, err)
-	require_True(t, bytes.Equal(buf, []byte("new")))
+	c = st.newCheckpoint()
+	require_Error(t, st.n.InstallSnapshot(nil, false), raftport.ErrSnapInProgress)
+	checkpointBase(t, c, "new")
 
 	// ...but a snapshot from a catchup is installed and aborts the
 	// checkpoint, which must never overwrite it with older state.
+	snap, err := st.p.LoadLastSnapshot()
+	require_NoError(t, err)
 	snap.LastIndex++
-	require_NoError(t, p.InstallSnapshotInternal(snap))
-
+	require_NoError(t, st.p.InstallSnapshotInternal(snap))
 	_, err = c.LoadLastSnapshot()
 	require_Error(t, err, raftport.ErrSnapAborted)
 
 	// The checkpoint's base snapshot was replaced underneath it.
-	p.SetSnapshotting(true)
+	st.p.SetSnapshotting(true)
 	_, err = c.LoadLastSnapshot()
 	require_Error(t, err, errors.New("snapshot index mismatch"))
 }
@@ -497,104 +344,56 @@ func TestNRGInstallSnapshotFromCheckpoint(t *testing.T) {
 // TestNRGInstallSnapshotForce ports test 2716: a catchup in progress holds
 // off snapshots unless they are forced.
 func TestNRGInstallSnapshotForce(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	st.live(aeFrom(nats0, 1).after(0, 0).withEntry(), lastIndex(1), committed(0))
+	st.live(aeFrom(nats0, 1).after(1, 1).committing(1), lastIndex(1), committed(1))
+	st.applied(1, appliedAt(1))
 
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: sampleEntries()})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-
-	deliverLive(t, p, aeMsg)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_Equal(t, p.Replication().Commit, 0)
-	deliverLive(t, p, aeHeartbeat)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_Equal(t, p.Replication().Commit, 1)
-	n.Applied(1)
-	require_Equal(t, p.Replication().Applied, 1)
-
-	p.AddCatchupInProgress("blockSnapshots")
-
-	require_Error(t, n.InstallSnapshot(nil, false), raftport.ErrCatchupsRunning)
-	require_Equal(t, p.Replication().PApplied, 0)
-
-	require_NoError(t, n.InstallSnapshot(nil, true))
-	require_Equal(t, p.Replication().PApplied, 1)
+	st.p.AddCatchupInProgress("blockSnapshots")
+	require_Error(t, st.n.InstallSnapshot(nil, false), raftport.ErrCatchupsRunning)
+	st.expect(snapshotAt(0))
+	require_NoError(t, st.n.InstallSnapshot(nil, true))
+	st.expect(snapshotAt(1))
 }
 
 // TestNRGInstallSnapshotFromCheckpointAfterTruncateToSnapshot ports test
 // 2717: after a catchup snapshot and a truncation back to it, checkpoints
 // refuse until something new is applied, then build on that snapshot.
 func TestNRGInstallSnapshotFromCheckpointAfterTruncateToSnapshot(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeHeartbeat1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 100, PTerm: 1, PIndex: 100, Entries: entries})
-	aeHeartbeat2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 101, PTerm: 1, PIndex: 101})
-
-	deliverLive(t, p, aeMsg1)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_Equal(t, p.Replication().Commit, 0)
-	deliverLive(t, p, aeHeartbeat1)
-	require_Equal(t, p.Replication().PIndex, 1)
-	require_Equal(t, p.Replication().Commit, 1)
-	n.Applied(1)
-	require_Equal(t, p.Replication().Applied, 1)
-
-	require_NoError(t, n.InstallSnapshot(nil, false))
-	require_Equal(t, p.Replication().PApplied, 1)
-
-	// As if a leader caught us up with a snapshot.
-	snap := raftport.SnapshotView{
-		LastTerm:  1,
-		LastIndex: 100,
-		PeerState: p.PeerStateEntry().Data,
-		Data:      []byte("catchup"),
+	st := stepNode(t)
+	leader := aeFrom(nats0, 1)
+	noCheckpoint := func() {
+		t.Helper()
+		_, err := st.n.CreateSnapshotCheckpoint(false)
+		require_Error(t, err, raftport.ErrNoSnapAvailable)
 	}
-	p.Lock()
-	p.SetLogPositionLocked(p.ReplicationLocked().Term, snap.LastTerm, snap.LastIndex, snap.LastIndex)
-	p.Unlock()
-	require_NoError(t, p.InstallSnapshotInternal(snap))
-	require_Equal(t, p.Replication().PApplied, 100)
-	require_Equal(t, p.Replication().Applied, 1)
+
+	st.live(leader.after(0, 0).withEntry(), lastIndex(1), committed(0))
+	st.live(leader.after(1, 1).committing(1), lastIndex(1), committed(1))
+	st.applied(1, appliedAt(1))
+	st.snapshot(snapshotAt(1))
+
+	// As if a leader caught us up with a snapshot up to index 100.
+	caughtUp := raftport.SnapshotView{LastTerm: 1, LastIndex: 100, PeerState: st.p.PeerStateEntry().Data, Data: []byte("catchup")}
+	st.moveLog(caughtUp.LastTerm, caughtUp.LastIndex, caughtUp.LastIndex)
+	require_NoError(t, st.p.InstallSnapshotInternal(caughtUp))
+	st.expect(snapshotAt(100), appliedAt(1))
 
 	// Uncommitted entries truncated back to the snapshot.
-	p.TruncateWAL(1, 100)
-	require_Equal(t, p.Replication().PApplied, 100)
+	st.p.TruncateWAL(1, 100)
+	st.expect(snapshotAt(100))
 
-	// Nothing applied since the previous snapshot.
-	_, err := n.CreateSnapshotCheckpoint(false)
-	require_Error(t, err, raftport.ErrNoSnapAvailable)
+	// Nothing applied since the previous snapshot; then only the
+	// previous snapshot applied: still nothing new.
+	noCheckpoint()
+	st.applied(100, appliedAt(100))
+	noCheckpoint()
 
-	// Only the previous snapshot is applied: still nothing new.
-	n.Applied(100)
-	require_Equal(t, p.Replication().Applied, 100)
-	_, err = n.CreateSnapshotCheckpoint(false)
-	require_Error(t, err, raftport.ErrNoSnapAvailable)
+	st.live(leader.after(1, 100).committing(100).withEntry(), lastIndex(101), committed(100))
+	st.live(leader.after(1, 101).committing(101), lastIndex(101), committed(101))
+	st.applied(101, appliedAt(101))
 
-	deliverLive(t, p, aeMsg2)
-	require_Equal(t, p.Replication().PIndex, 101)
-	require_Equal(t, p.Replication().Commit, 100)
-	deliverLive(t, p, aeHeartbeat2)
-	require_Equal(t, p.Replication().PIndex, 101)
-	require_Equal(t, p.Replication().Commit, 101)
-	n.Applied(101)
-	require_Equal(t, p.Replication().Applied, 101)
-
-	c, err := n.CreateSnapshotCheckpoint(false)
-	require_NoError(t, err)
-
-	buf, err := c.LoadLastSnapshot()
-	require_NoError(t, err)
-	require_True(t, bytes.Equal(buf, []byte("catchup")))
-
-	count := 0
-	for ae, err := range c.AppendEntriesSeq() {
-		count++
-		require_NoError(t, err)
-		require_Equal(t, ae.Spec().PIndex, 100)
-	}
-	require_Equal(t, count, 1)
+	c := st.newCheckpoint()
+	checkpointBase(t, c, "catchup")
+	checkpointEntries(t, c, 100)
 }

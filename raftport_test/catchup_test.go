@@ -2,10 +2,7 @@ package raftport_test
 
 import (
 	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,28 +13,16 @@ import (
 // TestNRGRejectNewAppendEntryFromPreviousLeader ports test 2668: after
 // voting in a higher term a follower refuses a new entry of the old one.
 func TestNRGRejectNewAppendEntryFromPreviousLeader(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
+	st := stepNode(t)
+	oldLeader := aeFrom(nats0, 1).withEntry()
 
 	// Accepted: it is of our term.
-	p.SetTerm(1)
-	processAE(t, p, aeMsg1, p.AESub())
-	r := p.Replication()
-	require_Equal(t, r.PTerm, 1)
-	require_Equal(t, r.PIndex, 1)
+	st.p.SetTerm(1)
+	st.live(oldLeader.after(0, 0), tip(1, 1))
 
-	// We vote for a new leader in a new term.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, LastTerm: 1, LastIndex: 2})
+	st.vote(askVote("", 5, 1, 2))
 
-	// An entry of the previous term is refused.
-	processAE(t, p, aeMsg2, p.AESub())
-	r = p.Replication()
-	require_Equal(t, r.PTerm, 1)
-	require_Equal(t, r.PIndex, 1)
+	st.live(oldLeader.after(1, 1).committing(1), tip(1, 1))
 }
 
 // TestNRGRejectAppendEntryDuringCatchupFromPreviousLeader ports test 2669:
@@ -45,72 +30,43 @@ func TestNRGRejectNewAppendEntryFromPreviousLeader(t *testing.T) {
 // refused when they carry that leader's term (lterm); a leader too old to
 // send lterm is still accepted for compatibility.
 func TestNRGRejectAppendEntryDuringCatchupFromPreviousLeader(t *testing.T) {
-	test := func(t *testing.T, isCatchingUp, oldBehavior bool) {
-		_, p, cleanup := initSingleMemRaftNode(t)
-		defer cleanup()
+	for _, tc := range []struct {
+		name      string
+		onCatchup bool   // the second entry comes on the catchup subscription
+		oldSender bool   // the sender is too old to send lterm
+		wantIndex uint64 // where our log ends after it
+	}{
+		{name: "new-entry", wantIndex: 1},
+		{name: "new-entry-backward-compatible", oldSender: true, wantIndex: 1},
+		{name: "catchup", onCatchup: true, wantIndex: 1},
+		{name: "catchup-backward-compatible", onCatchup: true, oldSender: true, wantIndex: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := stepNode(t)
+			sender := aeFrom(nats0, 1).withEntry()
+			first, second := sender.after(0, 0), sender.after(1, 1).committing(1)
 
-		entries := sampleEntries()
-		spec1 := raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries}
-		spec2 := raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries}
-		aeMsg2 := encode(t, spec2)
+			// Missing the first entry starts a catchup from the start.
+			st.p.SetTerm(1)
+			st.live(second, catchupFrom(0, 0), catchupUpTo(second.PTerm, second.PIndex))
 
-		// The second entry makes us catch up from the start.
-		p.SetTerm(1)
-		processAE(t, p, aeMsg2, p.AESub())
-		cv := requireCatchup(t, p)
-		require_Equal(t, cv.PTerm, 0)
-		require_Equal(t, cv.PIndex, 0)
-		require_Equal(t, cv.CTerm, spec2.PTerm)
-		require_Equal(t, cv.CIndex, spec2.PIndex)
-
-		// A current leader sends its term with catchup entries.
-		if !oldBehavior {
-			spec1.LTerm = 1
-			spec2.LTerm = 1
-		}
-		aeMsg1 := encode(t, spec1)
-		aeMsg2 = encode(t, spec2)
-
-		catchup := p.HoldCatchup()
-		processAE(t, p, aeMsg1, catchup.Sub())
-		r := p.Replication()
-		require_Equal(t, r.PTerm, 1)
-		require_Equal(t, r.PIndex, 1)
-
-		// We vote for a new leader in a new term.
-		p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, LastTerm: 1, LastIndex: 2})
-
-		// Voting cancels the catchup; put it back to see what a catchup
-		// entry does after the term moved on.
-		nsub := p.AESub()
-		if isCatchingUp {
-			p.RestoreCatchup(catchup)
-			nsub = catchup.Sub()
-		}
-
-		processAE(t, p, aeMsg2, nsub)
-		r = p.Replication()
-		require_Equal(t, r.PTerm, 1)
-
-		// Only a catchup from an old server (no lterm) is still accepted.
-		if isCatchingUp && oldBehavior {
-			require_Equal(t, r.PIndex, 2)
-		} else {
-			require_Equal(t, r.PIndex, 1)
-		}
-	}
-
-	for _, isCatchingUp := range []bool{false, true} {
-		for _, oldBehavior := range []bool{false, true} {
-			title := "new-entry"
-			if isCatchingUp {
-				title = "catchup"
+			// A current leader sends its term with the catchup entries.
+			if !tc.oldSender {
+				first, second = first.inLeaderTerm(1), second.inLeaderTerm(1)
 			}
-			if oldBehavior {
-				title += "-backward-compatible"
+			held := st.p.HoldCatchup()
+			st.via(held.Sub(), first, tip(1, 1))
+
+			// Voting in a new term cancels the catchup; put it back to see
+			// what a catchup entry does after the term moved on.
+			st.vote(askVote("", 5, 1, 2))
+			sub := st.p.AESub()
+			if tc.onCatchup {
+				st.p.RestoreCatchup(held)
+				sub = held.Sub()
 			}
-			t.Run(title, func(t *testing.T) { test(t, isCatchingUp, oldBehavior) })
-		}
+			st.via(sub, second, tip(1, tc.wantIndex))
+		})
 	}
 }
 
@@ -118,126 +74,62 @@ func TestNRGRejectAppendEntryDuringCatchupFromPreviousLeader(t *testing.T) {
 // stored alone are replayed (after an optional restart) and still reach a
 // follower that comes back.
 func TestNRGDontRejectAppendEntryFromReplay(t *testing.T) {
-	test := func(t *testing.T, restart bool) {
-		c := createRaftCluster(t, "R3S", 3)
-		defer c.shutdown()
+	eitherWay(t, "no-restart", "with-restart", func(t *testing.T, restartLeader bool) {
+		_, rg, leader := electedAdders(t, groupSpec{})
+		returning := rg.nonLeader()
+		rg.except(leader).stopAll()
 
-		rg := c.createRaftGroup("TEST", 3, newStateAdder)
-		rg.waitOnLeader()
-
-		// Stop every member but the leader.
-		l := rg.leader().(*stateAdder)
-		rs := rg.nonLeader()
-		for _, sm := range rg {
-			if sm != l {
-				sm.stop()
-			}
+		proposeAndWaitStored(t, leader, 10)
+		if restartLeader {
+			leader.stop()
+			leader.restart()
 		}
+		returning.restart()
 
-		// The leader stores a new entry.
-		proposeAndWaitStored(t, l, 10)
-
-		// A restart makes the leader replay its log.
-		if restart {
-			l.stop()
-			l.restart()
-		}
-
-		rs.restart()
-
-		// Both running members apply the delta.
-		checkFor(t, 5*time.Second, 200*time.Millisecond, func() (err error) {
-			for _, sm := range rg {
-				if sm != l && sm != rs {
-					break
-				}
-				if total := sm.(*stateAdder).total(); total != 10 {
-					err = errors.Join(err, fmt.Errorf("expected 10 total, got: %d", total))
-				}
-			}
-			return err
-		})
-	}
-
-	t.Run("no-restart", func(t *testing.T) { test(t, false) })
-	t.Run("with-restart", func(t *testing.T) { test(t, true) })
+		within(t, 5*time.Second, sumsTo(10, leader, returning))
+	})
 }
 
 // TestNRGSimpleCatchup ports test 2671: a member that was down catches up
 // from the log, from the same or from a new leader.
 func TestNRGSimpleCatchup(t *testing.T) {
-	test := func(t *testing.T, leaderChange bool) {
-		c := createRaftCluster(t, "R3S", 3)
-		defer c.shutdown()
+	eitherWay(t, "same-leader", "change-leader", func(t *testing.T, stepDown bool) {
+		_, rg, leader := electedAdders(t, groupSpec{})
+		down := rg.nonLeader()
+		down.stop()
 
-		rg := c.createRaftGroup("TEST", 3, newStateAdder)
-		rg.waitOnLeader()
-
-		nl := rg.nonLeader()
-		nl.stop()
-
-		l := rg.leader().(*stateAdder)
-		l.proposeDelta(10)
-
-		checkFor(t, 2*time.Second, 200*time.Millisecond, func() (err error) {
-			for _, sm := range rg {
-				total := sm.(*stateAdder).total()
-				if sm == nl && total != 0 {
-					err = errors.Join(err, errors.New("expected shutdown server to not get data"))
-				} else if sm != nl && total != 10 {
-					err = errors.Join(err, fmt.Errorf("expected 10 total, got: %d", total))
-				}
-			}
-			return err
+		leader.proposeDelta(10)
+		within(t, 2*time.Second, func() error {
+			return errors.Join(sumsTo(10, rg.except(down)...)(), sumsTo(0, down)())
 		})
 
-		if leaderChange {
-			require_NoError(t, l.node().StepDown())
+		if stepDown {
+			require_NoError(t, leader.node().StepDown())
 		}
-
-		nl.restart()
+		down.restart()
 		rg.waitOnTotal(t, 10)
-	}
+	})
+}
 
-	t.Run("same-leader", func(t *testing.T) { test(t, false) })
-	t.Run("change-leader", func(t *testing.T) { test(t, true) })
+// storeTwoOfFirstLeader has the node store two entries of nats0 in term 1,
+// the second committing the first, and returns the entry the next leader
+// (nats1, term 2) sends at the second one's index.
+func storeTwoOfFirstLeader(st *stepped) (replacement aeDraft) {
+	st.t.Helper()
+	first := aeFrom(nats0, 1).withEntry()
+	st.live(first.after(0, 0), committed(0), logHolds(1), writtenBy(1, nats0))
+	st.live(first.after(1, 1).committing(1), committed(1), logHolds(2), writtenBy(2, nats0))
+	return aeFrom(nats1, 2).after(1, 1).committing(1).withEntry()
 }
 
 // TestNRGTruncateDownToCommitted ports test 2655: an entry of a new leader
 // at an uncommitted index replaces ours and is stored right away.
 func TestNRGTruncateDownToCommitted(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	replacement := storeTwoOfFirstLeader(st)
 
-	entries := sampleEntries()
-
-	// Timeline, first leader.
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-
-	// Timeline, after the leader change.
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 2, PTerm: 2, PIndex: 2})
-
-	processAE(t, p, aeMsg1, p.AESub())
-	require_Equal(t, p.Replication().Commit, 0)
-	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), nats0)
-
-	// The second entry commits the first.
-	processAE(t, p, aeMsg2, p.AESub())
-	require_Equal(t, p.Replication().Commit, 1)
-	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), nats0)
-
-	// The new leader's entry truncates down to the commit and is stored.
-	processAE(t, p, aeMsg3, p.AESub())
-	require_Equal(t, p.Replication().Commit, 1)
-	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), nats1)
-
-	processAE(t, p, aeHeartbeat, p.AESub())
-	require_Equal(t, p.Replication().Commit, 2)
+	st.live(replacement, committed(1), logHolds(2), writtenBy(2, nats1))
+	st.live(aeFrom(nats1, 2).after(2, 2).committing(2), committed(2))
 }
 
 // truncateAlwaysFails is a log whose Truncate always fails.
@@ -252,413 +144,220 @@ func (truncateAlwaysFails) Truncate(uint64) error { return errTruncateFails }
 // TestNRGTruncateDownToCommittedWhenTruncateFails ports test 2656: a failed
 // truncation is recorded as a write error and leaves pindex and pterm.
 func TestNRGTruncateDownToCommittedWhenTruncateFails(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	st.p.ReplaceWAL(func(w storage.WAL) storage.WAL { return truncateAlwaysFails{w} })
+	replacement := storeTwoOfFirstLeader(st)
 
-	p.ReplaceWAL(func(w storage.WAL) storage.WAL { return truncateAlwaysFails{w} })
+	before := st.state()
+	st.live(replacement, writeFailed(errTruncateFails), tip(before.PTerm, before.PIndex))
+}
 
-	entries := sampleEntries()
-
-	// Timeline, first leader.
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-
-	// Timeline, after the leader change.
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats1, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: entries})
-
-	processAE(t, p, aeMsg1, p.AESub())
-	require_Equal(t, p.Replication().Commit, 0)
-	require_Equal(t, walMsgs(p), 1)
-	require_Equal(t, storedLeader(t, p, 1), nats0)
-
-	processAE(t, p, aeMsg2, p.AESub())
-	require_Equal(t, p.Replication().Commit, 1)
-	require_Equal(t, walMsgs(p), 2)
-	require_Equal(t, storedLeader(t, p, 2), nats0)
-
-	// Truncating fails: the error is kept and the log position stays.
-	before := p.Replication()
-	processAE(t, p, aeMsg3, p.AESub())
-	after := p.Replication()
-	require_Error(t, after.WriteErr, errTruncateFails)
-	require_Equal(t, before.PIndex, after.PIndex)
-	require_Equal(t, before.PTerm, after.PTerm)
+// writeFailed checks that the node recorded err as its write error.
+func writeFailed(err error) check {
+	return func(st *stepped) {
+		st.t.Helper()
+		require_Error(st.t, st.state().WriteErr, err)
+	}
 }
 
 // TestNRGIgnoreEntryAfterCanceledCatchup ports test 2680: an entry that
 // arrives on a catchup subscription after the catchup was canceled is not
 // stored.
 func TestNRGIgnoreEntryAfterCanceledCatchup(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	leader := aeFrom(nats0, 1).withEntry()
 
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
+	st.live(leader.after(1, 1), catchingUp())
+	canceled := st.p.CatchupSub()
+	st.p.CancelCatchup()
 
-	processAE(t, p, aeMsg2, p.AESub())
-	requireCatchup(t, p)
-
-	csub := p.CatchupSub()
-	p.CancelCatchup()
-
-	processAE(t, p, aeMsg1, csub)
-	require_Equal(t, p.Replication().PIndex, 0)
+	st.via(canceled, leader.after(0, 0), lastIndex(0))
 }
 
 // TestNRGLeaderCatchupHandling ports test 2684: a leader asked by a
 // follower that holds only the first entry streams the rest, in order.
 func TestNRGLeaderCatchupHandling(t *testing.T) {
-	_, p, c := initSingleMemRaftNodeWithCluster(t)
-	defer c.shutdown()
+	st := stepNode(t)
+	for i := range uint64(3) {
+		st.live(aeFrom(nats0, 1).after(min(i, 1), i).withEntry())
+	}
+	st.expect(lastIndex(3))
+	st.p.SwitchToLeader()
 
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Entries: entries})
+	stream := st.c.watch("$TEST", 16)
+	st.p.CatchupFollower(raftport.ResponseSpec{Term: 1, Index: 1, Reply: "$TEST"})
 
-	processAE(t, p, aeMsg1, p.AESub())
-	processAE(t, p, aeMsg2, p.AESub())
-	processAE(t, p, aeMsg3, p.AESub())
-	require_Equal(t, p.Replication().PIndex, 3)
-
-	p.SwitchToLeader()
-
-	catchupReply := "$TEST"
-	stream, sub := chanSubscribe(t, c.client(), catchupReply, 16)
-	defer sub.Unsubscribe()
-
-	// A follower that holds only the first entry.
-	p.CatchupFollower(raftport.ResponseSpec{Success: false, Term: 1, Index: 1, Reply: catchupReply})
-
-	// It receives what the leader has, from the second entry on.
-	msg := require_ChanRead(t, stream, 5*time.Second)
-	ae, err := raftport.DecodeAppendEntry(msg.Data)
-	require_NoError(t, err)
-	require_Equal(t, ae.PTerm, 1)
-	require_Equal(t, ae.PIndex, 1)
-
-	msg = require_ChanRead(t, stream, 5*time.Second)
-	ae, err = raftport.DecodeAppendEntry(msg.Data)
-	require_NoError(t, err)
-	require_Equal(t, ae.PTerm, 1)
-	require_Equal(t, ae.PIndex, 2)
+	for _, wantIndex := range []uint64{1, 2} {
+		ae := decodeAE(t, require_ChanRead(t, stream, 5*time.Second))
+		require_Equal(t, ae.PTerm, 1)
+		require_Equal(t, ae.PIndex, wantIndex)
+	}
 }
 
 // TestNRGNewEntriesFromOldLeaderResetsWALDuringCatchup ports test 2685:
 // live entries of an old leader during a catchup neither restart the
 // catchup with that leader nor reset the log; the catchup carries on.
 func TestNRGNewEntriesFromOldLeaderResetsWALDuringCatchup(t *testing.T) {
-	_, p, c := initSingleMemRaftNodeWithCluster(t)
-	defer c.shutdown()
+	st := stepNode(t)
+	current := aeFrom(nats0, 20).inLeaderTerm(20).withEntry()
+	forked := aeFrom(nats0, 1).withEntry()
+	catchupToTwenty := catchupUpTo(20, 1)
 
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 20, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, LTerm: 20, Term: 20, Commit: 0, PTerm: 20, PIndex: 2, Entries: entries})
+	first := current.after(0, 0)
+	st.live(current.after(20, 1), catchupToTwenty)
+	inbox := st.p.CatchupSub()
+	st.via(inbox, first, tip(20, 1))
 
-	aeReply := "$TEST"
-	aeMsg1Fork := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries, Reply: aeReply})
-	aeMsg2Fork := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-
-	// Trigger a catchup.
-	processAE(t, p, aeMsg2, p.AESub())
-	validateCatchup := func() {
-		t.Helper()
-		cv := requireCatchup(t, p)
-		require_Equal(t, cv.CTerm, 20)
-		require_Equal(t, cv.CIndex, 1)
-	}
-	validateCatchup()
-
-	// The first missed entry arrives.
-	csub := p.CatchupSub()
-	processAE(t, p, aeMsg1, csub)
-	r := p.Replication()
-	require_Equal(t, r.PIndex, 1)
-	require_Equal(t, r.PTerm, 20)
-
-	responses := aeResponses(t, c, aeReply)
-
-	// Make the catchup look stalled: this used to restart it with the
-	// old leader.
-	require_NoError(t, p.SetCatchupProgress(aeMsg1.Spec().PIndex+1, time.Time{}))
-	processAE(t, p, aeMsg1Fork, p.AESub())
-	r = p.Replication()
-	require_Equal(t, r.PIndex, 1)
-	require_Equal(t, r.PTerm, 20)
-	validateCatchup()
-
-	// We answer with our higher term, so the old leader steps down.
-	ar, _ := requireResponse(t, c, responses)
+	// Make the catchup look stalled, which used to restart it with the
+	// old leader: its entry changes nothing, and our answer carries our
+	// higher term, so that it steps down.
+	answers := st.repliesOn("$TEST")
+	require_NoError(t, st.p.SetCatchupProgress(first.PIndex+1, time.Time{}))
+	st.live(forked.after(0, 0).answerTo("$TEST"), tip(20, 1), catchupToTwenty)
+	ar, _ := answers.next()
 	require_False(t, ar.Success)
 	require_Equal(t, ar.Index, 1)
 	require_Equal(t, ar.Term, 20)
 
-	// This used to reset the log.
-	processAE(t, p, aeMsg2Fork, p.AESub())
-	r = p.Replication()
-	require_Equal(t, r.PIndex, 1)
-	require_Equal(t, r.PTerm, 20)
-	validateCatchup()
+	// This one used to reset the log.
+	st.live(forked.after(1, 1), tip(20, 1), catchupToTwenty)
 
-	// The catchup goes on undisturbed.
-	processAE(t, p, aeMsg2, csub)
-	r = p.Replication()
-	require_Equal(t, r.PIndex, 2)
-	require_Equal(t, r.PTerm, 20)
-	requireNoCatchup(t, p)
-
-	// A catchup entry still in flight is taken though the catchup ended.
-	processAE(t, p, aeMsg3, csub)
-	r = p.Replication()
-	require_Equal(t, r.PIndex, 3)
-	require_Equal(t, r.PTerm, 20)
+	// The catchup goes on undisturbed, and an entry of it still in flight
+	// is taken once it ended.
+	st.via(inbox, current.after(20, 1), tip(20, 2), notCatchingUp())
+	st.via(inbox, current.after(20, 2), tip(20, 3))
 }
 
 // TestNRGParallelCatchupRollback ports test 2691: a catchup entry that
 // arrives again after the log moved past it (two catchups in parallel)
 // must not roll the log back.
 func TestNRGParallelCatchupRollback(t *testing.T) {
-	_, p, c := initSingleMemRaftNodeWithCluster(t)
-	defer c.shutdown()
+	st := stepNode(t)
+	answers := st.repliesOn("$TEST")
+	entry := aeFrom(nats0, 1).inLeaderTerm(1).withEntry()
+	first, second := entry.after(0, 0), entry.after(1, 1)
+	heartbeat := aeFrom(nats0, 1).after(1, 2).answerTo("$TEST")
 
-	entries := sampleEntries()
-	aeReply := "$TEST"
-	responses := aeResponses(t, c, aeReply)
-
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, LTerm: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	spec2 := raftport.AppendEntrySpec{Leader: nats0, Term: 1, LTerm: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries}
-	aeMsg2 := encode(t, spec2)
-	heartbeat := raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 2, Reply: aeReply}
-	aeHeartbeat := encode(t, heartbeat)
-
-	// Trigger a catchup.
-	processAE(t, p, aeMsg2, p.AESub())
-	require_Equal(t, p.Replication().PIndex, 0)
-	cv := requireCatchup(t, p)
-	require_Equal(t, cv.CTerm, spec2.PTerm)
-	require_Equal(t, cv.CIndex, spec2.PIndex)
-	csub := p.CatchupSub()
-
-	// The missed entries arrive.
-	processAE(t, p, aeMsg1, csub)
-	require_Equal(t, p.Replication().PIndex, 1)
-	processAE(t, p, aeMsg2, csub)
-	require_Equal(t, p.Replication().PIndex, 2)
-	requireNoCatchup(t, p)
+	st.live(second, lastIndex(0), catchupUpTo(second.PTerm, second.PIndex))
+	inbox := st.p.CatchupSub()
+	st.via(inbox, first, lastIndex(1))
+	st.via(inbox, second, lastIndex(2), notCatchingUp())
 
 	// The heartbeat is acknowledged, so the leader can commit.
-	processAE(t, p, aeHeartbeat, p.AESub())
-	ar, _ := requireResponse(t, c, responses)
+	st.live(heartbeat)
+	ar, _ := answers.next()
 	require_True(t, ar.Success)
 	require_Equal(t, ar.Term, heartbeat.Term)
 	require_Equal(t, ar.Index, heartbeat.PIndex)
 
-	// The first entry again, from a parallel catchup: our log is ahead,
-	// nothing may be truncated.
-	processAE(t, p, aeMsg1, csub)
-	require_Equal(t, p.Replication().PIndex, 2)
+	// The first entry again, from a parallel catchup: nothing may be
+	// truncated, our log is ahead.
+	st.via(inbox, first, lastIndex(2))
 }
 
 // TestNRGNoLogResetOnCorruptedSendToFollower ports test 2695: a leader
 // whose snapshot turns out corrupt when a follower needs it steps down
 // instead of wiping its log.
 func TestNRGNoLogResetOnCorruptedSendToFollower(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 2)
-	defer c.shutdown()
+	_, rg, leader := electedAdders(t, groupSpec{hosts: 2})
+	follower := rg.nonLeader()
+	lp, fp := probeOf(leader.node()), probeOf(follower.node())
 
-	rg := c.createRaftGroup("TEST", 2, newStateAdder)
-	rg.waitOnLeader()
-
-	leader := rg.leader().(*stateAdder)
-	follower := rg.nonLeader().(*stateAdder)
-	lp := raftport.NewProbe(leader.node())
-	fp := raftport.NewProbe(follower.node())
-
-	// One append entry per proposal: each waits until the previous one
-	// is applied by the whole group.
+	// One append entry per proposal: each waits for the previous one to
+	// be applied by the whole group.
 	var total int64
-	for i := range int64(10) {
-		leader.proposeDelta(i + 1)
-		total += i + 1
+	for delta := range int64(10) {
+		total += delta + 1
+		leader.proposeDelta(delta + 1)
 		rg.waitOnTotal(t, total)
 	}
-
 	rg.waitOnTotal(t, 55)
 	leader.snapshot(t)
-
-	// The snapshot compacted the leader's log.
 	require_Equal(t, lp.WALState().Entries, 0)
 
-	// Flatten the follower, so that it needs the snapshot.
+	// A follower with an empty log can only be sent the snapshot, whose
+	// file is then cut short by a byte.
 	require_NoError(t, fp.WAL().Truncate(0))
 	follower.stop()
-
-	// Subtly corrupt the leader's snapshot.
-	snapfile := lp.SnapFile()
-	stat, err := os.Stat(snapfile)
+	info, err := os.Stat(lp.SnapFile())
 	require_NoError(t, err)
-	require_NoError(t, os.Truncate(snapfile, stat.Size()-1))
+	require_NoError(t, os.Truncate(lp.SnapFile(), info.Size()-1))
 
-	// Forget earlier leadership signals: the next one must come from the
-	// leader failing to send the snapshot.
-	select {
-	case <-leader.lch:
-	default:
-	}
-
-	// The follower asks for the snapshot. The leader cannot send it and
-	// steps down (the reference waits for its cluster to settle here);
-	// it must keep its log.
+	// The leader cannot send it and steps down (the reference waits for
+	// its cluster to settle here); the lead-change signal that says so
+	// must be news, and the leader must keep its log.
+	leader.forgetLeadChanges()
 	follower.restart()
-	checkFor(t, 10*time.Second, 0, func() error {
-		if require_ChanRead(t, leader.lch, 10*time.Second) {
-			return errors.New("still leader")
-		}
-		return nil
-	})
+	leader.waitNotLeader(t)
 	require_NotEqual(t, lp.WALState().LastIndex, 0)
 }
 
-// createFileWALNode bootstraps and initialises (without running) a node of
-// group TEST with a file WAL in dir on host s.
-func createFileWALNode(t *testing.T, s *raftport.Server, dir string, bootstrap bool) (raftport.RaftNode, *raftport.Probe) {
+// storeThreeOnDisk is a stepped node with a file WAL, bootstrapped bare as
+// the reference's file-store setups, that stored three entries of nats0;
+// the third commits the second.
+func storeThreeOnDisk(t *testing.T) (*stepped, []aeDraft) {
 	t.Helper()
-	cfg := &raftport.RaftConfig{Name: "TEST", Store: dir, Log: openFileWAL(t, filepath.Join(dir, "wal"))}
-	if bootstrap {
-		require_NoError(t, s.BootstrapRaftNode(cfg, nil, false))
+	st := createRaftCluster(t, "R3S", 3).stepNode(nodeSetup{onDisk: true, bareBootstrap: true})
+	leader := aeFrom(nats0, 1).withEntry()
+	drafts := []aeDraft{leader.after(0, 0), leader.after(1, 1), leader.after(1, 2).committing(2)}
+	for i, d := range drafts {
+		st.live(d, lastIndex(uint64(i+1)))
 	}
-	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
-	require_NoError(t, err)
-	return n, p
+	return st, drafts
 }
 
 // TestNRGTruncateLogWithMisalignedSnapshotGap ports test 2696: on restart,
 // a log that starts past the entry after the snapshot (a gap) is truncated
 // back to the snapshot, and the missing entries can be stored again.
 func TestNRGTruncateLogWithMisalignedSnapshotGap(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-	s := c.servers[0]
-	storeDir := t.TempDir()
+	st, drafts := storeThreeOnDisk(t)
+	st.applied(1)
+	st.snapshot(logSpans(2, 3))
 
-	n, p := createFileWALNode(t, s, storeDir, true)
+	// Compacted further, the log no longer lines up with the snapshot.
+	require_NoError(t, st.p.WAL().Compact(3))
+	st.expect(logSpans(3, 3))
 
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
+	// We cannot go on with entries missing: the log is truncated.
+	st.restart()
+	st.expect(logHolds(0), logSpans(2, 1), lastIndex(1))
 
-	for i, ae := range []*raftport.AppendEntryMsg{aeMsg1, aeMsg2, aeMsg3} {
-		processAE(t, p, ae, p.AESub())
-		require_Equal(t, p.Replication().PIndex, uint64(i+1))
-	}
-
-	// Apply up to 1, then snapshot.
-	n.Applied(1)
-	require_NoError(t, n.InstallSnapshot(nil, false))
-
-	state := p.WALState()
-	require_Equal(t, state.FirstIndex, 2)
-	require_Equal(t, state.LastIndex, 3)
-
-	// Compact further, so the log no longer lines up with the snapshot.
-	require_NoError(t, p.WAL().Compact(3))
-	state = p.WALState()
-	require_Equal(t, state.FirstIndex, 3)
-	require_Equal(t, state.LastIndex, 3)
-
-	// Restart.
-	n.Stop()
-	n.WaitForStop()
-	n, p = createFileWALNode(t, s, storeDir, false)
-	defer func() {
-		n.Stop()
-		n.WaitForStop()
-	}()
-
-	// The gap is detected and the log truncated: we cannot go on with
-	// entries missing.
-	state = p.WALState()
-	require_Equal(t, state.Entries, 0)
-	require_Equal(t, state.FirstIndex, 2)
-	require_Equal(t, state.LastIndex, 1)
-	require_Equal(t, p.Replication().PIndex, 1)
-
-	// The missing entries can be stored again.
-	for i, ae := range []*raftport.AppendEntryMsg{aeMsg2, aeMsg3} {
-		processAE(t, p, ae, p.AESub())
-		require_Equal(t, p.Replication().PIndex, uint64(i+2))
+	for i, d := range drafts[1:] {
+		st.live(d, lastIndex(uint64(i+2)))
 	}
 }
 
 // TestNRGTruncateLogWithMissingSnapshot ports test 2697: on restart, a log
 // compacted without a snapshot to cover the compacted entries is reset.
 func TestNRGTruncateLogWithMissingSnapshot(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-	s := c.servers[0]
-	storeDir := t.TempDir()
+	st, _ := storeThreeOnDisk(t)
 
-	n, p := createFileWALNode(t, s, storeDir, true)
+	// Compacted as a snapshot would, without installing one.
+	require_NoError(t, st.p.WAL().Compact(2))
+	st.expect(logSpans(2, 3))
 
-	entries := sampleEntries()
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-	aeMsg3 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2, Entries: entries})
-
-	for i, ae := range []*raftport.AppendEntryMsg{aeMsg1, aeMsg2, aeMsg3} {
-		processAE(t, p, ae, p.AESub())
-		require_Equal(t, p.Replication().PIndex, uint64(i+1))
-	}
-
-	// Compact as a snapshot would, without installing one.
-	require_NoError(t, p.WAL().Compact(2))
-	state := p.WALState()
-	require_Equal(t, state.FirstIndex, 2)
-	require_Equal(t, state.LastIndex, 3)
-
-	// Restart.
-	n.Stop()
-	n.WaitForStop()
-	n, p = createFileWALNode(t, s, storeDir, false)
-	defer func() {
-		n.Stop()
-		n.WaitForStop()
-	}()
-
-	// Entries are missing and no snapshot covers them: the log is reset.
-	// (The reference's empty store reports first and last sequence 0;
-	// an empty raftport WAL whose next index is 1 reports first 1, last 0.)
-	state = p.WALState()
-	require_Equal(t, state.Entries, 0)
-	require_Equal(t, state.FirstIndex, 1)
-	require_Equal(t, state.LastIndex, 0)
-	require_Equal(t, p.Replication().PIndex, 0)
+	// No snapshot covers the missing entries: the log is reset. (The
+	// reference's empty store reports first and last sequence 0; an empty
+	// raftport WAL whose next index is 1 reports first 1, last 0.)
+	st.restart()
+	st.expect(logHolds(0), logSpans(1, 0), lastIndex(0))
 }
 
 // TestNRGHeartbeatOnLeaderChange ports test 2632: after each leader
 // restart the group keeps making progress, the restarted member (with an
 // empty memory log) catching up each time.
 func TestNRGHeartbeatOnLeaderChange(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-	rg.waitOnLeader()
-
-	for i := range 10 {
-		leader := rg.waitOnLeader().(*stateAdder)
-		leader.proposeDelta(22)
-		leader.proposeDelta(-11)
-		leader.proposeDelta(-10)
-		// Each round must add exactly one.
-		rg.waitOnTotal(t, int64(i+1))
+	_, rg := startAdders(t, groupSpec{memory: true})
+	for round := range int64(10) {
+		leader := rg.waitOnLeader()
+		require_NotNil(t, leader)
+		// Each round adds exactly one.
+		leader.proposeDeltas(22, -11, -10)
+		rg.waitOnTotal(t, round+1)
 		leader.stop()
 		leader.restart()
-		rg.waitOnLeader()
 	}
+	require_NotNil(t, rg.waitOnLeader())
 }
 
 // TestCatchupFlowControlAndStall checks the leader side of a catchup
@@ -670,26 +369,22 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 	// only the deliberate silence below can trip it.
 	tm := fastTiming()
 	tm.MinElectionTimeout, tm.MaxElectionTimeout = 2*time.Second, 4*time.Second
-	c := createRaftClusterWithTiming(t, "R3S", 3, tm)
-	defer c.shutdown()
-	_, p := initSingleMemRaftNodeOn(t, c)
+	st := createRaftClusterWithTiming(t, "R3S", 3, tm).stepNode(nodeSetup{})
 
 	const entries, entrySize, window = 30, 100 * 1024, 2 * 1024 * 1024
-	payload := make([]byte, entrySize)
-	for i := range entries {
-		ae := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: uint64(min(i, 1)), PIndex: uint64(i),
-			Entries: []*raftport.Entry{{Type: raftport.EntryNormal, Data: payload}}})
-		processAE(t, p, ae, p.AESub())
+	big := &raftport.Entry{Type: raftport.EntryNormal, Data: make([]byte, entrySize)}
+	for i := range uint64(entries) {
+		st.live(aeFrom(nats0, 1).after(min(i, 1), i).carrying(big))
 	}
-	require_Equal(t, p.Replication().PIndex, entries)
-	p.SwitchToLeader()
-	last := p.Replication().PIndex
+	st.expect(lastIndex(entries))
+	st.p.SwitchToLeader()
+	last := st.state().PIndex
 
-	stream, sub := chanSubscribe(t, c.client(), "$TEST", 2*entries)
-	defer sub.Unsubscribe()
+	stream := st.c.watch("$TEST", 2*entries)
+	quiet := &replies{st: st, ch: stream}
 
 	// A follower with an empty log asks to be caught up.
-	p.CatchupFollower(raftport.ResponseSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$TEST"})
+	st.p.CatchupFollower(raftport.ResponseSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$TEST"})
 
 	// The leader fills the window and stops: everything but the last
 	// message fits in 2 MiB, the last one crossed it.
@@ -704,30 +399,20 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 	require_LessThan(t, uint64(len(first)), last)
 	require_True(t, sent-len(first[len(first)-1].Data) <= window)
 	for i, msg := range first {
-		ae, err := raftport.DecodeAppendEntry(msg.Data)
-		require_NoError(t, err)
-		require_Equal(t, ae.PIndex, uint64(i))
+		require_Equal(t, decodeAE(t, msg).PIndex, uint64(i))
 	}
 	// Nothing more until the follower acknowledges.
-	requireNoResponse(t, c, stream)
-	require_Equal(t, len(p.CatchupFollowers()), 1)
+	quiet.none()
+	require_Equal(t, len(st.p.CatchupFollowers()), 1)
 
 	// Acknowledging the first entry frees its room: exactly one more.
-	p.ProcessAppendEntryResponse(raftport.ResponseSpec{Term: 1, Index: 1, Peer: nats1, Success: true})
-	msg := require_ChanRead(t, stream, 5*time.Second)
-	ae, err := raftport.DecodeAppendEntry(msg.Data)
-	require_NoError(t, err)
-	require_Equal(t, ae.PIndex, uint64(len(first)))
-	requireNoResponse(t, c, stream)
+	st.ack(ackFrom(nats1, 1, 1, true))
+	require_Equal(t, decodeAE(t, require_ChanRead(t, stream, 5*time.Second)).PIndex, uint64(len(first)))
+	quiet.none()
 
 	// Silence: the leader gives up on the follower after the stall timeout.
-	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
-		if n := len(p.CatchupFollowers()); n != 0 {
-			return fmt.Errorf("%d catchups still running", n)
-		}
-		return nil
-	})
-	requireNoResponse(t, c, stream)
+	eventually(t, holds("no catchup running", func() bool { return len(st.p.CatchupFollowers()) == 0 }))
+	quiet.none()
 }
 
 // TestFollowerCatchupStallRequestsAgain checks the follower side of stall
@@ -735,33 +420,28 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 // catchup makes progress, and once it has made none for the stall timeout
 // the next live entry makes the follower ask again on a fresh inbox.
 func TestFollowerCatchupStallRequestsAgain(t *testing.T) {
-	_, p, c := initSingleMemRaftNodeWithCluster(t)
-	defer c.shutdown()
-
-	aeReply := "$TEST"
-	responses := aeResponses(t, c, aeReply)
-	live := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, PTerm: 1, PIndex: 1, Entries: sampleEntries(), Reply: aeReply})
+	st := stepNode(t)
+	answers := st.repliesOn("$TEST")
+	live := aeFrom(nats0, 1).after(1, 1).withEntry().answerTo("$TEST")
 
 	// Missing the first entry starts a catchup.
-	processAE(t, p, live, p.AESub())
-	ar, msg := requireResponse(t, c, responses)
+	st.live(live)
+	ar, msg := answers.next()
 	require_False(t, ar.Success)
-	require_True(t, strings.HasPrefix(msg.Reply, "$NRG.CR."))
-	firstInbox := msg.Reply
-	firstSub := p.CatchupSub()
+	onCatchupInbox(t, msg)
+	firstInbox, firstSub := msg.Reply, st.p.CatchupSub()
 
 	// While the catchup is fresh, live entries are dropped unanswered.
-	processAE(t, p, live, p.AESub())
-	requireNoResponse(t, c, responses)
+	st.live(live)
+	answers.none()
 
 	// No progress for longer than the stall timeout: ask again.
-	require_NoError(t, p.SetCatchupProgress(0, time.Now().Add(-time.Hour)))
-	processAE(t, p, live, p.AESub())
-	ar, msg = requireResponse(t, c, responses)
+	require_NoError(t, st.p.SetCatchupProgress(0, time.Now().Add(-time.Hour)))
+	st.live(live, lastIndex(0))
+	ar, msg = answers.next()
 	require_False(t, ar.Success)
 	require_Equal(t, ar.Index, 0)
-	require_True(t, strings.HasPrefix(msg.Reply, "$NRG.CR."))
+	onCatchupInbox(t, msg)
 	require_NotEqual(t, msg.Reply, firstInbox)
-	require_True(t, p.CatchupSub() != firstSub)
-	require_Equal(t, p.Replication().PIndex, 0)
+	require_True(t, st.p.CatchupSub() != firstSub)
 }

@@ -13,7 +13,6 @@ import (
 	"hash"
 	"hash/crc32"
 	"math/rand/v2"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,13 +39,7 @@ type rcobSnapshot struct {
 }
 
 type rcobStateMachine struct {
-	sync.Mutex
-	c                          *cluster
-	s                          *raftport.Server
-	n                          raftport.RaftNode
-	cfg                        *raftport.RaftConfig
-	walDir                     string
-	wg                         sync.WaitGroup
+	smMember
 	proposalSequence           uint64
 	rng                        *rand.Rand
 	hash                       hash.Hash32
@@ -60,44 +53,16 @@ type rcobStateMachine struct {
 
 // newRaftChainStateMachine seeds each replica's block generator from its
 // host and node, as the reference does.
-func newRaftChainStateMachine(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
+func newRaftChainStateMachine(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) *rcobStateMachine {
 	var seed uint64
 	for _, b := range []byte(s.Name() + n.ID()) {
 		seed += uint64(b)
 	}
 	return &rcobStateMachine{
-		c: c, s: s, n: n, cfg: cfg,
-		rng:  rand.New(rand.NewPCG(seed, seed)),
-		hash: crc32.NewIEEE(),
+		smMember: smMember{c: c, s: s, n: n, cfg: cfg},
+		rng:      rand.New(rand.NewPCG(seed, seed)),
+		hash:     crc32.NewIEEE(),
 	}
-}
-
-func (sm *rcobStateMachine) server() *raftport.Server {
-	sm.Lock()
-	defer sm.Unlock()
-	return sm.s
-}
-
-func (sm *rcobStateMachine) node() raftport.RaftNode {
-	sm.Lock()
-	defer sm.Unlock()
-	return sm.n
-}
-
-func (sm *rcobStateMachine) waitGroup() *sync.WaitGroup { return &sm.wg }
-
-func (sm *rcobStateMachine) setWALDir(dir string) {
-	sm.Lock()
-	defer sm.Unlock()
-	sm.walDir = dir
-}
-
-// propose may fail (no leader known yet); the tests then see a block
-// missing.
-func (sm *rcobStateMachine) propose(data []byte) {
-	sm.Lock()
-	defer sm.Unlock()
-	_ = sm.n.ForwardProposal(data)
 }
 
 func (sm *rcobStateMachine) applyEntry(ce *raftport.CommittedEntry) {
@@ -137,35 +102,15 @@ func (sm *rcobStateMachine) fail(err error) {
 // stop stops the node and forgets the state, which the restart recovers
 // from the snapshot, the log or the peers.
 func (sm *rcobStateMachine) stop() {
-	n := sm.node()
-	n.Stop()
-	n.WaitForStop()
-	sm.wg.Wait()
-
+	sm.smMember.stop()
 	sm.Lock()
 	defer sm.Unlock()
-	sm.stopped = true
-	sm.leader = false
-	sm.blocksApplied = 0
+	sm.stopped, sm.leader, sm.blocksApplied = true, false, 0
 	sm.hash.Reset()
 }
 
 func (sm *rcobStateMachine) restart() {
-	sm.Lock()
-	defer sm.Unlock()
-	sm.stopped = false
-	sm.ready = false
-	if sm.n.State() != raftport.Closed {
-		return
-	}
-	sm.cfg.Log = openFileWAL(sm.c.t, sm.walDir)
-	n, err := sm.s.StartRaftNode(globalAccountName, sm.cfg)
-	if err != nil {
-		sm.fail(fmt.Errorf("restart: %w", err))
-		return
-	}
-	sm.n = n
-	sm.c.startLoop(sm)
+	sm.restartAs(sm, func() { sm.stopped, sm.ready = false, false })
 }
 
 func (sm *rcobStateMachine) proposeBlock() {
@@ -179,15 +124,14 @@ func (sm *rcobStateMachine) proposeBlock() {
 	for i := range block.Data {
 		block.Data[i] = byte(sm.rng.Uint32())
 	}
-	sm.Unlock()
 	data, err := json.Marshal(block)
 	if err != nil {
-		sm.Lock()
 		sm.fail(err)
-		sm.Unlock()
-		return
 	}
-	sm.propose(data)
+	sm.Unlock()
+	if err == nil {
+		sm.propose(data)
+	}
 }
 
 // applyBlock folds a block into the hash. Lock held.
@@ -202,18 +146,23 @@ func (sm *rcobStateMachine) applyBlock(data []byte) {
 	sm.blocksAppliedSinceSnapshot++
 }
 
-func (sm *rcobStateMachine) isLeader() bool {
-	sm.Lock()
-	defer sm.Unlock()
-	return sm.leader
+// replica is what a convergence check reads of one replica.
+type replica struct {
+	name    string
+	running bool
+	blocks  uint64
+	hash    string
 }
 
-// getCurrentHash returns whether the replica runs, how many blocks it
-// applied and its hash, or its first failure.
-func (sm *rcobStateMachine) getCurrentHash() (bool, uint64, string, error) {
+// look returns the replica's view, or its first failure.
+func (sm *rcobStateMachine) look() (replica, error) {
 	sm.Lock()
 	defer sm.Unlock()
-	return !sm.stopped, sm.blocksApplied, fmt.Sprintf("%X", sm.hash.Sum(nil)), sm.err
+	name := fmt.Sprintf("%s/%s", sm.s.Name(), sm.n.ID())
+	if sm.leader {
+		name += " (leader)"
+	}
+	return replica{name, !sm.stopped, sm.blocksApplied, fmt.Sprintf("%X", sm.hash.Sum(nil))}, sm.err
 }
 
 // createSnapshot snapshots the hash state, unless nothing was applied
@@ -225,24 +174,22 @@ func (sm *rcobStateMachine) createSnapshot() {
 		return
 	}
 	state, err := sm.hash.(encoding.BinaryMarshaler).MarshalBinary()
+	if err == nil {
+		var data []byte
+		data, err = json.Marshal(rcobSnapshot{
+			SourceNode:  fmt.Sprintf("%s (%s)", sm.s.Name(), sm.n.ID()),
+			HashData:    state,
+			BlocksCount: sm.blocksApplied,
+		})
+		// Refusals (a catchup running, say) are fine: the next try
+		// snapshots.
+		if err == nil && sm.n.InstallSnapshot(data, false) == nil {
+			sm.blocksAppliedSinceSnapshot = 0
+		}
+	}
 	if err != nil {
 		sm.fail(err)
-		return
 	}
-	data, err := json.Marshal(rcobSnapshot{
-		SourceNode:  fmt.Sprintf("%s (%s)", sm.s.Name(), sm.n.ID()),
-		HashData:    state,
-		BlocksCount: sm.blocksApplied,
-	})
-	if err != nil {
-		sm.fail(err)
-		return
-	}
-	// Refusals (a catchup running, say) are fine: the next try snapshots.
-	if err := sm.n.InstallSnapshot(data, false); err != nil {
-		return
-	}
-	sm.blocksAppliedSinceSnapshot = 0
 }
 
 // loadSnapshot restores the hash state. Lock held.
@@ -260,104 +207,75 @@ func (sm *rcobStateMachine) loadSnapshot(data []byte) {
 	sm.blocksAppliedSinceSnapshot = 0
 }
 
-// rcobConverged checks that every replica runs, applied want blocks and
+// converged is a wait step: every replica runs, applied want blocks and
 // holds the same non-empty hash.
-func rcobConverged(rg smGroup, want uint64) error {
-	var prevName, prevHash string
-	for _, sm := range rg {
-		rs := sm.(*rcobStateMachine)
-		name := fmt.Sprintf("%s/%s", rs.server().Name(), rs.node().ID())
-		if rs.isLeader() {
-			name += " (leader)"
+func converged(rg group[*rcobStateMachine], want uint64) func() error {
+	return func() error {
+		var first replica
+		for i, sm := range rg {
+			r, err := sm.look()
+			switch {
+			case err != nil:
+				return err
+			case !r.running:
+				return fmt.Errorf("node %s is not running", r.name)
+			case r.blocks != want:
+				return fmt.Errorf("node %s applied %d blocks out of %d expected", r.name, r.blocks, want)
+			case r.hash == "":
+				return fmt.Errorf("node %s has empty hash after applying %d blocks", r.name, r.blocks)
+			case i > 0 && r.hash != first.hash:
+				return fmt.Errorf("hash mismatch after %d blocks: %s hash: %s != %s hash: %s", want, r.name, r.hash, first.name, first.hash)
+			}
+			if i == 0 {
+				first = r
+			}
 		}
-		running, blocks, hash, err := rs.getCurrentHash()
-		switch {
-		case err != nil:
-			return err
-		case !running:
-			return fmt.Errorf("node %s is not running", name)
-		case blocks != want:
-			return fmt.Errorf("node %s applied %d blocks out of %d expected", name, blocks, want)
-		case hash == "":
-			return fmt.Errorf("node %s has empty hash after applying %d blocks", name, blocks)
-		case prevHash != "" && prevHash != hash:
-			return fmt.Errorf("hash mismatch after %d blocks: %s hash: %s != %s hash: %s", want, name, hash, prevName, prevHash)
-		}
-		prevName, prevHash = name, hash
+		return nil
 	}
-	return nil
+}
+
+// chainRounds runs round for rounds 1 to n on a fresh three-replica chain,
+// each followed by a wait of up to 3s for every replica to converge on the
+// number of blocks round says the chain now holds; the rounds together
+// must finish within budget.
+func chainRounds(t *testing.T, n uint64, budget time.Duration, round func(rg group[*rcobStateMachine], i uint64) (blocks uint64)) {
+	t.Helper()
+	_, rg := startGroup(t, groupSpec{}, newRaftChainStateMachine)
+	require_NotNil(t, rg.waitOnLeader())
+	deadline := time.Now().Add(budget)
+	for i := uint64(1); i <= n; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("Timeout, completed %d/%d iterations", i-1, n)
+		}
+		within(t, 3*time.Second, converged(rg, round(rg, i)))
+	}
 }
 
 // TestNRGChainOfBlocksRunInLockstep ports test 2698: blocks proposed one
 // at a time through random members are applied by every replica with the
 // same running hash.
 func TestNRGChainOfBlocksRunInLockstep(t *testing.T) {
-	const iterations = 50
-	const applyTimeout = 3 * time.Second
-	const testTimeout = iterations * time.Second
-
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createRaftGroup("TEST", 3, newRaftChainStateMachine)
-	rg.waitOnLeader()
-
-	deadline := time.Now().Add(testTimeout)
-	for iteration := uint64(1); iteration <= iterations; iteration++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("Timeout, completed %d/%d iterations", iteration-1, iterations)
-		}
-		rg.randomMember().(*rcobStateMachine).proposeBlock()
-		checkFor(t, applyTimeout, 10*time.Millisecond, func() error {
-			return rcobConverged(rg, iteration)
-		})
-	}
+	chainRounds(t, 50, 50*time.Second, func(rg group[*rcobStateMachine], i uint64) uint64 {
+		rg.randomMember().proposeBlock()
+		return i
+	})
 }
 
 // TestNRGChainOfBlocksStopAndCatchUp ports test 2699: each round stops a
 // random replica, snapshots another, proposes blocks through the running
 // ones and restarts the stopped one, which must catch up to the same hash.
 func TestNRGChainOfBlocksStopAndCatchUp(t *testing.T) {
-	const iterations = 50
-	const blocksPerIteration = 3
-	const applyTimeout = 3 * time.Second
-	const testTimeout = 2 * iterations * time.Second
-
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createRaftGroup("TEST", 3, newRaftChainStateMachine)
-	rg.waitOnLeader()
-
-	deadline := time.Now().Add(testTimeout)
-	for iteration := uint64(1); iteration <= iterations; iteration++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("Timeout, completed %d/%d iterations", iteration-1, iterations)
-		}
-
+	const blocksPerRound = 3
+	chainRounds(t, 50, 2*50*time.Second, func(rg group[*rcobStateMachine], i uint64) uint64 {
 		stopped := rg.randomMember()
 		stopped.stop()
-
-		snapshotter := rg.randomMember()
-		for snapshotter == stopped {
-			snapshotter = rg.randomMember()
-		}
-		snapshotter.(*rcobStateMachine).createSnapshot()
+		rg.randomMemberExcept(stopped).createSnapshot()
 
 		require_NotNil(t, rg.waitOnLeader())
-		for range blocksPerIteration {
-			proposer := rg.randomMember()
-			for proposer == stopped {
-				proposer = rg.randomMember()
-			}
-			proposer.(*rcobStateMachine).proposeBlock()
+		for range blocksPerRound {
+			rg.randomMemberExcept(stopped).proposeBlock()
 		}
-
 		stopped.restart()
-
-		expected := iteration * blocksPerIteration
-		checkFor(t, applyTimeout, 10*time.Millisecond, func() error {
-			return rcobConverged(rg, expected)
-		})
-	}
+		return i * blocksPerRound
+	})
 }

@@ -9,74 +9,75 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport"
 )
 
+// emptyEntries is count normal entries without data.
+func emptyEntries(count int) []*raftport.Entry {
+	entries := make([]*raftport.Entry, count)
+	for i := range entries {
+		entries[i] = &raftport.Entry{Type: raftport.EntryNormal}
+	}
+	return entries
+}
+
 // TestNRGAppendEntryEncode ports test 2618: the leader must be empty or
 // exactly idLen bytes, a caller's buffer is used only when it has room,
 // and more than 64k entries are refused.
 func TestNRGAppendEntryEncode(t *testing.T) {
-	spec := raftport.AppendEntrySpec{Term: 1, PIndex: 0}
-
-	// Test leader should be empty or exactly idLen long.
-	spec.Leader = "foo_bar_baz"
-	_, err := raftport.EncodeAppendEntryInto(spec, nil)
-	require_Error(t, err, raftport.ErrLeaderLen)
-
-	// Empty ok (noLeader).
-	spec.Leader = ""
-	_, err = raftport.EncodeAppendEntryInto(spec, nil)
-	require_NoError(t, err)
-
-	spec.Leader = "DEREK123"
-	_, err = raftport.EncodeAppendEntryInto(spec, nil)
-	require_NoError(t, err)
-
-	// Buffer reuse.
-	var rawSmall [32]byte
-	var rawBigger [64]byte
-
-	b := rawSmall[:]
-	_, err = raftport.EncodeAppendEntryInto(spec, b)
-	require_NoError(t, err)
-	if b[0] != 0 {
-		t.Fatalf("Expected arg buffer to not be used")
-	}
-	b = rawBigger[:]
-	_, err = raftport.EncodeAppendEntryInto(spec, b)
-	require_NoError(t, err)
-	if b[0] == 0 {
-		t.Fatalf("Expected arg buffer to be used")
+	for _, tc := range []struct {
+		leader string
+		err    error
+	}{
+		{leader: "foo_bar_baz", err: raftport.ErrLeaderLen},
+		{leader: ""}, // no leader
+		{leader: "DEREK123"},
+	} {
+		_, err := raftport.EncodeAppendEntryInto(aeFrom(tc.leader, 1).spec(), nil)
+		if tc.err == nil {
+			require_NoError(t, err)
+		} else {
+			require_Error(t, err, tc.err)
+		}
 	}
 
-	// Test max number of entries.
-	for range math.MaxUint16 + 1 {
-		spec.Entries = append(spec.Entries, &raftport.Entry{Type: raftport.EntryNormal})
+	ae := aeFrom("DEREK123", 1)
+	var roomy []byte
+	for _, tc := range []struct {
+		size int
+		used bool
+	}{{size: 32, used: false}, {size: 64, used: true}} {
+		buf := make([]byte, tc.size)
+		_, err := raftport.EncodeAppendEntryInto(ae.spec(), buf)
+		require_NoError(t, err)
+		if used := buf[0] != 0; used != tc.used {
+			t.Fatalf("a %d-byte buffer used: %v, want %v", tc.size, used, tc.used)
+		}
+		roomy = buf
 	}
-	_, err = raftport.EncodeAppendEntryInto(spec, b)
+
+	_, err := raftport.EncodeAppendEntryInto(ae.carrying(emptyEntries(math.MaxUint16+1)...).spec(), roomy)
 	require_Error(t, err, raftport.ErrTooManyEntries)
 }
 
 // TestNRGAppendEntryDecode ports test 2619: a truncated message, and any
 // entry size zeroed by damage, decode to errBadAppendEntry.
 func TestNRGAppendEntryDecode(t *testing.T) {
-	spec := raftport.AppendEntrySpec{Leader: "12345678", Term: 1, PIndex: 0}
-	for range math.MaxUint16 {
-		spec.Entries = append(spec.Entries, &raftport.Entry{Type: raftport.EntryNormal})
-	}
-	buf, err := raftport.EncodeAppendEntryInto(spec, nil)
+	buf, err := raftport.EncodeAppendEntryInto(aeFrom("12345678", 1).carrying(emptyEntries(math.MaxUint16)...).spec(), nil)
 	require_NoError(t, err)
+	refused := func(msg []byte) {
+		t.Helper()
+		_, err := raftport.DecodeAppendEntry(msg)
+		require_Error(t, err, raftport.ErrBadAppendEntry)
+	}
 
-	// Truncate buffer first.
-	short := buf[0 : len(buf)-1025]
-	_, err = raftport.DecodeAppendEntry(short)
-	require_Error(t, err, raftport.ErrBadAppendEntry)
+	refused(buf[:len(buf)-1025])
 
+	// Zeroing a byte past the 42-byte header, which decodes whatever it
+	// holds, breaks an entry's size.
 	for range 100 {
-		b := bytes.Clone(buf)
-		// Modifying the header (idx < 42) will not result in an error.
-		bi := 42 + rand.IntN(len(b)-42)
-		if b[bi] != 0 && bi != 40 {
-			b[bi] = 0
-			_, err = raftport.DecodeAppendEntry(b)
-			require_Error(t, err, raftport.ErrBadAppendEntry)
+		damaged := bytes.Clone(buf)
+		at := 42 + rand.IntN(len(damaged)-42)
+		if damaged[at] != 0 {
+			damaged[at] = 0
+			refused(damaged)
 		}
 	}
 }
@@ -84,18 +85,15 @@ func TestNRGAppendEntryDecode(t *testing.T) {
 // TestNRGVoteResponseEncoding ports test 2675: the granted and empty flags
 // are bits 0 and 1 of byte 16 and survive a round trip.
 func TestNRGVoteResponseEncoding(t *testing.T) {
-	vr := raftport.VoteResponseSpec{Term: 1, Peer: "S1Nunr6R"}
-	check := func(granted, empty bool, flags byte) {
-		t.Helper()
-		vr.Granted, vr.Empty = granted, empty
-		res := raftport.EncodeVoteResponse(vr)
-		require_Equal(t, res[16], flags)
-		got, err := raftport.DecodeVoteResponse(res)
+	for _, tc := range []struct {
+		granted, empty bool
+		flags          byte
+	}{{false, false, 0}, {true, false, 1}, {false, true, 2}, {true, true, 3}} {
+		vr := raftport.VoteResponseSpec{Term: 1, Peer: nats0, Granted: tc.granted, Empty: tc.empty}
+		wire := raftport.EncodeVoteResponse(vr)
+		require_Equal(t, wire[16], tc.flags)
+		back, err := raftport.DecodeVoteResponse(wire)
 		require_NoError(t, err)
-		require_Equal(t, got, vr)
+		require_Equal(t, back, vr)
 	}
-	check(false, false, 0)
-	check(true, false, 1)
-	check(false, true, 2)
-	check(true, true, 3)
 }

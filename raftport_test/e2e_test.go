@@ -39,7 +39,7 @@ type chainSM struct {
 	led   bool            // what the last lead change said
 }
 
-func newChainSM(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
+func newChainSM(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) *chainSM {
 	return &chainSM{smMember: smMember{c: c, s: s, n: n, cfg: cfg}, seen: make(map[uint64]bool)}
 }
 
@@ -139,26 +139,16 @@ func (m *chainSM) restore(data []byte) {
 	m.snaps++
 }
 
-// chainOf returns the chain state machines of a group.
-func chainOf(rg smGroup) []*chainSM {
-	out := make([]*chainSM, 0, len(rg))
-	for _, sm := range rg {
-		out = append(out, sm.(*chainSM))
-	}
-	return out
-}
-
 // proposeN proposes the entries numbered first to first+count-1 through
 // the leader until the leader applied every one: a leader that steps down
 // drops the proposals it had not replicated, and a client then proposes
 // them again to the next one.
-func proposeN(t *testing.T, rg smGroup, first, count int) {
+func proposeN(t *testing.T, rg group[*chainSM], first, count int) {
 	t.Helper()
 	deadline := time.Now().Add(e2eWait)
 	for {
-		leader := rg.waitOnLeader()
-		require_NotNil(t, leader)
-		lsm := leader.(*chainSM)
+		lsm := rg.waitOnLeader()
+		require_NotNil(t, lsm)
 		var missing []uint64
 		for seq := uint64(first); seq < uint64(first+count); seq++ {
 			if !lsm.has(seq) {
@@ -171,7 +161,7 @@ func proposeN(t *testing.T, rg smGroup, first, count int) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d of %d proposals never applied within %v", len(missing), count, e2eWait)
 		}
-		n := leader.node()
+		n := lsm.node()
 		for _, seq := range missing {
 			if err := n.Propose(binary.BigEndian.AppendUint64(nil, seq)); err != nil {
 				break
@@ -188,7 +178,7 @@ func proposeN(t *testing.T, rg smGroup, first, count int) {
 
 // waitAgree waits until every given member applied want entries, all with
 // the same chain head, and returns that head.
-func waitAgree(t *testing.T, members []*chainSM, want uint64) [sha256.Size]byte {
+func waitAgree(t *testing.T, members group[*chainSM], want uint64) [sha256.Size]byte {
 	t.Helper()
 	var head [sha256.Size]byte
 	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
@@ -211,39 +201,28 @@ func waitAgree(t *testing.T, members []*chainSM, want uint64) [sha256.Size]byte 
 	return head
 }
 
-// without returns members minus the excluded ones.
-func without(members []*chainSM, excluded ...*chainSM) []*chainSM {
-	var out []*chainSM
-	for _, m := range members {
-		if !slices.Contains(excluded, m) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // e2eReplicate checks that a group elects a leader and that every member
 // applies count entries in the same order; it returns how many entries the
 // group holds.
-func e2eReplicate(t *testing.T, rg smGroup, count int) int {
+func e2eReplicate(t *testing.T, rg group[*chainSM], count int) int {
 	t.Helper()
 	require_NotNil(t, rg.waitOnLeader())
 	proposeN(t, rg, 0, count)
-	waitAgree(t, chainOf(rg), uint64(count))
+	waitAgree(t, rg, uint64(count))
 	return count
 }
 
 // e2eLeaderLoss stops the leader, checks that the others elect a new one
 // in a later term and keep committing, and that the old leader catches up
 // once restarted.
-func e2eLeaderLoss(t *testing.T, rg smGroup, total int) int {
+func e2eLeaderLoss(t *testing.T, rg group[*chainSM], total int) int {
 	t.Helper()
 	old := rg.waitOnLeader()
 	require_NotNil(t, old)
 	oldTerm := old.node().Term()
 	old.stop()
 
-	var next stateMachine
+	var next *chainSM
 	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
 		if next = rg.leader(); next == nil {
 			return errors.New("no new leader yet")
@@ -255,7 +234,7 @@ func e2eLeaderLoss(t *testing.T, rg smGroup, total int) int {
 	// The new leader's state machine hears about it on the lead-change
 	// channel.
 	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
-		if !next.(*chainSM).toldLeading() && next.node().Leader() {
+		if !next.toldLeading() && next.node().Leader() {
 			return errors.New("new leader's state machine not told it leads")
 		}
 		return nil
@@ -263,10 +242,10 @@ func e2eLeaderLoss(t *testing.T, rg smGroup, total int) int {
 
 	proposeN(t, rg, total, 100)
 	total += 100
-	waitAgree(t, without(chainOf(rg), old.(*chainSM)), uint64(total))
+	waitAgree(t, rg.except(old), uint64(total))
 
 	old.restart()
-	waitAgree(t, chainOf(rg), uint64(total))
+	waitAgree(t, rg, uint64(total))
 	return total
 }
 
@@ -274,25 +253,24 @@ func e2eLeaderLoss(t *testing.T, rg smGroup, total int) int {
 // so it catches up from the leader's log; then stops another, has every
 // running member snapshot (compacting the log past what it lacks) and
 // restarts it, so it can only catch up from a snapshot.
-func e2eCatchups(t *testing.T, rg smGroup, total int) int {
+func e2eCatchups(t *testing.T, rg group[*chainSM], total int) int {
 	t.Helper()
-	members := chainOf(rg)
 	followers := rg.followers()
 	require_True(t, len(followers) >= 2)
-	fromLog, fromSnap := followers[0].(*chainSM), followers[1].(*chainSM)
+	fromLog, fromSnap := followers[0], followers[1]
 
 	fromLog.stop()
 	proposeN(t, rg, total, 200)
 	total += 200
-	waitAgree(t, without(members, fromLog), uint64(total))
+	waitAgree(t, rg.except(fromLog), uint64(total))
 	fromLog.restart()
-	waitAgree(t, members, uint64(total))
+	waitAgree(t, rg, uint64(total))
 	require_Equal(t, fromLog.snapshotsApplied(), 0)
 
 	fromSnap.stop()
 	proposeN(t, rg, total, 200)
 	total += 200
-	running := without(members, fromSnap)
+	running := rg.except(fromSnap)
 	waitAgree(t, running, uint64(total))
 	for _, m := range running {
 		// A member still streaming a catchup refuses to compact; it is
@@ -304,7 +282,7 @@ func e2eCatchups(t *testing.T, rg smGroup, total int) int {
 	waitAgree(t, running, uint64(total))
 
 	fromSnap.restart()
-	waitAgree(t, members, uint64(total))
+	waitAgree(t, rg, uint64(total))
 	require_True(t, fromSnap.snapshotsApplied() > 0)
 	return total
 }
@@ -312,10 +290,10 @@ func e2eCatchups(t *testing.T, rg smGroup, total int) int {
 // e2eMembership adds a member on a new host, checks that the leader counts
 // it and that it catches up, then removes it and checks that the group
 // shrinks back and keeps committing.
-func e2eMembership(t *testing.T, c *cluster, rg smGroup, group string, total int) int {
+func e2eMembership(t *testing.T, c *cluster, rg group[*chainSM], name string, total int) int {
 	t.Helper()
 	size := len(rg)
-	added := c.addRaftNode(group, newChainSM).(*chainSM)
+	added := joinGroup(c, name, raftport.FileStorage, newChainSM)
 	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
 		l := rg.leader()
 		if l == nil {
@@ -328,7 +306,7 @@ func e2eMembership(t *testing.T, c *cluster, rg smGroup, group string, total int
 	})
 	proposeN(t, rg, total, 100)
 	total += 100
-	waitAgree(t, append(chainOf(rg), added), uint64(total))
+	waitAgree(t, append(slices.Clone(rg), added), uint64(total))
 
 	leader := rg.waitOnLeader()
 	require_NotNil(t, leader)
@@ -348,7 +326,7 @@ func e2eMembership(t *testing.T, c *cluster, rg smGroup, group string, total int
 	})
 	proposeN(t, rg, total, 100)
 	total += 100
-	waitAgree(t, chainOf(rg), uint64(total))
+	waitAgree(t, rg, uint64(total))
 	return total
 }
 
@@ -358,7 +336,7 @@ func TestE2EReplicateAndAgree(t *testing.T) {
 	for _, members := range []int{3, 5} {
 		t.Run(fmt.Sprintf("R%d", members), func(t *testing.T) {
 			c := createRaftCluster(t, fmt.Sprintf("R%dS", members), members)
-			rg := c.createRaftGroup("E2E", members, newChainSM)
+			rg := placeGroup(c, "E2E", members, raftport.FileStorage, newChainSM)
 			e2eReplicate(t, rg, 10_000)
 		})
 	}
@@ -368,7 +346,7 @@ func TestE2EReplicateAndAgree(t *testing.T) {
 // later term, the group keeps committing, and the old leader rejoins.
 func TestE2ELeaderLossAndReelection(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
-	rg := c.createRaftGroup("E2E", 3, newChainSM)
+	rg := placeGroup(c, "E2E", 3, raftport.FileStorage, newChainSM)
 	total := e2eReplicate(t, rg, 500)
 	e2eLeaderLoss(t, rg, total)
 }
@@ -377,7 +355,7 @@ func TestE2ELeaderLossAndReelection(t *testing.T) {
 // catches up from the leader's log and another from a snapshot.
 func TestE2ECatchupFromLogAndSnapshot(t *testing.T) {
 	c := createRaftCluster(t, "R5S", 5)
-	rg := c.createRaftGroup("E2E", 5, newChainSM)
+	rg := placeGroup(c, "E2E", 5, raftport.FileStorage, newChainSM)
 	total := e2eReplicate(t, rg, 500)
 	e2eCatchups(t, rg, total)
 }
@@ -386,7 +364,7 @@ func TestE2ECatchupFromLogAndSnapshot(t *testing.T) {
 // then is removed, and the group goes on without it.
 func TestE2EAddAndRemovePeer(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
-	rg := c.createRaftGroup("E2E", 3, newChainSM)
+	rg := placeGroup(c, "E2E", 3, raftport.FileStorage, newChainSM)
 	total := e2eReplicate(t, rg, 500)
 	e2eMembership(t, c, rg, "E2E", total)
 }
@@ -395,7 +373,7 @@ func TestE2EAddAndRemovePeer(t *testing.T) {
 // server embedded in the test, on a random loopback port.
 func TestE2ENATSTransport(t *testing.T) {
 	c := createNATSRaftCluster(t, "NATS", 3)
-	rg := c.createRaftGroup("E2E", 3, newChainSM)
+	rg := placeGroup(c, "E2E", 3, raftport.FileStorage, newChainSM)
 	total := e2eReplicate(t, rg, 10_000)
 	total = e2eLeaderLoss(t, rg, total)
 	total = e2eCatchups(t, rg, total)

@@ -10,117 +10,107 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-var (
-	errNoLeaderYet  = errors.New("no leader yet")
-	errNoNewTermYet = errors.New("term has not moved on yet")
-)
+var errNoNewTermYet = errors.New("term has not moved on yet")
 
-// setLogPosition moves a node's last log position, keeping its term and
-// commit, as the reference tests assign n.pterm and n.pindex.
-func setLogPosition(p *raftport.Probe, pterm, pindex uint64) {
-	p.Lock()
-	defer p.Unlock()
-	r := p.ReplicationLocked()
-	p.SetLogPositionLocked(r.Term, pterm, pindex, r.Commit)
+// moveTip sets where the node's log ends, keeping its term and commit.
+func (st *stepped) moveTip(pterm, pindex uint64) { st.moveLog(pterm, pindex, st.state().Commit) }
+
+// commitTo sets the node's commit, keeping its term and log.
+func (st *stepped) commitTo(commit uint64) {
+	r := st.state()
+	st.moveLog(r.PTerm, r.PIndex, commit)
+}
+
+// timerRestarted checks whether the election timer was restarted since
+// the last clearTimer.
+func timerRestarted(want bool) check {
+	return field("election timer restarted", func(st *stepped) bool { return !st.p.ElectionTimerReset().IsZero() }, want)
+}
+
+// clearTimer forgets when the election timer was last restarted.
+func (st *stepped) clearTimer() { st.p.ClearElectionTimerReset() }
+
+// reportsLeader checks what Leader says: the node leads and is up to
+// date.
+func reportsLeader(want bool) check {
+	return field("reports leader", func(st *stepped) bool { return st.n.Leader() }, want)
+}
+
+func follows(leader string) check {
+	return field("group leader", func(st *stepped) string { return st.n.GroupLeader() }, leader)
+}
+
+// becomeCandidate switches the node to candidate, then runs the checks.
+func (st *stepped) becomeCandidate(checks ...check) {
+	st.t.Helper()
+	st.p.SwitchToCandidate()
+	st.expect(checks...)
 }
 
 // TestNRGSwitchStateClearsQueues ports test 2626: a leader that switches
 // to follower drops its queued proposals and append-entry responses.
 func TestNRGSwitchStateClearsQueues(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	queued := func(proposals, responses int) check {
+		return field("queued proposals and responses", func(st *stepped) string {
+			return fmt.Sprint(st.p.PendingProposals(), st.p.PendingResponses())
+		}, fmt.Sprint(proposals, responses))
+	}
 
-	p.ForceState(raftport.Leader)
-	require_Equal(t, p.PendingProposals(), 0)
-	require_Equal(t, p.PendingResponses(), 0)
+	st.p.ForceState(raftport.Leader)
+	st.expect(queued(0, 0))
+	st.p.QueueProposalAndResponse()
+	st.expect(queued(1, 1))
 
-	p.QueueProposalAndResponse()
-	require_Equal(t, p.PendingProposals(), 1)
-	require_Equal(t, p.PendingResponses(), 1)
-
-	p.Lock()
-	p.SwitchStateLocked(raftport.Follower)
-	p.Unlock()
-	require_Equal(t, p.PendingProposals(), 0)
-	require_Equal(t, p.PendingResponses(), 0)
+	st.p.Lock()
+	st.p.SwitchStateLocked(raftport.Follower)
+	st.p.Unlock()
+	st.expect(queued(0, 0))
 }
 
 // TestNRGUnsuccessfulVoteRequestCampaignEarly ports test 2629: a follower
 // that refuses a vote because its own log is ahead campaigns early, but a
 // candidate that refuses does not restart its election timer.
 func TestNRGUnsuccessfulVoteRequestCampaignEarly(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	st.clearTimer()
 
-	p.ClearElectionTimerReset()
+	// A follower votes for a candidate, which restarts its timer.
+	st.vote(askVote(nats0, 1, 0, 0), inTerm(1), votedFor(nats0), timerRestarted(true))
+	st.clearTimer()
 
-	// Simple case: we are follower and vote for a candidate.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 1, LastTerm: 0, LastIndex: 0, Candidate: nats0})
-	r := p.Replication()
-	require_Equal(t, r.Term, 1)
-	require_Equal(t, r.Vote, nats0)
-	require_NotEqual(t, p.ElectionTimerReset(), time.Time{}) // Reset as it voted.
-	p.ClearElectionTimerReset()
+	// A follower refuses an outdated candidate and campaigns early.
+	st.moveTip(1, 100)
+	st.vote(askVote(nats0, 2, 1, 2), inTerm(2), votedFor(""), timerRestarted(true))
+	st.clearTimer()
 
-	// We are follower and deny the vote to an outdated candidate.
-	setLogPosition(p, 1, 100)
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 2, LastTerm: 1, LastIndex: 2, Candidate: nats0})
-	r = p.Replication()
-	require_Equal(t, r.Term, 2)
-	require_Equal(t, r.Vote, "")
-	require_NotEqual(t, p.ElectionTimerReset(), time.Time{}) // Reset as it campaigns early.
-	p.ClearElectionTimerReset()
+	st.moveTip(2, 200)
+	st.becomeCandidate(inTerm(3), inState(raftport.Candidate), timerRestarted(true))
+	st.clearTimer()
 
-	// Switch to candidate.
-	setLogPosition(p, 2, 200)
-	p.SwitchToCandidate()
-	r = p.Replication()
-	require_Equal(t, r.Term, 3)
-	require_Equal(t, r.State, raftport.Candidate)
-	require_NotEqual(t, p.ElectionTimerReset(), time.Time{}) // Reset by the state switch.
-	p.ClearElectionTimerReset()
+	// A candidate refuses an outdated candidate of a later term: it
+	// restarts its campaign.
+	st.vote(askVote(nats0, 4, 1, 2), inTerm(4), votedFor(""), timerRestarted(true))
+	st.clearTimer()
 
-	// We are candidate and deny the vote to an outdated candidate, but it
-	// was on a more recent term: restart the campaign.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 4, LastTerm: 1, LastIndex: 2, Candidate: nats0})
-	r = p.Replication()
-	require_Equal(t, r.Term, 4)
-	require_Equal(t, r.Vote, "")
-	require_NotEqual(t, p.ElectionTimerReset(), time.Time{}) // Reset as it restarts campaigning.
-	p.ClearElectionTimerReset()
+	st.moveTip(4, 400)
+	st.becomeCandidate(inTerm(5), inState(raftport.Candidate), timerRestarted(true))
+	st.clearTimer()
 
-	// Switch to candidate.
-	setLogPosition(p, 4, 400)
-	p.SwitchToCandidate()
-	r = p.Replication()
-	require_Equal(t, r.Term, 5)
-	require_Equal(t, r.State, raftport.Candidate)
-	require_NotEqual(t, p.ElectionTimerReset(), time.Time{})
-	p.ClearElectionTimerReset()
-
-	// We are candidate and deny the vote to an outdated candidate of our
-	// own term: no early campaign.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, LastTerm: 1, LastIndex: 2, Candidate: nats0})
-	r = p.Replication()
-	require_Equal(t, r.Term, 5)
-	require_Equal(t, r.Vote, "")
-	// Restarting the timer here would let any candidate we refuse
-	// short-circuit our own election.
-	require_Equal(t, p.ElectionTimerReset(), time.Time{})
+	// A candidate refuses an outdated candidate of its own term: restarting
+	// the timer here would let any candidate we refuse short-circuit our
+	// own election.
+	st.vote(askVote(nats0, 5, 1, 2), inTerm(5), votedFor(""), timerRestarted(false))
 }
 
 // waitOnNewTerm waits for a leader whose term is past after, and returns
 // it. StepDown hands leadership over asynchronously, so the next leader
 // is only known once it won its own, later, term.
-func waitOnNewTerm(t *testing.T, rg smGroup, after uint64) stateMachine {
+func waitOnNewTerm[M member](t *testing.T, g group[M], after uint64) M {
 	t.Helper()
-	var leader stateMachine
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		leader = rg.leader()
-		if leader == nil {
-			return errNoLeaderYet
-		}
-		if term := leader.node().Term(); term <= after {
+	var leader, none M
+	eventually(t, func() error {
+		if leader = g.leader(); leader == none || leader.node().Term() <= after {
 			return errNoNewTermYet
 		}
 		return nil
@@ -128,54 +118,61 @@ func waitOnNewTerm(t *testing.T, rg smGroup, after uint64) stateMachine {
 	return leader
 }
 
+// inTermOf is a node check: the node is in term.
+func inTermOf(term uint64) func(raftport.RaftNode) error {
+	return func(n raftport.RaftNode) error {
+		if got := n.Term(); got != term {
+			return fmt.Errorf("in term %d, want %d", got, term)
+		}
+		return nil
+	}
+}
+
 // waitOnSettledTerm waits until every member is in the leader's term and
 // the leader has stored an entry of that term (its pterm caught up), and
 // returns that term.
-func waitOnSettledTerm(t *testing.T, rg smGroup, leaderSM stateMachine) uint64 {
+func waitOnSettledTerm[M member](t *testing.T, g group[M], leader M) uint64 {
 	t.Helper()
 	var term uint64
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		lr := raftport.NewProbe(leaderSM.node()).Replication()
-		if !leaderSM.node().Leader() {
-			return errNoLeaderYet
-		}
-		term = lr.Term
-		if lr.PTerm != term {
+	eventually(t, func() error {
+		lr := probeOf(leader.node()).Replication()
+		if !leader.node().Leader() || lr.PTerm != lr.Term {
 			return errNoNewTermYet
 		}
-		for _, sm := range rg {
-			if sm.node().Term() != term {
-				return errNoNewTermYet
-			}
-		}
-		return nil
+		term = lr.Term
+		return g.everyNode(inTermOf(term))()
 	})
 	return term
 }
 
-// waitOnGroupTerm waits until every member reached term.
-func waitOnGroupTerm(t *testing.T, rg smGroup, term uint64) {
+// waitOnSameLog waits until every member's last log entry is the leader's
+// and returns its index.
+func waitOnSameLog[M member](t *testing.T, g group[M]) uint64 {
 	t.Helper()
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		for _, sm := range rg {
-			if sm.node().Term() != term {
-				return errNoNewTermYet
-			}
+	var pindex uint64
+	var none M
+	eventually(t, func() error {
+		l := g.leader()
+		if l == none {
+			return errors.New("no leader")
 		}
-		return nil
+		lr := probeOf(l.node()).Replication()
+		pindex = lr.PIndex
+		return g.everyNode(func(n raftport.RaftNode) error {
+			if r := probeOf(n).Replication(); r.PTerm != lr.PTerm || r.PIndex != lr.PIndex {
+				return fmt.Errorf("at [%d:%d], the leader at [%d:%d]", r.PTerm, r.PIndex, lr.PTerm, lr.PIndex)
+			}
+			return nil
+		})()
 	})
+	return pindex
 }
 
 // TestNRGCandidateDoesntRevertTermAfterOldAE ports test 2635: an append
 // entry whose term is newer than a candidate's last log term but older
 // than its current term must not take the candidate's term back.
 func TestNRGCandidateDoesntRevertTermAfterOldAE(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-	leaderSM := rg.waitOnLeader()
-	require_NotNil(t, leaderSM)
+	_, rg, leaderSM := electedAdders(t, groupSpec{memory: true})
 
 	// Bump the term up a few times. Three stepdowns take the group from
 	// term 1 to term 4 unless a slow machine splits a vote on the way; the
@@ -188,83 +185,66 @@ func TestNRGCandidateDoesntRevertTermAfterOldAE(t *testing.T) {
 	}
 	term := waitOnSettledTerm(t, rg, leaderSM)
 	require_True(t, term >= 4)
-
-	leader := raftport.NewProbe(leaderSM.node())
-	follower := raftport.NewProbe(rg.nonLeader().node())
-
-	// Sanity check that we are where we expect to be.
+	leader, follower := probeOf(leaderSM.node()), probeOf(rg.nonLeader().node())
 	require_Equal(t, leader.Replication().Term, term)
 	require_Equal(t, follower.Replication().Term, term)
 
-	// The active term is T and so is pterm; force the term up to T+5
-	// without touching pterm.
-	rg.lockAll()
-	for _, sm := range rg {
-		p := raftport.NewProbe(sm.node())
+	// Every term goes up by five, pterm stays at T.
+	unlock := rg.locked()
+	for _, n := range rg.nodes() {
+		p := probeOf(n)
 		p.SetTermLocked(p.ReplicationLocked().Term + 5)
 	}
 	lr := leader.ReplicationLocked()
-	rg.unlockAll()
+	unlock()
 	require_Equal(t, lr.PTerm, term)
 
 	// An append entry with a term newer than pterm but older than the
 	// term (6 when T is 4, as in the reference), given to the follower as
-	// a candidate.
-	aeTerm := term + 2
-	ae := encode(t, raftport.AppendEntrySpec{
-		Leader: leaderSM.node().ID(), Term: aeTerm, Commit: lr.Commit, PTerm: lr.PTerm, PIndex: lr.PIndex,
-	})
+	// a candidate, must not take it back to the entry's term.
+	stale := aeFrom(leaderSM.node().ID(), term+2).after(lr.PTerm, lr.PIndex).committing(lr.Commit)
 	follower.SwitchToCandidate()
-	require_NoError(t, follower.ProcessAppendEntry(ae, raftport.Sub{}))
-
-	// The candidate must not have reverted back to the entry's term.
-	require_NotEqual(t, follower.Replication().Term, aeTerm)
+	require_NoError(t, follower.ProcessAppendEntry(stale.wire(t), raftport.Sub{}))
+	require_NotEqual(t, follower.Replication().Term, stale.Term)
 }
 
 // TestNRGTermDoesntRollBackToPtermOnCatchup ports test 2636: a follower
 // that starts a catchup keeps its current term instead of taking the term
 // of its last log entry.
 func TestNRGTermDoesntRollBackToPtermOnCatchup(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
+	c, rg, first := electedAdders(t, groupSpec{memory: true})
 
-	nc := c.client()
-
-	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-	lsm := rg.waitOnLeader()
-	require_NotNil(t, lsm)
-
-	// Propose some entries so that the log holds entries of the first
-	// term: term 1 in the reference, read back here because a slow machine
-	// may split the first vote or lose a leader on the way.
-	for i := range 5 {
-		lsm.(*stateAdder).proposeDelta(1)
-		rg.waitOnTotal(t, int64(i)+1)
+	// Entries of the first term: term 1 in the reference, read back here
+	// because a slow machine may split the first vote or lose a leader on
+	// the way.
+	for total := range int64(5) {
+		first.proposeDelta(1)
+		rg.waitOnTotal(t, total+1)
 	}
-	lsm = rg.waitOnLeader()
-	first := waitOnSettledTerm(t, rg, lsm)
+	firstTerm := waitOnSettledTerm(t, rg, rg.waitOnLeader())
 	pindex := waitOnSameLog(t, rg)
 	// The no-op entry of each leader, then the five: 6 on term 1.
 	require_True(t, pindex >= 6)
-	if first == 1 {
+	if firstTerm == 1 {
 		require_Equal(t, pindex, 6)
 	}
-
-	// Check that everyone is where they are supposed to be.
-	rg.lockAll()
-	for _, sm := range rg {
-		r := raftport.NewProbe(sm.node()).ReplicationLocked()
-		require_Equal(t, r.Term, first)
-		require_Equal(t, r.PTerm, first)
-		require_Equal(t, r.PIndex, pindex)
+	everyoneAt := func(term, pterm, pindex uint64) func(raftport.RaftNode) error {
+		return func(n raftport.RaftNode) error {
+			if r := probeOf(n).ReplicationLocked(); r.Term != term || r.PTerm != pterm || r.PIndex != pindex {
+				return fmt.Errorf("at term %d, [%d:%d], want term %d, [%d:%d]", r.Term, r.PTerm, r.PIndex, term, pterm, pindex)
+			}
+			return nil
+		}
 	}
-	rg.unlockAll()
+	unlock := rg.locked()
+	require_NoError(t, rg.everyNode(everyoneAt(firstTerm, firstTerm, pindex))())
+	unlock()
 
 	// Force a stepdown so that we move up to a new term.
-	raftport.NewProbe(lsm.node()).SwitchToFollower("")
-	leaderSM := waitOnNewTerm(t, rg, first)
+	probeOf(rg.leader().node()).SwitchToFollower("")
+	leaderSM := waitOnNewTerm(t, rg, firstTerm)
 	second := waitOnSettledTerm(t, rg, leaderSM)
-	leader := raftport.NewProbe(leaderSM.node())
+	leader := probeOf(leaderSM.node())
 
 	// From here the leader's own append entries reach no one, and none is
 	// left in flight or queued, so that the crafted one below is the first
@@ -273,255 +253,124 @@ func TestNRGTermDoesntRollBackToPtermOnCatchup(t *testing.T) {
 	// leaving ours unanswered.
 	leaderAEs := c.net.Drop(transport.Filter{SubjectPrefix: leader.AppendSubject(), From: leaderSM.node().ID()}, 1)
 	require_NoError(t, c.net.WaitIdle(5*time.Second))
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		for _, sm := range rg {
-			if raftport.NewProbe(sm.node()).PendingAppendEntries() > 0 {
-				return errors.New("append entries still queued")
-			}
+	within(t, 5*time.Second, rg.everyNode(func(n raftport.RaftNode) error {
+		if queued := probeOf(n).PendingAppendEntries(); queued > 0 {
+			return fmt.Errorf("%d append entries still queued", queued)
 		}
 		return nil
-	})
+	}))
 
-	// Everyone is on the new term. Prune the follower logs back to the
-	// first term, which sets up the catchup.
-	rg.lockAll()
-	for _, sm := range rg {
-		p := raftport.NewProbe(sm.node())
-		require_Equal(t, p.ReplicationLocked().Term, second)
-		if !sm.node().Leader() {
-			p.TruncateWALLocked(first, pindex)
-			r := p.ReplicationLocked()
-			require_Equal(t, r.Term, second) // The term must stay the same.
-			require_Equal(t, r.PTerm, first)
-			require_Equal(t, r.PIndex, pindex)
-		}
+	// Everyone is on the new term. Pruning the followers' logs back to the
+	// first term sets up the catchup, and must leave their term alone.
+	unlock = rg.locked()
+	for _, n := range rg.nodes() {
+		require_Equal(t, probeOf(n).ReplicationLocked().Term, second)
 	}
-	// This will make the followers run a catchup.
+	for _, n := range rg.followers().nodes() {
+		probeOf(n).TruncateWALLocked(firstTerm, pindex)
+	}
+	require_NoError(t, rg.followers().everyNode(everyoneAt(second, firstTerm, pindex))())
 	lr := leader.ReplicationLocked()
-	ae := encode(t, raftport.AppendEntrySpec{
-		Leader: leaderSM.node().ID(), Term: lr.Term, Commit: lr.Commit, PTerm: lr.PTerm, PIndex: lr.PIndex,
-	})
-	rg.unlockAll()
-
-	arInbox := nc.NewInbox()
-	arCh, sub := chanSubscribe(t, nc, arInbox, 2)
-	defer sub.Unsubscribe()
+	unlock()
+	trick := aeFrom(leaderSM.node().ID(), lr.Term).after(lr.PTerm, lr.PIndex).committing(lr.Commit)
 
 	// An append entry that tricks the followers into a catchup, in which
-	// they used to set their term back to pterm.
-	require_NoError(t, nc.Publish(leader.AppendSubject(), arInbox, ae.Bytes()))
-
-	// Wait for both followers to answer, then none may be back on the
-	// first term.
-	require_ChanRead(t, arCh, 5*time.Second)
-	require_ChanRead(t, arCh, 5*time.Second)
-	for _, sm := range rg {
-		require_NotEqual(t, sm.node().Term(), first)
+	// they used to set their term back to pterm. Once both answered, none
+	// may be back on the first term.
+	nc := c.client()
+	inbox := nc.NewInbox()
+	answers, sub := chanSubscribe(t, nc, inbox, 2)
+	defer sub.Unsubscribe()
+	require_NoError(t, nc.Publish(leader.AppendSubject(), inbox, trick.wire(t).Bytes()))
+	require_ChanRead(t, answers, 5*time.Second)
+	require_ChanRead(t, answers, 5*time.Second)
+	for _, n := range rg.nodes() {
+		require_NotEqual(t, n.Term(), firstTerm)
 	}
 	require_True(t, c.net.RemoveRule(leaderAEs))
-}
-
-// waitOnSameLog waits until every member's last log entry is the leader's
-// and returns its index.
-func waitOnSameLog(t *testing.T, rg smGroup) uint64 {
-	t.Helper()
-	var pindex uint64
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		l := rg.leader()
-		if l == nil {
-			return errNoLeaderYet
-		}
-		lr := raftport.NewProbe(l.node()).Replication()
-		for _, sm := range rg {
-			if r := raftport.NewProbe(sm.node()).Replication(); r.PTerm != lr.PTerm || r.PIndex != lr.PIndex {
-				return fmt.Errorf("%s is at [%d:%d], the leader at [%d:%d]", sm.node().ID(), r.PTerm, r.PIndex, lr.PTerm, lr.PIndex)
-			}
-		}
-		pindex = lr.PIndex
-		return nil
-	})
-	return pindex
 }
 
 // TestNRGReportLeaderAfterNoopEntry ports test 2692: a new leader reports
 // itself leader only once the entry it sent on taking office is applied.
 func TestNRGReportLeaderAfterNoopEntry(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	st.expect(inState(raftport.Follower), inTerm(0), reportsLeader(false))
+	st.becomeCandidate(inState(raftport.Candidate), inTerm(1), reportsLeader(false))
 
-	require_Equal(t, n.State(), raftport.Follower)
-	require_Equal(t, p.Replication().Term, 0)
-	require_False(t, n.Leader())
-
-	p.SwitchToCandidate()
-	require_Equal(t, n.State(), raftport.Candidate)
-	require_Equal(t, p.Replication().Term, 1)
-	require_False(t, n.Leader())
-
-	// Leader state, but still short of an up-to-date leader.
-	p.SwitchToLeader()
-	r := p.Replication()
-	require_Equal(t, n.State(), raftport.Leader)
-	require_Equal(t, r.Term, 1)
-	require_Equal(t, r.PIndex, 1) // Sent the no-op entry establishing leadership.
-	require_Equal(t, r.Applied, 0)
-	require_False(t, n.Leader())
+	// Leader state, with the no-op entry establishing leadership sent,
+	// but still short of an up-to-date leader.
+	st.p.SwitchToLeader()
+	st.expect(inState(raftport.Leader), inTerm(1), lastIndex(1), appliedAt(0), reportsLeader(false))
 
 	// Once the entry is committed and applied we report being leader.
-	p.Lock()
-	r = p.ReplicationLocked()
-	p.SetLogPositionLocked(r.Term, r.PTerm, r.PIndex, 1)
-	p.Unlock()
-	n.Applied(1)
-	require_Equal(t, p.Replication().Applied, 1)
-	require_True(t, n.Leader())
+	st.commitTo(1)
+	st.applied(1, appliedAt(1), reportsLeader(true))
 }
 
 // snapshotEntries is a snapshot as a leader sends it in a catchup; the
 // content does not matter.
-func snapshotEntries(p *raftport.Probe) []*raftport.Entry {
-	return []*raftport.Entry{
-		{Type: raftport.EntrySnapshot},
-		p.PeerStateEntry(),
-	}
+func (st *stepped) snapshotEntries() []*raftport.Entry {
+	return []*raftport.Entry{{Type: raftport.EntrySnapshot}, st.p.PeerStateEntry()}
 }
 
 // TestNRGDontSwitchToCandidateWithInflightSnapshot ports test 2650: a
 // follower may not campaign while a snapshot it received is still on its
 // way to the state machine.
 func TestNRGDontSwitchToCandidateWithInflightSnapshot(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	trigger := aeFrom(nats0, 1).after(1, 1).committing(1)
 
-	aeTriggerCatchup := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1})
-	aeCatchupSnapshot := encode(t, raftport.AppendEntrySpec{
-		Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: snapshotEntries(p),
-	})
+	st.live(trigger, catchupFrom(0, 0))
+	// The snapshot is in flight until the state machine processed it, as
+	// the apply queue is asynchronous; meanwhile the follower may not
+	// campaign.
+	st.catchup(trigger.carrying(st.snapshotEntries()...), lastIndex(1), committed(1))
+	st.becomeCandidate(inState(raftport.Follower))
 
-	// Switch the follower into a catchup.
-	require_NoError(t, p.ProcessAppendEntry(aeTriggerCatchup, p.AESub()))
-	cu, ok := p.Catchup()
-	require_True(t, ok)
-	require_Equal(t, cu.PTerm, 0)  // our pterm
-	require_Equal(t, cu.PIndex, 0) // our pindex
-
-	// The snapshot arrives; it is in flight until the state machine
-	// processes it, as the apply queue is asynchronous.
-	require_NoError(t, p.ProcessAppendEntry(aeCatchupSnapshot, p.CatchupSub()))
-	r := p.Replication()
-	require_Equal(t, r.PIndex, 1)
-	require_Equal(t, r.Commit, 1)
-
-	// Becoming candidate is refused while the snapshot is not processed.
-	p.SwitchToCandidate()
-	require_Equal(t, n.State(), raftport.Follower)
-
-	// The upper layer processes the snapshot.
-	n.Applied(1)
-
-	// Now the follower may campaign.
-	p.SwitchToCandidate()
-	require_Equal(t, n.State(), raftport.Candidate)
+	st.applied(1)
+	st.becomeCandidate(inState(raftport.Candidate))
 }
 
 // TestNRGDontSwitchToCandidateWithMultipleInflightSnapshots ports test
 // 2651: as 2650, with two snapshots in flight, both of which must be
 // processed before the follower may campaign.
 func TestNRGDontSwitchToCandidateWithMultipleInflightSnapshots(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	leader := aeFrom(nats0, 1)
+	snapshot := st.snapshotEntries()
 
-	snap := snapshotEntries(p)
-	aeSnapshot1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: snap})
-	aeSnapshot2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: snap})
-	aeHeartbeat := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 2, PTerm: 1, PIndex: 2})
+	st.live(leader.after(0, 0).carrying(snapshot...), lastIndex(1), committed(0), appliedAt(0))
+	st.live(leader.after(1, 1).committing(1).carrying(snapshot...), lastIndex(2), committed(1), appliedAt(0))
+	st.live(leader.after(1, 2).committing(2), lastIndex(2), committed(2), appliedAt(0))
 
-	// Snapshots are sent to us.
-	require_NoError(t, p.ProcessAppendEntry(aeSnapshot1, p.AESub()))
-	r := p.Replication()
-	require_Equal(t, r.PIndex, 1)
-	require_Equal(t, r.Commit, 0)
-	require_Equal(t, r.Applied, 0)
-
-	require_NoError(t, p.ProcessAppendEntry(aeSnapshot2, p.AESub()))
-	r = p.Replication()
-	require_Equal(t, r.PIndex, 2)
-	require_Equal(t, r.Commit, 1)
-	require_Equal(t, r.Applied, 0)
-
-	require_NoError(t, p.ProcessAppendEntry(aeHeartbeat, p.AESub()))
-	r = p.Replication()
-	require_Equal(t, r.PIndex, 2)
-	require_Equal(t, r.Commit, 2)
-	require_Equal(t, r.Applied, 0)
-
-	for i := uint64(1); i <= 2; i++ {
-		// Refused while a snapshot is not processed.
-		p.SwitchToCandidate()
-		require_Equal(t, n.State(), raftport.Follower)
-
-		// The upper layer processes one snapshot.
-		n.Applied(i)
+	// Each snapshot in flight holds off the campaign until processed.
+	for index := range uint64(2) {
+		st.becomeCandidate(inState(raftport.Follower))
+		st.applied(index + 1)
 	}
-
-	// All snapshots processed: now the follower may campaign.
-	p.SwitchToCandidate()
-	require_Equal(t, n.State(), raftport.Candidate)
+	st.becomeCandidate(inState(raftport.Candidate))
 }
 
 // TestNRGMustNotResetVoteOnStepDownOrLeaderTransfer ports test 2714:
 // neither a stepdown nor a leader transfer clears the vote of the term.
 func TestNRGMustNotResetVoteOnStepDownOrLeaderTransfer(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	st.vote(askVote(nats0, 1, 0, 0), inTerm(1), votedFor(nats0))
 
-	// Vote for a new leader.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 1, Candidate: nats0})
-	r := p.Replication()
-	require_Equal(t, r.Term, 1)
-	require_Equal(t, r.Vote, nats0)
+	st.p.ForceState(raftport.Leader)
+	require_NoError(t, st.n.StepDown())
+	st.expect(votedFor(nats0))
 
-	// Stepping down as leader must not reset the vote.
-	p.ForceState(raftport.Leader)
-	require_NoError(t, n.StepDown())
-	require_Equal(t, p.Replication().Vote, nats0)
-
-	// Nor may a leader transfer; the vote is cleared once the intended
-	// leader starts an election with a higher term.
-	aeLeaderTransfer := encode(t, raftport.AppendEntrySpec{
-		Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0,
-		Entries: []*raftport.Entry{{Type: raftport.EntryLeaderTransfer, Data: []byte(nats0)}},
-	})
-	require_NoError(t, p.ProcessAppendEntry(aeLeaderTransfer, p.AESub()))
-	r = p.Replication()
-	require_Equal(t, r.Term, 1)
-	require_Equal(t, r.Vote, nats0)
-}
-
-// subscribeInto is chanSubscribe onto a channel shared by several
-// subscriptions; a full channel drops, as a slow consumer would.
-func subscribeInto(t testing.TB, conn transport.Conn, subject string, ch chan *message) transport.Subscription {
-	t.Helper()
-	sub, err := conn.Subscribe(subject, func(subj, reply string, data []byte) {
-		select {
-		case ch <- &message{Subject: subj, Reply: reply, Data: data}:
-		default:
-		}
-	})
-	require_NoError(t, err)
-	return sub
+	// The vote is cleared once the intended leader starts an election
+	// with a higher term, not by the transfer.
+	transfer := &raftport.Entry{Type: raftport.EntryLeaderTransfer, Data: []byte(nats0)}
+	st.live(aeFrom(nats0, 1).after(0, 0).carrying(transfer), inTerm(1), votedFor(nats0))
 }
 
 // TestNRGInlineStepdown ports test 2621: when StepDown returns the node
 // is no longer leader.
 func TestNRGInlineStepdown(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-	leader := rg.waitOnLeader()
-	require_NotNil(t, leader)
-
+	_, _, leader := electedAdders(t, groupSpec{memory: true})
 	n := leader.node()
 	require_NoError(t, n.StepDown())
 	require_NotEqual(t, n.State(), raftport.Leader)
@@ -531,26 +380,18 @@ func TestNRGInlineStepdown(t *testing.T) {
 // group a candidate asks for votes on the next term with the previous
 // leader's last term, and every other member grants it.
 func TestNRGSimpleElection(t *testing.T) {
-	c := createRaftClusterWithTiming(t, "R3S", 9, steadyTiming())
-	defer c.shutdown()
-
-	nc := c.client()
-
-	rg := c.createRaftGroup("TEST", 9, newStateAdder)
+	c, rg := startAdders(t, groupSpec{hosts: 9, timing: steadyTiming()})
 	leaderSM := campaignAndWaitOnLeader(t, rg)
-
-	// Keep a record of the term when we started.
-	leader := raftport.NewProbe(leaderSM.node())
+	leader := probeOf(leaderSM.node())
 	startTerm := leader.Replication().Term
 
-	// The vote request subject is the same on every member.
-	voteReqs, sub := chanSubscribe(t, nc, leader.Subjects().Vote, 1)
-	defer sub.Unsubscribe()
-
-	// Every member has its own vote response inbox.
+	// The vote request subject is the same on every member; each has its
+	// own vote response inbox.
+	voteReqs := c.watch(leader.Subjects().Vote, 1)
 	voteResps := make(chan *message, 64)
-	for _, sm := range rg {
-		sub := subscribeInto(t, nc, raftport.NewProbe(sm.node()).Subjects().VoteReply, voteResps)
+	nc := c.client()
+	for _, n := range rg.nodes() {
+		sub := subscribeInto(t, nc, probeOf(n).Subjects().VoteReply, voteResps)
 		defer sub.Unsubscribe()
 	}
 
@@ -566,59 +407,47 @@ func TestNRGSimpleElection(t *testing.T) {
 	// the transports here, like NATS clients, deliver each subscription on
 	// its own, where the reference's in-server delivery keeps the order.
 	var winnerAEs []transport.RuleID
-	for _, sm := range rg {
-		if sm != leaderSM {
-			winnerAEs = append(winnerAEs, c.net.Drop(transport.Filter{SubjectPrefix: leader.AppendSubject(), From: sm.node().ID()}, 1))
-		}
+	for _, n := range rg.except(leaderSM).nodes() {
+		winnerAEs = append(winnerAEs, c.net.Drop(transport.Filter{SubjectPrefix: leader.AppendSubject(), From: n.ID()}, 1))
 	}
 
-	// Step down, which starts a new election.
 	require_NoError(t, leaderSM.node().StepDown())
 
+	// The candidate bumped the term to start the election.
 	msg := require_ChanRead(t, voteReqs, time.Second)
 	vr, err := raftport.DecodeVoteRequest(msg.Data, msg.Reply)
 	require_NoError(t, err)
 	require_NotEqual(t, vr.Candidate, "")
-
-	// The candidate bumped the term to start the election.
 	require_Equal(t, vr.Term, startTerm+1)
 	require_Equal(t, vr.LastTerm, startTerm)
 
-	// As many vote responses as there are other members.
-	for i := 0; i < len(rg)-1; i++ {
+	// As many grants in the request's term as there are other members;
+	// older responses still in flight do not count.
+	for granted := 0; granted < len(rg)-1; {
 		msg := require_ChanRead(t, voteResps, time.Second)
 		re, err := raftport.DecodeVoteResponse(msg.Data)
 		require_NoError(t, err)
-
-		// Ignore old vote responses that could be in flight.
 		if re.Term < vr.Term {
-			i--
 			continue
 		}
 		require_True(t, re.Granted)
-		// Granting moved the voter to the request's term.
 		require_Equal(t, re.Term, vr.Term)
 		require_Equal(t, re.Term, startTerm+1)
+		granted++
 	}
 	for _, id := range winnerAEs {
 		require_True(t, c.net.RemoveRule(id))
 	}
 
 	// Everyone voted for our candidate and is on its term.
-	rg.lockAll()
-	defer rg.unlockAll()
-	for _, sm := range rg {
-		r := raftport.NewProbe(sm.node()).ReplicationLocked()
+	unlock := rg.locked()
+	defer unlock()
+	for _, n := range rg.nodes() {
+		r := probeOf(n).ReplicationLocked()
 		require_Equal(t, r.Term, vr.Term)
 		require_Equal(t, r.Term, startTerm+1)
 		require_Equal(t, r.Vote, vr.Candidate)
 	}
-}
-
-// oneNormalEntry is one normal entry; the reference stores an encoded
-// stream message, whose content does not matter to these tests.
-func oneNormalEntry() []*raftport.Entry {
-	return []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
 }
 
 // TestNRGCancelCatchupWhenDetectingHigherTermDuringVoteRequest ports test
@@ -626,89 +455,58 @@ func oneNormalEntry() []*raftport.Entry {
 // entries could otherwise give the previous leader a quorum the new
 // leader does not know about.
 func TestNRGCancelCatchupWhenDetectingHigherTermDuringVoteRequest(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	leader := aeFrom(nats0, 1).withEntry()
 
-	aeCatchupTrigger := encode(t, raftport.AppendEntrySpec{
-		Leader: nats0, Term: 1, Commit: 1, PTerm: 1, PIndex: 1, Entries: oneNormalEntry(),
-	})
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{
-		Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: oneNormalEntry(),
-	})
+	st.live(leader.after(1, 1).committing(1), catchupFrom(0, 0))
+	st.catchup(leader.after(0, 0), catchingUp())
 
-	// We missed a message and need to catch up.
-	require_NoError(t, p.ProcessAppendEntry(aeCatchupTrigger, p.AESub()))
-	cu, ok := p.Catchup()
-	require_True(t, ok)
-	require_Equal(t, cu.PTerm, 0)  // our pterm
-	require_Equal(t, cu.PIndex, 0) // our pindex
+	vote := askVote(nats0, 2, 1, 1)
+	vote.Reply = "reply"
+	st.vote(vote, notCatchingUp())
+}
 
-	// The first message of the catchup.
-	require_NoError(t, p.ProcessAppendEntry(aeMsg1, p.CatchupSub()))
-	_, ok = p.Catchup()
-	require_True(t, ok)
-
-	// A vote request of a higher term cancels the catchup.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 2, LastTerm: 1, LastIndex: 1, Candidate: nats0, Reply: "reply"})
-	_, ok = p.Catchup()
-	require_False(t, ok)
+// leadChangeSaysNotLeader checks that the node signalled a lead change,
+// and that it said "not leader".
+func leadChangeSaysNotLeader(st *stepped) {
+	st.t.Helper()
+	select {
+	case isLeader := <-st.n.LeadChangeC():
+		require_False(st.t, isLeader)
+	default:
+		st.t.Error("Expected leadChange signal")
+	}
 }
 
 // TestNRGSignalLeadChangeFalseIfCampaignImmediately ports test 2665: a
 // node told to campaign immediately signals "not leader" when another
 // leader's entry arrives, whether it got to campaign or even lead.
 func TestNRGSignalLeadChangeFalseIfCampaignImmediately(t *testing.T) {
-	tests := []struct {
-		title      string
-		switchNode func(t *testing.T, n raftport.RaftNode, p *raftport.Probe)
+	for _, tc := range []struct {
+		title string
+		reach func(st *stepped) // how far the campaign got
 	}{
-		{title: "Follower"},
-		{
-			title: "Candidate",
-			switchNode: func(_ *testing.T, _ raftport.RaftNode, p *raftport.Probe) {
-				p.SwitchToCandidate()
-			},
-		},
-		{
-			title: "Leader",
-			switchNode: func(t *testing.T, n raftport.RaftNode, p *raftport.Probe) {
-				p.SwitchToCandidate()
-				p.SwitchToLeader()
-				select {
-				case <-n.LeadChangeC():
-					t.Error("Expected no leadChange signal")
-				default:
-					// No signal yet: the leader has applied nothing of its term.
-				}
-			},
-		},
-	}
-	for _, test := range tests {
-		t.Run(test.title, func(t *testing.T) {
-			n, p, cleanup := initSingleMemRaftNode(t)
-			defer cleanup()
-
-			aeMsg1 := encode(t, raftport.AppendEntrySpec{
-				Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: oneNormalEntry(),
-			})
-
-			// Campaigning immediately says we are the preferred leader.
-			require_NoError(t, n.CampaignImmediately())
-			if test.switchNode != nil {
-				test.switchNode(t, n, p)
-			}
-
-			require_NoError(t, p.ProcessAppendEntry(aeMsg1, p.AESub()))
-
+		{title: "Follower", reach: func(*stepped) {}},
+		{title: "Candidate", reach: func(st *stepped) { st.p.SwitchToCandidate() }},
+		{title: "Leader", reach: func(st *stepped) {
+			st.p.SwitchToCandidate()
+			st.p.SwitchToLeader()
+			// No signal: the leader has applied nothing of its term.
 			select {
-			case isLeader := <-n.LeadChangeC():
-				require_False(t, isLeader)
+			case <-st.n.LeadChangeC():
+				st.t.Error("Expected no leadChange signal")
 			default:
-				t.Error("Expected leadChange signal")
 			}
-			require_Equal(t, n.State(), raftport.Follower)
-			require_Equal(t, n.GroupLeader(), nats0)
-			require_Equal(t, p.Replication().Term, 1)
+		}},
+	} {
+		t.Run(tc.title, func(t *testing.T) {
+			st := stepNode(t)
+			// Campaigning immediately says we are the preferred leader.
+			require_NoError(t, st.n.CampaignImmediately())
+			tc.reach(st)
+
+			st.live(aeFrom(nats0, 1).after(0, 0).withEntry(), leadChangeSaysNotLeader,
+				inState(raftport.Follower), follows(nats0), inTerm(1))
 		})
 	}
 }
@@ -717,30 +515,14 @@ func TestNRGSignalLeadChangeFalseIfCampaignImmediately(t *testing.T) {
 // carrying a higher leader term makes a candidate, and a leader, step
 // down to that term and still store the entry.
 func TestNRGStepdownWithHighestTermDuringCatchup(t *testing.T) {
-	_, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
+	st := stepNode(t)
+	entry := aeFrom(nats0, 1).withEntry()
 
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{
-		Leader: nats0, LTerm: 10, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: oneNormalEntry(),
-	})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{
-		Leader: nats0, LTerm: 20, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: oneNormalEntry(),
-	})
+	st.becomeCandidate(inTerm(1))
+	st.live(entry.after(0, 0).inLeaderTerm(10), inTerm(10), lastIndex(1))
 
-	// Store the message, step down and take the term.
-	p.SwitchToCandidate()
-	require_Equal(t, p.Replication().Term, 1)
-	require_NoError(t, p.ProcessAppendEntry(aeMsg1, p.AESub()))
-	r := p.Replication()
-	require_Equal(t, r.Term, 10)
-	require_Equal(t, r.PIndex, 1)
-
-	// Likewise as leader.
-	p.SwitchToLeader()
-	require_NoError(t, p.ProcessAppendEntry(aeMsg2, p.AESub()))
-	r = p.Replication()
-	require_Equal(t, r.Term, 20)
-	require_Equal(t, r.PIndex, 2)
+	st.p.SwitchToLeader()
+	st.live(entry.after(1, 1).inLeaderTerm(20), inTerm(20), lastIndex(2))
 }
 
 // TestNoEarlyCampaignAgainstLeaderOfTheTerm checks raftport's one departure
@@ -750,28 +532,15 @@ func TestNRGStepdownWithHighestTermDuringCatchup(t *testing.T) {
 // request was merely overtaken by the winner's append entry. In a new term
 // the same refusal still campaigns early, as test 2629 asserts.
 func TestNoEarlyCampaignAgainstLeaderOfTheTerm(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	processAE(t, p, encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Entries: oneNormalEntry()}), p.AESub())
-	require_Equal(t, n.GroupLeader(), nats0)
-	require_Equal(t, p.Replication().PIndex, 1)
-	p.ClearElectionTimerReset()
+	st := stepNode(t)
+	st.live(aeFrom(nats0, 1).withEntry(), follows(nats0), lastIndex(1))
+	st.clearTimer()
 
 	// The loser of term 1 asks for a vote with a log behind ours.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 1, LastTerm: 0, LastIndex: 0, Candidate: nats1})
-	r := p.Replication()
-	require_Equal(t, r.Term, 1)
-	require_Equal(t, r.Vote, "")
-	require_Equal(t, p.ElectionTimerReset(), time.Time{}) // No early campaign.
-	require_Equal(t, n.State(), raftport.Follower)
-	require_Equal(t, n.GroupLeader(), nats0)
+	st.vote(askVote(nats1, 1, 0, 0), inTerm(1), votedFor(""), timerRestarted(false),
+		inState(raftport.Follower), follows(nats0))
 
 	// A candidate of term 2, still behind: no leader of term 2 is known, so
 	// we campaign early.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 2, LastTerm: 0, LastIndex: 0, Candidate: nats1})
-	r = p.Replication()
-	require_Equal(t, r.Term, 2)
-	require_Equal(t, r.Vote, "")
-	require_NotEqual(t, p.ElectionTimerReset(), time.Time{})
+	st.vote(askVote(nats1, 2, 0, 0), inTerm(2), votedFor(""), timerRestarted(true))
 }

@@ -1,20 +1,21 @@
 package raftport_test
 
-// The shared harness of the ported reference tests: the reference's
-// require_* helpers, a cluster of raftport hosts on one in-process network
-// (what createJetStreamClusterExplicit gives the reference), Raft groups
-// driven by the stateAdder state machine, and a single node that is
-// initialised but not running, for tests that step the protocol by hand.
+// The shared harness of the ported reference tests. This file holds the
+// machine-level pieces: the leak check, the RAM disk, the assertions, the
+// waits, the cluster of raftport hosts on one in-process network (what
+// createJetStreamClusterExplicit gives the reference) and the test window
+// into a node. groups_test.go runs Raft groups on a cluster; stepped_test.go
+// drives a single node by hand.
 
 import (
 	"cmp"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -71,11 +72,29 @@ func useRAMDisk() (remove func()) {
 	return func() { os.RemoveAll(dir) }
 }
 
+// ---- the test window ----
+//
+// Everything the tests reach inside a node goes through probeOf and
+// initNode: the window is not part of raftport's users' API, and where it
+// lives is this section's business alone.
+
+type probe = raftport.Probe
+
+// probeOf opens the test window on a node.
+func probeOf(n raftport.RaftNode) *probe { return raftport.NewProbe(n) }
+
+// initNode creates a node on s without starting its run loop, so that the
+// test drives it.
+func initNode(s *raftport.Server, cfg *raftport.RaftConfig) (raftport.RaftNode, error) {
+	n, _, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	return n, err
+}
+
 // globalAccountName is the account the reference binds test groups to; with
 // NRGInAssetAccount off their traffic travels in the system account anyway.
 const globalAccountName = "$G"
 
-// ---- require helpers, as the reference's test_test.go ----
+// ---- assertions, named as the reference's test_test.go helpers ----
 
 func require_True(t testing.TB, b bool) {
 	t.Helper()
@@ -107,16 +126,13 @@ func require_Error(t testing.TB, err error, expected ...error) {
 	if err == nil {
 		t.Fatalf("require error, but got none")
 	}
-	if len(expected) == 0 {
-		return
-	}
 	got := err.Error()
-	for _, e := range expected {
-		if errors.Is(err, e) || strings.Contains(got, e.Error()) || strings.Contains(e.Error(), got) {
-			return
-		}
+	matches := func(e error) bool {
+		return errors.Is(err, e) || strings.Contains(got, e.Error()) || strings.Contains(e.Error(), got)
 	}
-	t.Fatalf("expected one of %v, got %v", expected, err)
+	if len(expected) > 0 && !slices.ContainsFunc(expected, matches) {
+		t.Fatalf("expected one of %v, got %v", expected, err)
+	}
 }
 
 func require_Equal[T comparable](t testing.TB, a, b T) {
@@ -147,18 +163,15 @@ func require_LessThan[T cmp.Ordered](t testing.TB, a, b T) {
 	}
 }
 
+// require_NotNil fails on a nil value of any kind, a typed nil pointer or
+// interface included.
 func require_NotNil[T any](t testing.TB, vs ...T) {
 	t.Helper()
+	nilable := []reflect.Kind{reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func}
 	for _, v := range vs {
 		r := reflect.ValueOf(v)
-		if !r.IsValid() {
+		if !r.IsValid() || (slices.Contains(nilable, r.Kind()) && r.IsNil()) {
 			t.Fatalf("require not nil, but got nil")
-		}
-		switch r.Kind() {
-		case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map, reflect.Chan, reflect.Func:
-			if r.IsNil() {
-				t.Fatalf("require not nil, but got nil")
-			}
 		}
 	}
 }
@@ -193,6 +206,8 @@ func require_NoChanRead[T any](t testing.TB, ch chan T, timeout time.Duration) {
 	}
 }
 
+// ---- waits ----
+
 // checkFor polls f every interval until it returns nil, and fails the test
 // with f's last error once total has passed.
 func checkFor(t testing.TB, total, interval time.Duration, f func() error) {
@@ -211,7 +226,70 @@ func checkFor(t testing.TB, total, interval time.Duration, f func() error) {
 	t.Fatalf("condition not met within %v: %v", total, err)
 }
 
-// ---- the cluster ----
+// settleWait is how long the tests wait for a group to reach a state that
+// it reaches in milliseconds when it works: generous for -race on a
+// loaded machine, never reached otherwise.
+const settleWait = 10 * time.Second
+
+// eventually waits up to settleWait for f to return nil.
+func eventually(t testing.TB, f func() error) {
+	t.Helper()
+	checkFor(t, settleWait, 10*time.Millisecond, f)
+}
+
+// within waits up to d for f to return nil, for steps the reference
+// bounds more tightly than settleWait.
+func within(t testing.TB, d time.Duration, f func() error) {
+	t.Helper()
+	checkFor(t, d, 10*time.Millisecond, f)
+}
+
+// holds turns a condition into a wait step: nil once cond holds, an error
+// naming what is awaited until then.
+func holds(what string, cond func() bool) func() error {
+	return func() error {
+		if cond() {
+			return nil
+		}
+		return fmt.Errorf("waiting for: %s", what)
+	}
+}
+
+// staysFor checks cond throughout d and fails as soon as it does not
+// hold: the reference tests show that something does not happen by
+// waiting a while and looking once; polling the whole window is stricter.
+func staysFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(d); ; time.Sleep(10 * time.Millisecond) {
+		if !cond() {
+			t.Fatalf("%s no longer holds", what)
+		}
+		if time.Now().After(end) {
+			return
+		}
+	}
+}
+
+// poll returns the first non-zero value f yields within d, or the zero
+// value once d has passed.
+func poll[T comparable](d time.Duration, f func() T) T {
+	var zero T
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(5 * time.Millisecond) {
+		if v := f(); v != zero {
+			return v
+		}
+	}
+	return zero
+}
+
+// eitherWay runs body twice, as subtest off without the variation the
+// flag names and as subtest on with it.
+func eitherWay(t *testing.T, off, on string, body func(t *testing.T, flag bool)) {
+	t.Run(off, func(t *testing.T) { body(t, false) })
+	t.Run(on, func(t *testing.T) { body(t, true) })
+}
+
+// ---- fixtures of the reference tests ----
 
 // The node IDs of hosts named nats-0, nats-1, nats-2 and S-2, as literals
 // because the reference tests write them so (TestNodeIDMatchesReferenceHash
@@ -224,11 +302,14 @@ const (
 	hostS2 = "z3WIzPtj"
 )
 
-// sampleEntries is one normal entry; its content never matters, only that
-// it is stored (the reference encodes a stream message).
-func sampleEntries() []*raftport.Entry {
-	return []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
+// fooEntry is one normal entry; its content never matters, only that it
+// is stored (the reference encodes a stream message).
+func fooEntry() *raftport.Entry {
+	return &raftport.Entry{Type: raftport.EntryNormal, Data: []byte("foo")}
 }
+
+// sampleEntries is fooEntry as the entries of one append entry.
+func sampleEntries() []*raftport.Entry { return []*raftport.Entry{fooEntry()} }
 
 // fastTiming keeps the reference test timings' proportions (heartbeats
 // well inside an election timeout, quorum loss noticed after a few missed
@@ -245,6 +326,40 @@ func fastTiming() raftport.Timing {
 		LostQuorumCheck:    100 * time.Millisecond,
 	}
 }
+
+// steadyTiming keeps the harness's proportions at four times its pace:
+// tests that assert who wins an election cannot afford a spurious one
+// when a loaded machine delays a 25ms heartbeat past a 250ms timeout, nor
+// a leader transfer that finds no peer heard from within 75ms.
+func steadyTiming() raftport.Timing {
+	tm := fastTiming()
+	tm.MinElectionTimeout, tm.MaxElectionTimeout = time.Second, 2*time.Second
+	tm.HeartbeatInterval = 100 * time.Millisecond
+	tm.LostQuorumInterval, tm.LostQuorumCheck = 2*time.Second, 400*time.Millisecond
+	return tm
+}
+
+// patientQuorumTiming is the fast harness timing with the reference's
+// ten-second quorum checks, for tests that keep a leader short of its
+// quorum for a second or so on purpose: in the reference that is a tenth
+// of the time after which a leader gives up, and so it must stay here.
+func patientQuorumTiming() raftport.Timing {
+	tm := fastTiming()
+	tm.LostQuorumInterval, tm.LostQuorumCheck = 10*time.Second, 10*time.Second
+	return tm
+}
+
+// slowElectionTiming is the reference default timing with the election
+// timeout and heartbeat the reference tests set when they must not see
+// elections or heartbeats of their own while they stage one.
+func slowElectionTiming(hb time.Duration) raftport.Timing {
+	tm := raftport.DefaultTiming()
+	tm.MinElectionTimeout, tm.MaxElectionTimeout = 5*time.Second, 10*time.Second
+	tm.HeartbeatInterval = hb
+	return tm
+}
+
+// ---- the cluster ----
 
 // cluster is a set of raftport hosts on one in-process network. Every host
 // uses one connection for all accounts, dialled under its node ID so that
@@ -291,11 +406,16 @@ func (c *cluster) tempDir() string {
 	return dir
 }
 
-// trackNode makes shutdown wait for a node that has no state machine.
-func (c *cluster) trackNode(n raftport.RaftNode) {
+// remember records what shutdown must close or wait for.
+func (c *cluster) remember(record func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.nodes = append(c.nodes, n)
+	record()
+}
+
+// trackNode makes shutdown wait for a node that has no state machine.
+func (c *cluster) trackNode(n raftport.RaftNode) {
+	c.remember(func() { c.nodes = append(c.nodes, n) })
 }
 
 // createRaftCluster stands in for the reference's
@@ -340,67 +460,82 @@ func serverName(i int) string { return fmt.Sprintf("S-%d", i+1) }
 func (c *cluster) addInNewServer() *raftport.Server {
 	c.t.Helper()
 	name := serverName(len(c.servers))
-	conn, err := c.dial(raftport.NodeID(name))
-	require_NoError(c.t, err)
-	s, err := raftport.NewServer(raftport.ServerConfig{
+	return c.addHost(name, c.dialHost(name))
+}
+
+// addHost starts a host named name on conn, which shutdown closes.
+func (c *cluster) addHost(name string, conn transport.Conn) *raftport.Server {
+	c.t.Helper()
+	return c.addHostWith(name, conn, func(*raftport.ServerConfig) {})
+}
+
+// addHostWith is addHost with the host's configuration adjusted first.
+func (c *cluster) addHostWith(name string, conn transport.Conn, adjust func(*raftport.ServerConfig)) *raftport.Server {
+	c.t.Helper()
+	c.remember(func() { c.conns = append(c.conns, conn) })
+	cfg := raftport.ServerConfig{
 		Name:    name,
 		Cluster: c.name,
 		Connect: func(string) (transport.Conn, error) { return conn, nil },
 		Timing:  c.timing,
 		Logger:  testLogger(),
 		Debug:   os.Getenv("RAFTPORT_DEBUG") != "",
-	})
+	}
+	adjust(&cfg)
+	s, err := raftport.NewServer(cfg)
 	require_NoError(c.t, err)
-	c.mu.Lock()
-	c.conns = append(c.conns, conn)
-	c.mu.Unlock()
 	c.servers = append(c.servers, s)
 	return s
+}
+
+// dialHost connects the network under the node ID of a host named name.
+func (c *cluster) dialHost(name string) transport.Conn {
+	c.t.Helper()
+	conn, err := c.dial(raftport.NodeID(name))
+	require_NoError(c.t, err)
+	return conn
+}
+
+// budgetHost is a cluster of one host, S-1, past whose storage budget of
+// 64 bytes one 100-byte entry puts it.
+func budgetHost(t *testing.T) (*cluster, *raftport.Server) {
+	t.Helper()
+	c := createRaftCluster(t, "R1S", 0)
+	s := c.addHostWith("S-1", c.dialHost("S-1"), func(cfg *raftport.ServerConfig) { cfg.MaxStorageBytes = 64 })
+	return c, s
 }
 
 // client returns a connection for the test itself, as the reference tests
 // connect a NATS client to watch or inject $NRG traffic.
 func (c *cluster) client() transport.Conn {
 	c.t.Helper()
-	c.mu.Lock()
-	c.clients++
-	id := fmt.Sprintf("client-%d", c.clients)
-	c.mu.Unlock()
+	var id string
+	c.remember(func() {
+		c.clients++
+		id = fmt.Sprintf("client-%d", c.clients)
+	})
 	conn, err := c.dial(id)
 	require_NoError(c.t, err)
-	c.mu.Lock()
-	c.conns = append(c.conns, conn)
-	c.mu.Unlock()
+	c.remember(func() { c.conns = append(c.conns, conn) })
 	return conn
-}
-
-func (c *cluster) randomServer() *raftport.Server {
-	return c.servers[rand.IntN(len(c.servers))]
-}
-
-func (c *cluster) serverByName(name string) *raftport.Server {
-	for _, s := range c.servers {
-		if s.Name() == name {
-			return s
-		}
-	}
-	return nil
 }
 
 // shutdown stops every host, waits for every state machine loop to end and
 // closes the network. It is safe to call more than once.
 func (c *cluster) shutdown() {
-	c.mu.Lock()
-	if c.down {
-		c.mu.Unlock()
+	var servers []*raftport.Server
+	var sms []stateMachine
+	var nodes []raftport.RaftNode
+	var conns []transport.Conn
+	already := false
+	c.remember(func() {
+		already, c.down = c.down, true
+		servers, sms, conns = slices.Clone(c.servers), slices.Clone(c.sms), slices.Clone(c.conns)
+		nodes = slices.Clone(c.nodes)
+	})
+	if already {
 		return
 	}
-	c.down = true
-	servers := append([]*raftport.Server(nil), c.servers...)
-	sms := append([]stateMachine(nil), c.sms...)
-	nodes := append([]raftport.RaftNode(nil), c.nodes...)
-	conns := append([]transport.Conn(nil), c.conns...)
-	c.mu.Unlock()
 	for _, sm := range sms {
 		nodes = append(nodes, sm.node())
 	}
@@ -434,8 +569,9 @@ func (c *cluster) shutdown() {
 	c.closeTransport()
 }
 
-// createWAL opens a fresh log of the given kind.
-func (c *cluster) createWAL(st raftport.StorageType) (storage.WAL, string) {
+// newLog opens a fresh log of the given kind, and says where a file log
+// lives ("" for memory).
+func (c *cluster) newLog(st raftport.StorageType) (storage.WAL, string) {
 	c.t.Helper()
 	if st == raftport.MemoryStorage {
 		return storage.NewMemWAL(), ""
@@ -444,17 +580,31 @@ func (c *cluster) createWAL(st raftport.StorageType) (storage.WAL, string) {
 	return openFileWAL(c.t, dir), dir
 }
 
+// halt stops a node and waits until it has stopped.
+func halt(n raftport.RaftNode) {
+	n.Stop()
+	n.WaitForStop()
+}
+
+// openFileWAL opens (or reopens, after a stop) the file WAL in dir with the
+// safe default sync policy.
+func openFileWAL(t testing.TB, dir string) storage.WAL {
+	t.Helper()
+	w, err := storage.OpenFileWAL(dir, storage.WALOptions{})
+	if err != nil {
+		t.Fatalf("opening the file WAL in %s: %v", dir, err)
+	}
+	return w
+}
+
+// ---- watching the wire ----
+
 // request publishes data to subject and waits for the first answer, as a
 // NATS client's Request.
 func request(conn transport.Conn, subject string, data []byte, timeout time.Duration) ([]byte, error) {
 	inbox := conn.NewInbox()
-	ch := make(chan []byte, 1)
-	sub, err := conn.Subscribe(inbox, func(_, _ string, msg []byte) {
-		select {
-		case ch <- msg:
-		default:
-		}
-	})
+	answers := make(chan *message, 1)
+	sub, err := conn.Subscribe(inbox, forwardTo(answers))
 	if err != nil {
 		return nil, err
 	}
@@ -463,512 +613,63 @@ func request(conn transport.Conn, subject string, data []byte, timeout time.Dura
 		return nil, err
 	}
 	select {
-	case msg := <-ch:
-		return msg, nil
+	case msg := <-answers:
+		return msg.Data, nil
 	case <-time.After(timeout):
 		return nil, fmt.Errorf("request on %s: no answer within %v", subject, timeout)
 	}
 }
 
-// message is what chanSubscribe delivers.
+// message is what a test subscription delivers.
 type message struct {
 	Subject string
 	Reply   string
 	Data    []byte
 }
 
-// chanSubscribe is nats.Conn.ChanSubscribe: every message on subject goes
-// to the returned channel (buffered; a full buffer drops, as a slow
-// consumer would).
-func chanSubscribe(t testing.TB, conn transport.Conn, subject string, size int) (chan *message, transport.Subscription) {
-	t.Helper()
-	ch := make(chan *message, size)
-	sub, err := conn.Subscribe(subject, func(subj, reply string, data []byte) {
+// forwardTo is a handler that passes every message on to ch; a full
+// channel drops, as a slow consumer would.
+func forwardTo(ch chan *message) transport.Handler {
+	return func(subj, reply string, data []byte) {
 		select {
 		case ch <- &message{Subject: subj, Reply: reply, Data: data}:
 		default:
 		}
-	})
+	}
+}
+
+// subscribeInto sends every message on subject to ch, which several
+// subscriptions may share.
+func subscribeInto(t testing.TB, conn transport.Conn, subject string, ch chan *message) transport.Subscription {
+	t.Helper()
+	sub, err := conn.Subscribe(subject, forwardTo(ch))
 	require_NoError(t, err)
-	return ch, sub
+	return sub
 }
 
-// ---- state machines ----
-
-type stateMachine interface {
-	server() *raftport.Server
-	node() raftport.RaftNode
-	waitGroup() *sync.WaitGroup
-	// propose forwards as needed, so it can be called on any member.
-	propose(data []byte)
-	applyEntry(ce *raftport.CommittedEntry)
-	leaderChange(isLeader bool)
-	stop()
-	restart()
-}
-
-// walReopener is a state machine that restarts its node from the same file
-// WAL; it learns the WAL's directory once its node is created.
-type walReopener interface {
-	setWALDir(dir string)
-}
-
-type smFactory func(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, node raftport.RaftNode) stateMachine
-
-type smGroup []stateMachine
-
-func (sg smGroup) leader() stateMachine {
-	for _, sm := range sg {
-		if sm.node().Leader() {
-			return sm
-		}
-	}
-	return nil
-}
-
-func (sg smGroup) followers() []stateMachine {
-	var f []stateMachine
-	for _, sm := range sg {
-		if !sm.node().Leader() {
-			f = append(f, sm)
-		}
-	}
-	return f
-}
-
-// waitOnLeader waits up to 10s for a member to lead and returns it, or nil.
-func (sg smGroup) waitOnLeader() stateMachine {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if l := sg.leader(); l != nil {
-			return l
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil
-}
-
-// waitOnNewLeader waits for the first member other than old to lead and
-// returns it; nil on timeout.
-func (sg smGroup) waitOnNewLeader(old stateMachine) stateMachine {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		if l := sg.leader(); l != nil && l != old {
-			return l
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return nil
-}
-
-func (sg smGroup) randomMember() stateMachine {
-	return sg[rand.IntN(len(sg))]
-}
-
-func (sg smGroup) nonLeader() stateMachine {
-	for _, sm := range sg {
-		if !sm.node().Leader() {
-			return sm
-		}
-	}
-	return nil
-}
-
-func (sg smGroup) lockAll() {
-	for _, sm := range sg {
-		lockNode(sm.node())
-	}
-}
-
-func (sg smGroup) unlockAll() {
-	for _, sm := range sg {
-		unlockNode(sm.node())
-	}
-}
-
-// lockFollowers locks every member that is not leader and returns them;
-// unlockNode releases each.
-func (sg smGroup) lockFollowers() []stateMachine {
-	var locked []stateMachine
-	for _, sm := range sg {
-		if !sm.node().Leader() {
-			lockNode(sm.node())
-			locked = append(locked, sm)
-		}
-	}
-	return locked
-}
-
-// heldLocks are the node locks a test holds through lockNode. A test whose
-// assertion fails while it holds one exits with the lock held; the cluster
-// shutdown then releases it, as the stopping run loop would otherwise wait
-// on it forever and hang the whole test binary.
-var heldLocks = struct {
-	sync.Mutex
-	nodes map[raftport.RaftNode]bool
-}{nodes: map[raftport.RaftNode]bool{}}
-
-// lockNode takes a node's lock for the test, as the reference tests take
-// n.Lock() to inspect or stage a node's state.
-func lockNode(n raftport.RaftNode) {
-	raftport.NewProbe(n).Lock()
-	heldLocks.Lock()
-	heldLocks.nodes[n] = true
-	heldLocks.Unlock()
-}
-
-func unlockNode(n raftport.RaftNode) {
-	heldLocks.Lock()
-	delete(heldLocks.nodes, n)
-	heldLocks.Unlock()
-	raftport.NewProbe(n).Unlock()
-}
-
-// releaseHeldLocks unlocks those of nodes still locked by the test and
-// returns how many it released.
-func releaseHeldLocks(nodes []raftport.RaftNode) int {
-	released := 0
-	for _, n := range nodes {
-		heldLocks.Lock()
-		held := heldLocks.nodes[n]
-		delete(heldLocks.nodes, n)
-		heldLocks.Unlock()
-		if held {
-			raftport.NewProbe(n).Unlock()
-			released++
-		}
-	}
-	return released
-}
-
-// proposeAndWaitStored proposes delta on leader l and waits until l's log
-// holds it, for tests that stop followers and must know the entry exists
-// on the leader alone.
-func proposeAndWaitStored(t testing.TB, l *stateAdder, delta int64) {
+// chanSubscribe is nats.Conn.ChanSubscribe: every message on subject goes
+// to the returned channel of the given buffer.
+func chanSubscribe(t testing.TB, conn transport.Conn, subject string, size int) (chan *message, transport.Subscription) {
 	t.Helper()
-	pindex, _, _ := l.node().Progress()
-	l.proposeDelta(delta)
-	checkFor(t, 2*time.Second, 10*time.Millisecond, func() error {
-		if index, _, _ := l.node().Progress(); index == pindex {
-			return errors.New("proposal not stored yet")
-		}
-		return nil
-	})
+	ch := make(chan *message, size)
+	return ch, subscribeInto(t, conn, subject, ch)
 }
 
-// waitOnTotal waits until every running adder of the group sums to expected.
-func (sg smGroup) waitOnTotal(t testing.TB, expected int64) {
+// watch is chanSubscribe on a fresh client of c, unsubscribed when the
+// test ends.
+func (c *cluster) watch(subject string, size int) chan *message {
+	c.t.Helper()
+	ch, sub := chanSubscribe(c.t, c.client(), subject, size)
+	c.t.Cleanup(func() { _ = sub.Unsubscribe() })
+	return ch
+}
+
+// decodeAE decodes an append entry the test read off the wire.
+func decodeAE(t testing.TB, msg *message) raftport.AppendEntrySpec {
 	t.Helper()
-	checkFor(t, 10*time.Second, 10*time.Millisecond, func() error {
-		var err error
-		for _, sm := range sg {
-			if sm.node().State() == raftport.Closed {
-				continue
-			}
-			asm := sm.(*stateAdder)
-			if total := asm.total(); total != expected {
-				err = errors.Join(err, fmt.Errorf("adder on %s has wrong total: %d vs %d",
-					asm.server().Name(), total, expected))
-			}
-		}
-		return err
-	})
-}
-
-func (c *cluster) createRaftGroup(name string, numMembers int, smf smFactory) smGroup {
-	return c.createRaftGroupEx(name, numMembers, smf, raftport.FileStorage)
-}
-
-func (c *cluster) createMemRaftGroup(name string, numMembers int, smf smFactory) smGroup {
-	return c.createRaftGroupEx(name, numMembers, smf, raftport.MemoryStorage)
-}
-
-// createRaftGroupEx places a group on numMembers hosts picked at random.
-func (c *cluster) createRaftGroupEx(name string, numMembers int, smf smFactory, st raftport.StorageType) smGroup {
-	c.t.Helper()
-	if numMembers > len(c.servers) {
-		c.t.Fatalf("members > peers: %d vs %d", numMembers, len(c.servers))
-	}
-	servers := append([]*raftport.Server(nil), c.servers...)
-	rand.Shuffle(len(servers), func(i, j int) { servers[i], servers[j] = servers[j], servers[i] })
-	return c.createRaftGroupWithPeers(name, servers[:numMembers], smf, st)
-}
-
-func serverPeerNames(servers []*raftport.Server) []string {
-	peers := make([]string, 0, len(servers))
-	for _, s := range servers {
-		peers = append(peers, s.ID())
-	}
-	return peers
-}
-
-func (c *cluster) createRaftGroupWithPeers(name string, servers []*raftport.Server, smf smFactory, st raftport.StorageType) smGroup {
-	c.t.Helper()
-	peers := serverPeerNames(servers)
-	var sg smGroup
-	for _, s := range servers {
-		wal, walDir := c.createWAL(st)
-		cfg := &raftport.RaftConfig{Name: name, Store: c.tempDir(), Log: wal}
-		sg = append(sg, c.createStateMachine(s, cfg, walDir, peers, smf))
-	}
-	return sg
-}
-
-func (c *cluster) createStateMachine(s *raftport.Server, cfg *raftport.RaftConfig, walDir string, peers []string, smf smFactory) stateMachine {
-	c.t.Helper()
-	require_NoError(c.t, s.BootstrapRaftNode(cfg, peers, true))
-	n, err := s.StartRaftNode(globalAccountName, cfg)
-	require_NoError(c.t, err)
-	sm := smf(c, s, cfg, n)
-	if r, ok := sm.(walReopener); ok {
-		r.setWALDir(walDir)
-	}
-	c.startLoop(sm)
-	return sm
-}
-
-// startLoop runs smLoop for sm and records it so shutdown can wait for it.
-func (c *cluster) startLoop(sm stateMachine) {
-	c.mu.Lock()
-	known := false
-	for _, have := range c.sms {
-		if have == sm {
-			known = true
-			break
-		}
-	}
-	if !known {
-		c.sms = append(c.sms, sm)
-	}
-	c.mu.Unlock()
-	wg := sm.waitGroup()
-	wg.Add(1)
-	go smLoop(sm, wg)
-}
-
-// addNodeEx starts a new host and a member of group name on it, knowing
-// every host of the cluster as a peer.
-func (c *cluster) addNodeEx(name string, smf smFactory, st raftport.StorageType) stateMachine {
-	c.t.Helper()
-	s := c.addInNewServer()
-	wal, walDir := c.createWAL(st)
-	cfg := &raftport.RaftConfig{Name: name, Store: c.tempDir(), Log: wal}
-	return c.createStateMachine(s, cfg, walDir, serverPeerNames(c.servers), smf)
-}
-
-func (c *cluster) addRaftNode(name string, smf smFactory) stateMachine {
-	return c.addNodeEx(name, smf, raftport.FileStorage)
-}
-
-func (c *cluster) addMemRaftNode(name string, smf smFactory) stateMachine {
-	return c.addNodeEx(name, smf, raftport.MemoryStorage)
-}
-
-// smLoop drives a state machine until its node quits. wg was incremented
-// by the caller so that a waiter never misses a loop about to start.
-func smLoop(sm stateMachine, wg *sync.WaitGroup) {
-	defer wg.Done()
-	n := sm.node()
-	qch, lch, aq := n.QuitC(), n.LeadChangeC(), n.ApplyQ()
-	for {
-		select {
-		case <-qch:
-			return
-		case <-aq.Ch():
-			ces := aq.Pop()
-			for _, ce := range ces {
-				sm.applyEntry(ce)
-			}
-			aq.Recycle(&ces)
-		case isLeader := <-lch:
-			sm.leaderChange(isLeader)
-		}
-	}
-}
-
-// smMember is what every test state machine holds about its place in the
-// cluster: its server, its node and how to restart that node. The state
-// machines embed it and add only their own state.
-type smMember struct {
-	sync.Mutex
-	c      *cluster
-	s      *raftport.Server
-	n      raftport.RaftNode
-	wg     sync.WaitGroup
-	cfg    *raftport.RaftConfig
-	walDir string // file WAL directory, empty for a memory WAL
-}
-
-func (m *smMember) server() *raftport.Server {
-	m.Lock()
-	defer m.Unlock()
-	return m.s
-}
-
-func (m *smMember) node() raftport.RaftNode {
-	m.Lock()
-	defer m.Unlock()
-	return m.n
-}
-
-func (m *smMember) waitGroup() *sync.WaitGroup { return &m.wg }
-
-func (m *smMember) setWALDir(dir string) {
-	m.Lock()
-	defer m.Unlock()
-	m.walDir = dir
-}
-
-// propose does not hold the member lock: the test may hold the node lock.
-func (m *smMember) propose(data []byte) {
-	_ = m.node().ForwardProposal(data)
-}
-
-func (m *smMember) stop() {
-	n := m.node()
-	n.Stop()
-	n.WaitForStop()
-	m.wg.Wait()
-}
-
-// restartAs starts a stopped node again from its WAL and runs sm's loop for
-// it. A real restart loses in-memory state, so reset clears sm's own state
-// (under the member lock) before the replay rebuilds it.
-func (m *smMember) restartAs(sm stateMachine, reset func()) {
-	m.Lock()
-	defer m.Unlock()
-	if m.n.State() != raftport.Closed {
-		return
-	}
-	if m.walDir != "" {
-		m.cfg.Log = openFileWAL(m.c.t, m.walDir)
-	} else {
-		m.cfg.Log = storage.NewMemWAL()
-	}
-	reset()
-	n, err := m.s.StartRaftNode(globalAccountName, m.cfg)
+	ae, err := raftport.DecodeAppendEntry(msg.Data)
 	if err != nil {
-		m.c.t.Errorf("restarting %s: %v", m.s.Name(), err)
-		return
+		t.Fatalf("decoding the append entry sent on %s: %v", msg.Subject, err)
 	}
-	m.n = n
-	m.c.startLoop(sm)
-}
-
-// stateAdder is the reference's replicated state: it sums int64 deltas.
-type stateAdder struct {
-	smMember
-	sum int64
-	lch chan bool
-}
-
-func newStateAdder(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) stateMachine {
-	return &stateAdder{smMember: smMember{c: c, s: s, n: n, cfg: cfg}, lch: make(chan bool, 1)}
-}
-
-func (a *stateAdder) applyEntry(ce *raftport.CommittedEntry) {
-	a.Lock()
-	if ce == nil {
-		// The end of a replay or a catchup.
-		a.Unlock()
-		return
-	}
-	for _, e := range ce.Entries {
-		switch e.Type {
-		case raftport.EntryNormal:
-			delta, _ := binary.Varint(e.Data)
-			a.sum += delta
-		case raftport.EntrySnapshot:
-			a.sum, _ = binary.Varint(e.Data)
-		}
-	}
-	n := a.n
-	a.Unlock()
-	// Outside the adder lock, as the node may be locked by the test.
-	n.Applied(ce.Index)
-}
-
-// leaderChange keeps only the latest unread state, as the node's own
-// lead-change channel does. The reference adder keeps the first one, which
-// reads "not leader" on a leader whose first signal came from following an
-// earlier, short-lived leader (a split first election on a loaded machine).
-func (a *stateAdder) leaderChange(isLeader bool) {
-	for {
-		select {
-		case a.lch <- isLeader:
-			return
-		default:
-		}
-		select {
-		case <-a.lch:
-		default:
-		}
-	}
-}
-
-func (a *stateAdder) proposeDelta(delta int64) {
-	a.propose(binary.AppendVarint(nil, delta))
-}
-
-// restart starts a stopped member again on the same host: a file WAL is
-// reopened from its directory, a memory WAL starts empty (its content died
-// with the node), as in the reference.
-// restart rebuilds the sum from the replay: the adder cannot tell which
-// entries it already applied.
-func (a *stateAdder) restart() { a.restartAs(a, func() { a.sum = 0 }) }
-
-func (a *stateAdder) total() int64 {
-	a.Lock()
-	defer a.Unlock()
-	return a.sum
-}
-
-// snapshot installs the current sum as the node's snapshot.
-func (a *stateAdder) snapshot(t testing.TB) {
-	t.Helper()
-	a.Lock()
-	sum, n := a.sum, a.n
-	a.Unlock()
-	require_NoError(t, n.InstallSnapshot(binary.AppendVarint(nil, sum), false))
-}
-
-// ---- a single node that is not running ----
-
-// initSingleMemRaftNode creates a one-member group with a memory WAL on the
-// first host of a 3-host cluster and initialises its node without starting
-// the run loop, so that the test drives it through the returned Probe.
-func initSingleMemRaftNode(t *testing.T) (raftport.RaftNode, *raftport.Probe, func()) {
-	t.Helper()
-	n, p, c := initSingleMemRaftNodeWithCluster(t)
-	return n, p, c.shutdown
-}
-
-func initSingleMemRaftNodeWithCluster(t *testing.T) (raftport.RaftNode, *raftport.Probe, *cluster) {
-	t.Helper()
-	c := createRaftCluster(t, "R3S", 3)
-	s := c.servers[0]
-	cfg := &raftport.RaftConfig{Name: "TEST", Store: c.tempDir(), Log: storage.NewMemWAL()}
-	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
-	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
-	require_NoError(t, err)
-	c.trackNode(n)
-	return n, p, c
-}
-
-// openFileWAL opens (or reopens, after a stop) the file WAL in dir with the
-// safe default sync policy.
-func openFileWAL(t testing.TB, dir string) storage.WAL {
-	t.Helper()
-	w, err := storage.OpenFileWAL(dir, storage.WALOptions{})
-	require_NoError(t, err)
-	return w
-}
-
-// encode is the reference's encode helper: the append entry as it is
-// stored in the WAL and sent on the wire.
-func encode(t testing.TB, spec raftport.AppendEntrySpec) *raftport.AppendEntryMsg {
-	t.Helper()
-	msg, err := raftport.EncodeAppendEntry(spec)
-	require_NoError(t, err)
-	return msg
+	return ae
 }

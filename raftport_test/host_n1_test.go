@@ -119,50 +119,33 @@ func TestTrafficAccountMapping(t *testing.T) {
 // append entries it is sent, while an untracked node on the same host
 // stores them.
 func TestOutOfResourcesDropsAppendEntries(t *testing.T) {
-	net := transport.NewNetwork(transport.NetworkOptions{Seed: 1, NoEcho: true})
-	defer net.Close()
-	conn, err := net.Dial(raftport.NodeID("S-1"))
-	require_NoError(t, err)
-	s, err := raftport.NewServer(raftport.ServerConfig{
-		Name: "S-1", Timing: fastTiming(), Logger: testLogger(), MaxStorageBytes: 64,
-		Connect: func(string) (transport.Conn, error) { return conn, nil },
-	})
-	require_NoError(t, err)
-	defer s.Shutdown()
-
-	leader := nats0
-	big := []*raftport.Entry{{Type: raftport.EntryNormal, Data: make([]byte, 100)}}
-	first := encode(t, raftport.AppendEntrySpec{Leader: leader, Term: 1, PTerm: 0, PIndex: 0, Entries: big})
-	second := encode(t, raftport.AppendEntrySpec{Leader: leader, Term: 1, PTerm: 1, PIndex: 1, Entries: big})
-
-	start := func(group string, track bool) *raftport.Probe {
+	c, s := budgetHost(t)
+	big := &raftport.Entry{Type: raftport.EntryNormal, Data: make([]byte, 100)}
+	first, second := aeFrom(nats0, 1).after(0, 0).carrying(big), aeFrom(nats0, 1).after(1, 1).carrying(big)
+	outOfResources := func(want bool) check {
+		return field("out of resources", func(st *stepped) bool { return st.p.OutOfResources() }, want)
+	}
+	queue := func(st *stepped, drafts ...aeDraft) {
 		t.Helper()
-		cfg := &raftport.RaftConfig{Name: group, Store: t.TempDir(), Log: storage.NewMemWAL(), Track: track}
-		require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID(), leader}, true))
-		_, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
-		require_NoError(t, err)
-		return p
+		for _, d := range drafts {
+			require_NoError(t, st.p.QueueAppendEntry(d.wire(t), st.p.AESub()))
+		}
+		st.p.ProcessAppendEntries()
 	}
 
-	tracked := start("TRACKED", true)
-	require_False(t, tracked.OutOfResources())
 	// The first entry is stored directly, which puts the host past its
-	// budget.
-	require_NoError(t, tracked.ProcessAppendEntry(first, tracked.AESub()))
-	require_Equal(t, tracked.Replication().PIndex, 1)
-	require_True(t, tracked.OutOfResources())
-
-	require_NoError(t, tracked.QueueAppendEntry(second, tracked.AESub()))
-	tracked.ProcessAppendEntries()
-	require_Equal(t, tracked.Replication().PIndex, 1)
+	// budget; the next one, queued, is dropped.
+	tracked := c.stepNodeOn(s, nodeSetup{group: "TRACKED", peers: []string{s.ID(), nats0}, track: true})
+	tracked.expect(outOfResources(false))
+	tracked.live(first, lastIndex(1), outOfResources(true))
+	queue(tracked, second)
+	tracked.expect(lastIndex(1))
 
 	// An untracked node is not held to the budget.
-	free := start("FREE", false)
-	require_False(t, free.OutOfResources())
-	require_NoError(t, free.QueueAppendEntry(first, free.AESub()))
-	require_NoError(t, free.QueueAppendEntry(second, free.AESub()))
-	free.ProcessAppendEntries()
-	require_Equal(t, free.Replication().PIndex, 2)
+	free := c.stepNodeOn(s, nodeSetup{group: "FREE", peers: []string{s.ID(), nats0}})
+	free.expect(outOfResources(false))
+	queue(free, first, second)
+	free.expect(lastIndex(2))
 }
 
 // logCapture keeps every log message, for tests of what a node logs.
@@ -191,39 +174,28 @@ func (l *logCapture) has(msg string) bool {
 // reference's "RAFT [id - group]" form, appear only once debugging is
 // switched on, and that switching reaches nodes already running.
 func TestDebugLoggingReload(t *testing.T) {
-	net := transport.NewNetwork(transport.NetworkOptions{Seed: 1, NoEcho: true})
-	defer net.Close()
-	conn, err := net.Dial(raftport.NodeID("S-1"))
-	require_NoError(t, err)
+	c := createRaftCluster(t, "R1S", 0)
 	logs := &logCapture{}
-	s, err := raftport.NewServer(raftport.ServerConfig{
-		Name: "S-1", Timing: fastTiming(), Logger: slog.New(logs),
-		Connect: func(string) (transport.Conn, error) { return conn, nil },
+	s := c.addHostWith("S-1", c.dialHost("S-1"), func(cfg *raftport.ServerConfig) {
+		cfg.Logger, cfg.Debug = slog.New(logs), false
 	})
-	require_NoError(t, err)
-	defer s.Shutdown()
+	started := func(group string) string {
+		return fmt.Sprintf("RAFT [%s - %s] Started (cluster size 1, quorum 1)", s.ID(), group)
+	}
 
-	cfg := &raftport.RaftConfig{Name: "DEBUG", Store: t.TempDir(), Log: storage.NewMemWAL()}
-	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
-	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
-	require_NoError(t, err)
-	prefix := fmt.Sprintf("RAFT [%s - DEBUG] ", s.ID())
-	require_False(t, logs.has(prefix+"Started (cluster size 1, quorum 1)"))
+	st := c.stepNodeOn(s, nodeSetup{group: "DEBUG"})
+	require_False(t, logs.has(started("DEBUG")))
 
 	// Switched while the run loop is logging, which must not race.
-	p.StartRun()
+	st.p.StartRun()
 	s.SetDebug(true)
-	n.Stop()
-	n.WaitForStop()
-	require_True(t, logs.has(prefix+"Shutdown"))
+	halt(st.n)
+	require_True(t, logs.has(fmt.Sprintf("RAFT [%s - DEBUG] Shutdown", s.ID())))
 
 	// A node started afterwards logs the startup message the first one did
 	// not.
-	cfg2 := &raftport.RaftConfig{Name: "DEBUG2", Store: t.TempDir(), Log: storage.NewMemWAL()}
-	require_NoError(t, s.BootstrapRaftNode(cfg2, []string{s.ID()}, true))
-	_, _, err = raftport.InitRaftNode(s, globalAccountName, cfg2)
-	require_NoError(t, err)
-	require_True(t, logs.has(fmt.Sprintf("RAFT [%s - DEBUG2] Started (cluster size 1, quorum 1)", s.ID())))
+	c.stepNodeOn(s, nodeSetup{group: "DEBUG2"})
+	require_True(t, logs.has(started("DEBUG2")))
 }
 
 // TestHostRegistryAndLeaderTransfer checks the host side: nodes register
@@ -232,8 +204,6 @@ func TestDebugLoggingReload(t *testing.T) {
 // it off by making the host's nodes observers.
 func TestHostRegistryAndLeaderTransfer(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
 	for _, s := range c.servers {
 		require_Equal(t, s.ServerNameForNode(s.ID()), s.Name())
 		require_Equal(t, s.ClusterNameForNode(s.ID()), "R3S")
@@ -241,7 +211,7 @@ func TestHostRegistryAndLeaderTransfer(t *testing.T) {
 	}
 	require_Equal(t, c.servers[0].ServerNameForNode("unknown1"), "")
 
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	rg := placeGroup(c, "TEST", 3, raftport.FileStorage, newStateAdder)
 	leader := rg.waitOnLeader()
 	require_NotNil(t, leader)
 	for _, sm := range rg {
@@ -260,27 +230,17 @@ func TestHostRegistryAndLeaderTransfer(t *testing.T) {
 	require_False(t, leader.node().Leader())
 
 	leader.stop()
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if n := leader.server().NumRaftNodes(); n != 0 {
-			return fmt.Errorf("%d nodes still registered", n)
-		}
-		return nil
-	})
+	within(t, 5*time.Second, holds("the stopped node to unregister", func() bool { return leader.server().NumRaftNodes() == 0 }))
 	require_True(t, leader.server().LookupRaftNode("TEST") == nil)
 }
 
 // TestStepdownRaftNodes checks that stepping down a host's nodes moves the
 // lead elsewhere and leaves the host's nodes as observers.
 func TestStepdownRaftNodes(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-	leader := rg.waitOnLeader()
-	require_NotNil(t, leader)
-
-	leader.server().StepdownRaftNodes()
-	require_True(t, leader.node().IsObserver())
+	_, rg, leader := electedAdders(t, groupSpec{})
+	host := leader.server()
+	host.StepdownRaftNodes()
+	require_NoError(t, nodeIs(leader.node(), observing)())
 	require_NotNil(t, rg.waitOnNewLeader(leader))
 }
 

@@ -7,6 +7,7 @@ package raftport_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,84 +15,48 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
-// steadyTiming keeps the harness's proportions at four times its pace:
-// tests that assert who wins an election cannot afford a spurious one
-// when a loaded machine delays a 25ms heartbeat past a 250ms timeout, nor
-// a leader transfer that finds no peer heard from within 75ms.
-func steadyTiming() raftport.Timing {
-	tm := fastTiming()
-	tm.MinElectionTimeout = time.Second
-	tm.MaxElectionTimeout = 2 * time.Second
-	tm.HeartbeatInterval = 100 * time.Millisecond
-	tm.LostQuorumInterval = 2 * time.Second
-	tm.LostQuorumCheck = 400 * time.Millisecond
-	return tm
-}
-
-// campaignAndWaitOnLeader starts the first election at once instead of
-// after a whole election timeout, and waits for its winner.
-func campaignAndWaitOnLeader(t *testing.T, rg smGroup) stateMachine {
-	t.Helper()
-	require_NoError(t, rg[0].node().Campaign())
-	leader := rg.waitOnLeader()
-	require_NotNil(t, leader)
-	return leader
+// transfersTo reports whether ae is the leader transfer to peer.
+func transfersTo(ae raftport.AppendEntrySpec, peer string) bool {
+	return len(ae.Entries) == 1 && ae.Entries[0].Type == raftport.EntryLeaderTransfer && string(ae.Entries[0].Data) == peer
 }
 
 // TestNRGLeaderTransfer ports test 2625: StepDown with a preferred peer
 // hands leadership to that peer with an EntryLeaderTransfer naming it.
 func TestNRGLeaderTransfer(t *testing.T) {
-	c := createRaftClusterWithTiming(t, "R3S", 3, steadyTiming())
-	defer c.shutdown()
-
-	nc := c.client()
-
-	rg := c.createMemRaftGroup("Test", 3, newStateAdder)
+	c, rg := startAdders(t, groupSpec{memory: true, timing: steadyTiming()})
 	leader := campaignAndWaitOnLeader(t, rg)
+	lp := probeOf(leader.node())
+	aes := c.watch(lp.AppendSubject(), 4096)
+	preferred := rg.nonLeader().node().ID()
 
-	aes, sub := chanSubscribe(t, nc, raftport.NewProbe(leader.node()).AppendSubject(), 4096)
-	defer sub.Unsubscribe()
-
-	preferredID := rg.nonLeader().node().ID()
 	// A leader hands over only to a peer it heard from within three
 	// heartbeats (the reference's health rule). Leadership is reported once
 	// a quorum stored the first entry, possibly before the preferred peer
 	// answered, so wait until the leader has heard from it lately.
-	lp := raftport.NewProbe(leader.node())
-	checkFor(t, 5*time.Second, 5*time.Millisecond, func() error {
-		seen := lp.PeerViews()[preferredID].LastSeen
-		if seen.IsZero() || time.Since(seen) > steadyTiming().HeartbeatInterval {
-			return errors.New("leader has not heard from the preferred peer lately")
-		}
-		return nil
-	})
-	require_NoError(t, leader.node().StepDown(preferredID))
+	within(t, 5*time.Second, holds("the leader to hear from the preferred peer", func() bool {
+		seen := lp.PeerViews()[preferred].LastSeen
+		return !seen.IsZero() && time.Since(seen) <= steadyTiming().HeartbeatInterval
+	}))
+	require_NoError(t, leader.node().StepDown(preferred))
+
 	// StepDown returns before the old leader has handed over, so the
 	// first leader other than the old one is the one that must be the
 	// preferred peer.
-	newLeader := rg.waitOnNewLeader(leader)
-	require_NotNil(t, newLeader)
-	require_Equal(t, newLeader.node().ID(), preferredID)
+	next := rg.waitOnNewLeader(leader)
+	require_NotNil(t, next)
+	require_Equal(t, next.node().ID(), preferred)
 
-	// Expect to see the EntryLeaderTransfer.
-	checkFor(t, time.Second, 0, func() error {
-		var msg *message
+	// The handover was an EntryLeaderTransfer naming it.
+	within(t, time.Second, func() error {
 		select {
-		case msg = <-aes:
+		case msg := <-aes:
+			if transfersTo(decodeAE(t, msg), preferred) {
+				return nil
+			}
+			return errors.New("expected EntryLeaderTransfer")
 		case <-time.After(time.Second):
 			return errors.New("no append entry within 1s")
 		}
-		ae, err := raftport.DecodeAppendEntry(msg.Data)
-		if err != nil {
-			return err
-		}
-		if len(ae.Entries) == 1 {
-			e := ae.Entries[0]
-			if e.Type == raftport.EntryLeaderTransfer && string(e.Data) == preferredID {
-				return nil
-			}
-		}
-		return errors.New("expected EntryLeaderTransfer")
 	})
 }
 
@@ -99,57 +64,34 @@ func TestNRGLeaderTransfer(t *testing.T) {
 // ignores an append entry of an older term from another leader, and steps
 // down on one of its own term without clearing its vote.
 func TestNRGStepDownOnSameTermDoesntClearVote(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
+	c, rg, leader := electedAdders(t, groupSpec{})
+	lp := probeOf(leader.node())
+	impostor := rg.nonLeader().node()
+	// The lead change that made it leader.
+	require_ChanRead(t, leader.lch, time.Second)
 
+	// Replay the leader's first append entry as if another member sent it,
+	// with the answers going to that member.
 	nc := c.client()
-
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-	leaderSM := rg.waitOnLeader()
-	require_NotNil(t, leaderSM)
-
-	lsm := leaderSM.(*stateAdder)
-	leader := raftport.NewProbe(lsm.node())
-	followerNode := rg.nonLeader().node()
-	follower := raftport.NewProbe(followerNode)
-
-	// Handle the leader change notification from above.
-	require_ChanRead(t, lsm.lch, time.Second)
-
-	// Take the first append entry the leader sends.
-	aes, sub := chanSubscribe(t, nc, leader.AppendSubject(), 1)
+	aes, sub := chanSubscribe(t, nc, lp.AppendSubject(), 1)
 	msg := require_ChanRead(t, aes, time.Second)
 	require_NoError(t, sub.Unsubscribe())
+	forged := aeDraft(decodeAE(t, msg))
+	forged.Leader = impostor.ID()
+	resend := func(term uint64) {
+		t.Helper()
+		forged.Term = term
+		require_NoError(t, nc.Publish(msg.Subject, probeOf(impostor).Subjects().AppendResp, forged.wire(t).Bytes()))
+	}
 
-	ae, err := raftport.DecodeAppendEntry(msg.Data)
-	require_NoError(t, err)
+	// Of an old term, the impostor is ignored.
+	resend(lp.Replication().Term - 1)
+	require_NoChanRead(t, leader.lch, time.Second)
 
-	// Resend it with an old term and a fake leader.
-	reply := follower.Subjects().AppendResp
-	ae.Leader = followerNode.ID()
-	ae.Term = leader.Replication().Term - 1
-	require_NoError(t, nc.Publish(msg.Subject, reply, encode(t, ae).Bytes()))
-
-	// The term is old, so the leader ignores the fake leader.
-	require_NoChanRead(t, lsm.lch, time.Second)
-
-	// On the leader's own term it steps down, but must not clear the vote.
-	ae.Term = leader.Replication().Term
-	require_NoError(t, nc.Publish(msg.Subject, reply, encode(t, ae).Bytes()))
-
-	require_ChanRead(t, lsm.lch, time.Second)
-	require_NotEqual(t, leader.Replication().Vote, "")
-}
-
-// slowElectionTiming is the reference default timing with the election
-// timeout and heartbeat the reference tests set when they must not see
-// elections or heartbeats of their own while they stage one.
-func slowElectionTiming(hb time.Duration) raftport.Timing {
-	tm := raftport.DefaultTiming()
-	tm.MinElectionTimeout = 5 * time.Second
-	tm.MaxElectionTimeout = 10 * time.Second
-	tm.HeartbeatInterval = hb
-	return tm
+	// Of the leader's own term, it steps down, but keeps its vote.
+	resend(lp.Replication().Term)
+	require_ChanRead(t, leader.lch, time.Second)
+	require_NotEqual(t, lp.Replication().Vote, "")
 }
 
 // TestNRGUnsuccessfulVoteRequestDoesntResetElectionTimer ports test 2628:
@@ -157,108 +99,87 @@ func slowElectionTiming(hb time.Duration) raftport.Timing {
 // election timers of leader and followers alone.
 func TestNRGUnsuccessfulVoteRequestDoesntResetElectionTimer(t *testing.T) {
 	tm := slowElectionTiming(10 * time.Second)
-	c := createRaftClusterWithTiming(t, "R3S", 3, tm)
-	defer c.shutdown()
-
-	nc := c.client()
-
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-
+	c, rg := startAdders(t, groupSpec{timing: tm})
 	// The election timer is long: kick one node into campaigning.
-	require_NoError(t, rg[0].node().Campaign())
-	rgLeader := rg.waitOnLeader()
-	require_NotNil(t, rgLeader)
-	leader := raftport.NewProbe(rgLeader.node())
+	leaderSM := campaignAndWaitOnLeader(t, rg)
 	followerNode := rg.nonLeader().node()
-	follower := raftport.NewProbe(followerNode)
+	leader, follower := probeOf(leaderSM.node()), probeOf(followerNode)
 
 	// One entry, so that no heartbeat is due for the rest of the test.
-	rgLeader.(*stateAdder).proposeDelta(1)
+	leaderSM.proposeDelta(1)
 	rg.waitOnTotal(t, 1)
 
-	// A new inbox for the vote responses.
-	vsubj, vreply := leader.Subjects().Vote, nc.NewInbox()
-	ch, sub := chanSubscribe(t, nc, vreply, 3)
+	nc := c.client()
+	inbox := nc.NewInbox()
+	answers, sub := chanSubscribe(t, nc, inbox, 3)
 	defer sub.Unsubscribe()
 
-	// Record the last timer resets and build a vote request that is
-	// obviously behind, with every node locked so none is mid-step.
-	rg.lockAll()
+	// With every node locked, so that none is mid-step: restart both
+	// timers, note when, and build a vote request that is obviously
+	// behind.
+	timers := func() string {
+		return fmt.Sprint(leader.ElectionTimerResetLocked(), follower.ElectionTimerResetLocked())
+	}
+	unlock := rg.locked()
 	leader.ResetElectLocked(tm.MaxElectionTimeout)
 	follower.ResetElectLocked(tm.MaxElectionTimeout)
-	leaderOriginal := leader.ElectionTimerResetLocked()
-	followerOriginal := follower.ElectionTimerResetLocked()
-	fr := follower.ReplicationLocked()
-	vr := raftport.VoteRequestSpec{
-		Term:      fr.Term - 1,
-		LastTerm:  fr.Term - 1,
-		LastIndex: 0,
-		Candidate: followerNode.ID(),
+	before := timers()
+	term := follower.ReplicationLocked().Term
+	stale := askVote(followerNode.ID(), term-1, term-1, 0)
+	unlock()
+
+	require_NoError(t, nc.Publish(leader.Subjects().Vote, inbox, raftport.EncodeVoteRequest(stale)))
+	for range 3 {
+		require_ChanRead(t, answers, time.Second)
 	}
-	rg.unlockAll()
-
-	require_NoError(t, nc.Publish(vsubj, vreply, raftport.EncodeVoteRequest(vr)))
-
-	// Wait for everyone to respond.
-	require_ChanRead(t, ch, time.Second)
-	require_ChanRead(t, ch, time.Second)
-	require_ChanRead(t, ch, time.Second)
 
 	// Neither the leader nor the follower restarted its election timer.
-	rg.lockAll()
-	leaderEqual := leaderOriginal.Equal(leader.ElectionTimerResetLocked())
-	followerEqual := followerOriginal.Equal(follower.ElectionTimerResetLocked())
-	rg.unlockAll()
-	require_True(t, leaderEqual)
-	require_True(t, followerEqual)
+	unlock = rg.locked()
+	after := timers()
+	unlock()
+	require_Equal(t, after, before)
 }
 
 // TestNRGAssumeHighTermAfterCandidateIsolation ports test 2631: a
 // candidate back from isolation with a much higher term moves everyone to
 // that term, and the group carries on without leaving it in candidacy.
 func TestNRGAssumeHighTermAfterCandidateIsolation(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
+	_, rg, _ := electedAdders(t, groupSpec{})
 
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-	require_NotNil(t, rg.waitOnLeader())
-
-	// Bump a follower's term well up and make it a candidate, as after a
-	// long isolation.
-	follower := raftport.NewProbe(rg.nonLeader().node())
-	follower.Lock()
-	follower.SetTermLocked(follower.ReplicationLocked().Term + 100)
-	follower.SwitchStateLocked(raftport.Candidate)
-	nterm := follower.ReplicationLocked().Term
-	follower.Unlock()
-
-	follower.RequestVote()
+	// A follower's term well up and candidate, as after a long isolation.
+	isolated := probeOf(rg.nonLeader().node())
+	isolated.Lock()
+	isolated.SetTermLocked(isolated.ReplicationLocked().Term + 100)
+	isolated.SwitchStateLocked(raftport.Candidate)
+	high := isolated.ReplicationLocked().Term
+	isolated.Unlock()
+	isolated.RequestVote()
 
 	// The vote request moves everyone up to the candidate's term, whether
 	// or not they grant the vote.
-	checkFor(t, 2*time.Second, 10*time.Millisecond, func() error {
-		for _, sm := range rg {
-			if sm.node().Term() < nterm {
+	atLeast := func(term uint64) func(raftport.RaftNode) error {
+		return func(n raftport.RaftNode) error {
+			if n.Term() < term {
 				return errNoNewTermYet
 			}
+			return nil
 		}
-		return nil
-	})
-	for _, sm := range rg {
-		require_Equal(t, sm.node().Term(), nterm)
 	}
+	within(t, 2*time.Second, rg.everyNode(atLeast(high)))
+	require_NoError(t, rg.everyNode(inTermOf(high))())
 
-	// A proposal from the leader brings any candidate back to follower.
+	// A proposal from the leader brings any candidate back to follower,
+	// and no one goes below the candidate's term.
 	leader := rg.waitOnLeader()
 	require_NotNil(t, leader)
-	leader.(*stateAdder).proposeDelta(1)
+	leader.proposeDelta(1)
 	rg.waitOnTotal(t, 1)
-
-	// No one is left a candidate, and no one went below the candidate's term.
-	for _, sm := range rg {
-		require_NotEqual(t, sm.node().State(), raftport.Candidate)
-		require_True(t, sm.node().Term() >= nterm)
-	}
+	require_NoError(t, rg.everyNode(func(n raftport.RaftNode) error {
+		if n.State() == raftport.Candidate {
+			return errors.New("still a candidate")
+		}
+		return atLeast(high)(n)
+	})())
 }
 
 // TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm ports test 2638:
@@ -269,29 +190,21 @@ func TestNRGAssumeHighTermAfterCandidateIsolation(t *testing.T) {
 // and the candidate's refusal, so the candidate is looked at exactly
 // after handling the heartbeat and before any vote reaches it.
 func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
-	c := createRaftClusterWithTiming(t, "R3S", 3, slowElectionTiming(time.Second))
-	defer c.shutdown()
-
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	c, rg := startAdders(t, groupSpec{timing: slowElectionTiming(time.Second)})
 	// The election timer is long: kick one node into campaigning rather
 	// than wait out the first timeout, as test 2628 does.
-	require_NoError(t, rg[0].node().Campaign())
-	leaderSM := rg.waitOnLeader()
-	require_NotNil(t, leaderSM)
+	leaderSM := campaignAndWaitOnLeader(t, rg)
+	leader := probeOf(leaderSM.node())
 
 	// Let the election settle: once everyone knows the leader's first
 	// entry is committed, the heartbeat announcing it has gone by and no
 	// message of the current term is still on its way.
-	leader := raftport.NewProbe(leaderSM.node())
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		want := leader.Replication().PIndex
-		for _, sm := range rg {
-			if r := raftport.NewProbe(sm.node()).Replication(); r.Commit != want {
-				return errors.New("the leader's first entry is not known committed everywhere yet")
-			}
+	within(t, 5*time.Second, rg.everyNode(func(n raftport.RaftNode) error {
+		if probeOf(n).Replication().Commit != leader.Replication().PIndex {
+			return errors.New("the leader's first entry is not known committed here")
 		}
 		return nil
-	})
+	}))
 
 	const (
 		candidatePterm  uint64 = 50
@@ -301,7 +214,7 @@ func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 
 	// From here on the network holds all traffic and the test delivers it.
 	candidateNode := rg.nonLeader().node()
-	candidate := raftport.NewProbe(candidateNode)
+	candidate := probeOf(candidateNode)
 	asubj, leaderID, candidateID := leader.AppendSubject(), leaderSM.node().ID(), candidateNode.ID()
 	c.net.Hold()
 	defer c.net.Release()
@@ -316,17 +229,18 @@ func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 	// a leader that got the request first would step down for its term
 	// and never send the heartbeat this test is about.
 	var heartbeat transport.Message
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+	within(t, 5*time.Second, holds("a heartbeat for the candidate", func() bool {
 		for _, m := range c.net.Pending() {
-			if m.Subject == asubj && m.From == leaderID && m.To == candidateID {
-				if ae, err := raftport.DecodeAppendEntry(m.Data); err == nil && ae.Term == candidatePterm {
-					heartbeat = m
-					return nil
-				}
+			if m.Subject != asubj || m.From != leaderID || m.To != candidateID {
+				continue
+			}
+			if ae, err := raftport.DecodeAppendEntry(m.Data); err == nil && ae.Term == candidatePterm {
+				heartbeat = m
+				return true
 			}
 		}
-		return errors.New("no heartbeat for the candidate yet")
-	})
+		return false
+	}))
 
 	// A candidate that received entries as a follower of a previous term.
 	candidate.Lock()
@@ -334,36 +248,33 @@ func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 	candidate.SetLogPositionLocked(candidateTerm, candidatePterm, candidatePindex, candidate.ReplicationLocked().Commit)
 	candidate.Unlock()
 
-	// Deliver traffic, in publish order, up to that heartbeat.
-	for {
+	// Deliver traffic, in publish order, up to that heartbeat; the
+	// candidate has handled it once its refusal is on the wire.
+	for delivered := false; !delivered; {
 		m, ok := c.net.DeliverNext()
 		require_True(t, ok)
-		if m.Subject == heartbeat.Subject && m.To == candidateID && bytes.Equal(m.Data, heartbeat.Data) {
-			break
-		}
+		delivered = m.Subject == heartbeat.Subject && m.To == candidateID && bytes.Equal(m.Data, heartbeat.Data)
 	}
-	// The candidate has handled it once its refusal is on the wire.
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
+	within(t, 5*time.Second, holds("the candidate's answer to the heartbeat", func() bool {
 		for _, m := range c.net.Pending() {
 			if m.From == candidateID && m.Subject == heartbeat.Reply {
-				return nil
+				return true
 			}
 		}
-		return errors.New("the candidate has not answered the heartbeat yet")
-	})
+		return false
+	}))
 
 	// Stop the nodes from progressing to check their state.
-	rg.lockAll()
-	defer rg.unlockAll()
+	unlock := rg.locked()
+	defer unlock()
 
+	// The heartbeat came from the leader before the candidate's answer
+	// moved its term; the candidate has not stepped down and its term is
+	// still ahead.
 	ae, err := raftport.DecodeAppendEntry(heartbeat.Data)
 	require_NoError(t, err)
-
-	// It came from the leader before the candidate's answer moved its term.
 	require_Equal(t, ae.Leader, leaderID)
 	require_Equal(t, ae.Term, candidatePterm)
-
-	// The candidate has not stepped down and its term is still ahead.
 	cr := candidate.ReplicationLocked()
 	require_Equal(t, cr.State, raftport.Candidate)
 	require_True(t, cr.Term > ae.Term)

@@ -18,18 +18,13 @@ import (
 // TestNRGMultipleStopsDontPanic ports test 2654: stopping a node again and
 // again is harmless.
 func TestNRGMultipleStopsDontPanic(t *testing.T) {
-	n, _, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	defer func() {
-		p := recover()
-		require_True(t, p == nil)
-	}()
+	st := stepNode(t)
+	defer func() { require_True(t, recover() == nil) }()
 
 	for range 10 {
-		n.Stop()
+		st.n.Stop()
 	}
-	require_Equal(t, n.State(), raftport.Closed)
+	st.expect(inState(raftport.Closed))
 }
 
 // TestNRGKeepRunningOnServerShutdown ports test 2674: a node started on a
@@ -38,33 +33,24 @@ func TestNRGMultipleStopsDontPanic(t *testing.T) {
 // "running" flag first; a raftport host has no state between running and
 // shut down, so the node is checked while its host merely carries on.
 func TestNRGKeepRunningOnServerShutdown(t *testing.T) {
-	n, p, cleanup := initSingleMemRaftNode(t)
-	defer cleanup()
-
-	wal := p.WAL()
-	p.StartRun()
+	st := stepNode(t)
+	wal := st.p.WAL()
+	st.p.StartRun()
 
 	// The run loop announces the end of replay with a nil entry, and the
 	// single member then takes the lead: the loop is alive and working.
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		for _, ce := range n.ApplyQ().Pop() {
+	within(t, 5*time.Second, holds("the end-of-replay marker", func() bool {
+		for _, ce := range st.n.ApplyQ().Pop() {
 			if ce == nil {
-				return nil
+				return true
 			}
 		}
-		return errors.New("no end-of-replay marker yet")
-	})
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if n.State() != raftport.Leader {
-			return errors.New("single member has not elected itself")
-		}
-		return nil
-	})
+		return false
+	}))
+	within(t, 5*time.Second, holds("the single member to lead", func() bool { return st.n.State() == raftport.Leader }))
 	require_NoError(t, wal.Sync())
 
-	n.Stop()
-	n.WaitForStop()
-
+	halt(st.n)
 	require_Error(t, wal.Sync(), storage.ErrClosed)
 }
 
@@ -72,81 +58,60 @@ func TestNRGKeepRunningOnServerShutdown(t *testing.T) {
 // knows only itself, under the literal ID the reference asserts for its
 // first host, has cluster size 1 and has quorum.
 func TestNRGInitSingleMemRaftNodeDefaults(t *testing.T) {
-	n, _, c := initSingleMemRaftNodeWithCluster(t)
-	s := c.servers[0]
-	require_Equal(t, n.ID(), s.ID())
-	require_Equal(t, len(n.Peers()), 1)
-	require_Equal(t, n.Peers()[0].ID, "esFhDys3")
-	require_Equal(t, n.ClusterSize(), 1)
-	require_True(t, n.Quorum())
+	stepNode(t).expect(
+		field("node ID", func(st *stepped) string { return st.n.ID() }, "esFhDys3"),
+		field("peers", func(st *stepped) string { return fmt.Sprint(peerIDs(st.n)) }, "[esFhDys3]"),
+		clusterSize(1),
+		hasQuorum(true))
+}
+
+// observe switches every member's observer mode.
+func (g group[M]) observe(on bool) {
+	for _, n := range g.nodes() {
+		n.SetObserver(on)
+	}
+}
+
+func observing(n raftport.RaftNode) error {
+	if !n.IsObserver() {
+		return errors.New("not an observer")
+	}
+	return nil
 }
 
 // TestNRGObserverMode ports test 2622: observers keep applying commits and
 // stay observers.
 func TestNRGObserverMode(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
+	_, rg, leader := electedAdders(t, groupSpec{})
+	// Observers take no part in elections but apply what is committed.
+	rg.followers().observe(true)
 
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-	rg.waitOnLeader()
-
-	// Put all of the followers into observer mode. In this state they will
-	// not participate in an election but they will continue to apply
-	// incoming commits.
-	for _, n := range rg {
-		if n.node().Leader() {
-			continue
-		}
-		n.node().SetObserver(true)
-	}
-
-	// Propose a change from the leader.
-	adder := rg.leader().(*stateAdder)
-	adder.proposeDelta(1)
-	adder.proposeDelta(2)
-	adder.proposeDelta(3)
-
-	// Wait for the followers to apply it.
+	leader.proposeDeltas(1, 2, 3)
 	rg.waitOnTotal(t, 6)
 
-	// Confirm the followers are still just observers and weren't reset out
-	// of that state for some reason.
-	for _, n := range rg {
-		if n.node().Leader() {
-			continue
-		}
-		require_True(t, n.node().IsObserver())
-	}
+	// Applying did not take them out of observer mode.
+	require_NoError(t, rg.followers().everyNode(observing)())
 }
 
 // TestNRGElectionTimerAfterObserver ports test 2633: leaving observer mode
 // rearms the election timer instead of leaving it at the observer
 // interval.
 func TestNRGElectionTimerAfterObserver(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createMemRaftGroup("TEST", 3, newStateAdder)
-	rg.waitOnLeader()
-
-	for _, n := range rg {
-		n.node().SetObserver(true)
-	}
-
+	c, rg, _ := electedAdders(t, groupSpec{memory: true})
+	rg.observe(true)
 	// Let every timer settle into observer mode first.
 	time.Sleep(c.timing.MaxElectionTimeout)
+
 	before := time.Now()
-
-	for _, n := range rg {
-		n.node().SetObserver(false)
-	}
-
+	rg.observe(false)
 	// SetObserver(false) rearms the timer before it returns, so no wait is
 	// needed for the reset to show.
-	for _, n := range rg {
-		etlr := raftport.NewProbe(n.node()).ElectionTimerReset()
-		require_True(t, etlr.After(before))
-	}
+	require_NoError(t, rg.everyNode(func(n raftport.RaftNode) error {
+		if reset := probeOf(n).ElectionTimerReset(); !reset.After(before) {
+			return fmt.Errorf("election timer last reset at %v, before leaving observer mode", reset)
+		}
+		return nil
+	})())
 }
 
 // countingConn counts the subscriptions a host holds on its connection,
@@ -181,98 +146,68 @@ func (s *countedSub) Unsubscribe() error {
 // hosts' connections.
 func TestNRGSystemClientCleanupFromAccount(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 0)
-	defer c.shutdown()
 	counters := make([]*countingConn, 3)
 	for i := range counters {
-		name := serverName(i)
-		netConn, err := c.net.Dial(raftport.NodeID(name))
+		conn, err := c.net.Dial(raftport.NodeID(serverName(i)))
 		require_NoError(t, err)
-		counters[i] = &countingConn{Conn: netConn}
-		conn := counters[i]
-		s, err := raftport.NewServer(raftport.ServerConfig{
-			Name: name, Cluster: c.name, Timing: c.timing, Logger: testLogger(),
-			Connect: func(string) (transport.Conn, error) { return conn, nil },
-		})
-		require_NoError(t, err)
-		c.mu.Lock()
-		c.conns = append(c.conns, conn)
-		c.mu.Unlock()
-		c.servers = append(c.servers, s)
+		counters[i] = &countingConn{Conn: conn}
+		c.addHost(serverName(i), counters[i])
 	}
-
-	numSubs := func() int64 {
-		var total int64
+	subscriptions := func() (live int64) {
 		for _, cc := range counters {
-			total += cc.live.Load()
+			live += cc.live.Load()
 		}
-		return total
+		return live
 	}
-	start := numSubs()
+	before := subscriptions()
 
-	var all []smGroup
+	var groups []group[*stateAdder]
 	for i := range 5 {
-		rg := c.createRaftGroup(fmt.Sprintf("TEST-%d", i), 3, newStateAdder)
-		all = append(all, rg)
+		rg := placeGroup(c, fmt.Sprintf("TEST-%d", i), 3, raftport.FileStorage, newStateAdder)
 		require_NotNil(t, rg.waitOnLeader())
+		groups = append(groups, rg)
 	}
-	require_True(t, numSubs() > start)
-	for _, rg := range all {
-		for _, sm := range rg {
-			sm.node().Stop()
-		}
-		for _, sm := range rg {
-			sm.node().WaitForStop()
-		}
+	require_True(t, subscriptions() > before)
+
+	for _, rg := range groups {
+		nodes := rg.nodes()
+		each(nodes, raftport.RaftNode.Stop)
+		each(nodes, raftport.RaftNode.WaitForStop)
 	}
-	require_Equal(t, numSubs(), start)
+	require_Equal(t, subscriptions(), before)
 }
 
 // TestNRGRecoverFromFollowingNoLeader ports test 2620: followers that all
 // lost their leader notice the silence, hold an election and move to a new
 // term.
 func TestNRGRecoverFromFollowingNoLeader(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
+	_, rg, leader := electedAdders(t, groupSpec{})
+	term := leader.node().Term()
+	nodes := rg.nodes()
 
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
+	// Pause every member (the leader refuses, errAlreadyLeader, which the
+	// reference ignores too), drain their apply queues so that nobody
+	// follows a previous leader for an entry it had already received,
+	// make each a follower without a leader, and resume them.
+	each(nodes, func(n raftport.RaftNode) { _ = n.PauseApply() })
+	each(nodes, func(n raftport.RaftNode) {
+		n.ApplyQ().Drain()
+		probeOf(n).SwitchToFollower("")
+	})
+	each(nodes, raftport.RaftNode.ResumeApply)
+
+	// Having heard from no leader lately, they hold an election, which a
+	// new term comes out of.
 	require_NotNil(t, rg.waitOnLeader())
-
-	// Find out what term we are on.
-	term := rg.leader().node().Term()
-
-	// Start by pausing all of the nodes. This will stop them from
-	// processing new entries.
-	// The leader refuses (errAlreadyLeader), which the reference ignores
-	// too: only the followers need pausing.
-	for _, n := range rg {
-		_ = n.node().PauseApply()
-	}
-
-	// Drain the apply queues, so nobody follows a previous leader because
-	// of an entry it had already received, then make every member a
-	// follower without a leader.
-	for _, n := range rg {
-		n.node().ApplyQ().Drain()
-		raftport.NewProbe(n.node()).SwitchToFollower("")
-	}
-
-	// Resume the nodes.
-	for _, n := range rg {
-		n.node().ResumeApply()
-	}
-
-	// The nodes notice they have not heard from a leader lately and call an
-	// election, which a new term comes out of.
-	require_NotNil(t, rg.waitOnLeader())
-	require_True(t, rg.leader() != nil)
-	require_NotEqual(t, rg.leader().node().Term(), term)
+	next := rg.leader()
+	require_True(t, next != nil)
+	require_NotEqual(t, next.node().Term(), term)
 }
 
 // TestDeleteRemovesState checks that Delete stops the node, deletes its
 // file WAL and removes its store directory.
 func TestDeleteRemovesState(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
 	s := c.servers[0]
 
 	store, walDir := filepath.Join(t.TempDir(), "store"), filepath.Join(t.TempDir(), "wal")
@@ -280,20 +215,15 @@ func TestDeleteRemovesState(t *testing.T) {
 	require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
 	n, err := s.StartRaftNode(globalAccountName, cfg)
 	require_NoError(t, err)
-	checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-		if n.State() != raftport.Leader {
-			return errors.New("not leading yet")
-		}
-		return nil
-	})
+	within(t, 5*time.Second, holds("the node to lead", func() bool { return n.State() == raftport.Leader }))
 	require_False(t, n.IsDeleted())
 
 	n.Delete()
 	require_True(t, n.IsDeleted())
 	require_Equal(t, n.State(), raftport.Closed)
-	_, err = os.Stat(store)
-	require_True(t, os.IsNotExist(err))
-	_, err = os.Stat(walDir)
-	require_True(t, os.IsNotExist(err))
+	for _, gone := range []string{store, walDir} {
+		_, err = os.Stat(gone)
+		require_True(t, os.IsNotExist(err))
+	}
 	require_True(t, s.LookupRaftNode("GONE") == nil)
 }

@@ -23,68 +23,31 @@ import (
 // is what reaches the term decoding (a raw 4-byte file would already fail
 // its checksum and never get that far).
 func TestNRGInvalidTAVDoesntPanic(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-	leader := rg.waitOnLeader()
-	require_NotNil(t, leader)
-
-	// Mangle the TAV file to a short length (less than uint64).
-	tav := filepath.Join(raftport.NewProbe(leader.node()).StoreDir(), storage.TermVoteFile)
+	_, rg, leader := electedAdders(t, groupSpec{})
+	tav := filepath.Join(probeOf(leader.node()).StoreDir(), storage.TermVoteFile)
 	require_NoError(t, storage.WriteFileAtomic(storage.OSFS{}, tav, []byte{1, 2, 3, 4}))
 
-	// Restart the node.
+	// Before the fix, restarting crashed; the group must be whole again.
 	leader.stop()
 	leader.restart()
-
-	// Before the fix, a crash would have happened before this point.
-	waitOnAllCurrent(t, rg)
-}
-
-// waitOnAllCurrent waits for every member to have a leader and be caught
-// up with it, the group-level form of the reference's c.waitOnAllCurrent.
-func waitOnAllCurrent(t *testing.T, rg smGroup) {
-	t.Helper()
-	checkFor(t, 10*time.Second, 20*time.Millisecond, func() error {
-		for _, sm := range rg {
-			if !sm.node().Current() {
-				return fmt.Errorf("%s is not current", sm.server().Name())
-			}
-		}
-		return nil
-	})
+	eventually(t, rg.everyNode(current))
 }
 
 // TestNRGRecoverPindexPtermOnlyIfLogNotEmpty ports test 2652: with its log
 // and snapshots gone, only the term file remembers the past, and a
 // restarted node must count its log as empty (pterm and pindex zero).
 func TestNRGRecoverPindexPtermOnlyIfLogNotEmpty(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
+	_, rg, _ := electedAdders(t, groupSpec{})
+	emptied := rg[0]
+	require_NoError(t, probeOf(emptied.node()).WAL().Truncate(0))
+	require_NoError(t, os.RemoveAll(filepath.Join(emptied.cfg.Store, storage.SnapshotsDir)))
 
-	rg := c.createRaftGroup("TEST", 3, newStateAdder)
-	require_NotNil(t, rg.waitOnLeader())
-
-	gn := rg[0].(*stateAdder)
-	p := raftport.NewProbe(rg[0].node())
-
-	// Delete the entries and snapshots, leaving the only remaining trace of
-	// the term in the TAV file.
-	require_NoError(t, p.WAL().Truncate(0))
-	require_NoError(t, os.RemoveAll(filepath.Join(gn.cfg.Store, storage.SnapshotsDir)))
-
-	for _, gn := range rg {
-		gn.stop()
-	}
-	rg[0].restart()
-	rs := raftport.NewProbe(rg[0].node()).Replication()
-
-	// Both should be zero as, without any snapshots or log entries, the log
-	// is considered empty and therefore we account as such.
-	require_Equal(t, rs.PTerm, 0)
-	require_Equal(t, rs.PIndex, 0)
-	require_True(t, rs.Term > 0)
+	rg.stopAll()
+	emptied.restart()
+	r := probeOf(emptied.node()).Replication()
+	require_Equal(t, r.PTerm, 0)
+	require_Equal(t, r.PIndex, 0)
+	require_True(t, r.Term > 0)
 }
 
 // holeWAL stands for a log whose storage lost entries in the middle, as the
@@ -92,7 +55,7 @@ func TestNRGRecoverPindexPtermOnlyIfLogNotEmpty(t *testing.T) {
 // the removed indexes fail to load while LastIndex still covers them.
 type holeWAL struct {
 	storage.WAL
-	mu      sync.Mutex
+	mu      *sync.Mutex
 	removed map[uint64]bool
 }
 
@@ -138,83 +101,53 @@ func (w *holeWAL) Truncate(index uint64) error {
 	return nil
 }
 
-// numDeleted is the reference's NumDeleted: indexes in range that hold no
-// entry.
-func numDeleted(st storage.State) uint64 {
-	if st.LastIndex < st.FirstIndex {
-		return 0
-	}
-	return st.LastIndex - st.FirstIndex + 1 - st.Entries
-}
-
 // TestNRGTruncateOnStartup ports test 2683: at startup the WAL is cut back
 // to its last good entry, both when an entry went missing and when an
 // entry does not follow its predecessor.
 func TestNRGTruncateOnStartup(t *testing.T) {
-	c := createRaftCluster(t, "R3S", 3)
-	s := c.servers[0]
-	defer c.shutdown()
-
-	storeDir, walDir := t.TempDir(), t.TempDir()
-	wal := &holeWAL{WAL: openFileWAL(t, walDir), removed: make(map[uint64]bool)}
-	cfg := &raftport.RaftConfig{Name: "TEST", Store: storeDir, Log: wal}
-
-	require_NoError(t, s.BootstrapRaftNode(cfg, nil, false))
-	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
-	require_NoError(t, err)
-
-	// A sample entry; the content does not matter, only that it is stored.
-	entries := []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
-	aeMsg1 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 0, PIndex: 0, Entries: entries})
-	aeMsg2 := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 0, PTerm: 1, PIndex: 1, Entries: entries})
-
-	// Store two entries the normal way.
-	require_NoError(t, p.ProcessAppendEntry(aeMsg1, p.AESub()))
-	require_NoError(t, p.ProcessAppendEntry(aeMsg2, p.AESub()))
-	require_Equal(t, p.Replication().PIndex, 2)
-
-	checkState := func(entries, first, last, deleted uint64) {
+	// Every (re)opened WAL shares one record of the lost indexes.
+	var wal *holeWAL
+	lost, mu := map[uint64]bool{}, &sync.Mutex{}
+	st := createRaftCluster(t, "R3S", 3).stepNode(nodeSetup{onDisk: true, bareBootstrap: true,
+		wrapLog: func(w storage.WAL) storage.WAL {
+			wal = &holeWAL{WAL: w, mu: mu, removed: lost}
+			return wal
+		}})
+	// entries, first and last index, and the indexes in range holding no
+	// entry (the reference's NumDeleted).
+	walIs := func(entries, first, last, deleted uint64) {
 		t.Helper()
-		st := wal.State()
-		require_Equal(t, st.Entries, entries)
-		require_Equal(t, st.FirstIndex, first)
-		require_Equal(t, st.LastIndex, last)
-		require_Equal(t, numDeleted(st), deleted)
+		s := wal.State()
+		got := fmt.Sprint(s.Entries, s.FirstIndex, s.LastIndex, s.LastIndex-s.FirstIndex+1-s.Entries)
+		require_Equal(t, got, fmt.Sprint(entries, first, last, deleted))
 	}
-	checkState(2, 1, 2, 0)
+	leader := aeFrom(nats0, 1).withEntry()
+	second := leader.after(1, 1)
 
-	// Simulate a truncation that was only performed halfway before a hard
-	// kill.
+	st.live(leader.after(0, 0))
+	st.live(second, lastIndex(2))
+	walIs(2, 1, 2, 0)
+
+	// A truncation that was only performed halfway before a hard kill:
+	// truncated on startup, the entry being missing.
 	wal.remove(2)
-	checkState(1, 1, 2, 1)
+	walIs(1, 1, 2, 1)
+	st.restart()
+	walIs(1, 1, 1, 0)
 
-	restart := func() {
-		t.Helper()
-		n.Stop()
-		n.WaitForStop()
-		wal = &holeWAL{WAL: openFileWAL(t, walDir), removed: wal.removed}
-		cfg = &raftport.RaftConfig{Name: "TEST", Store: storeDir, Log: wal}
-		n, p, err = raftport.InitRaftNode(s, globalAccountName, cfg)
-		require_NoError(t, err)
-	}
-	restart()
-
-	// The WAL is truncated on startup: the entry was missing.
-	checkState(1, 1, 1, 0)
-
-	// Store an invalid append entry manually.
-	spec := aeMsg2.Spec()
-	spec.PIndex = 0
-	aeMsg2 = encode(t, spec)
-	_, err = wal.Append(spec.Term, aeMsg2.Bytes())
+	// An invalid append entry, stored by hand: truncated on startup, the
+	// entry not following its predecessor.
+	misplaced := second.after(1, 0)
+	_, err := wal.Append(misplaced.Term, misplaced.wire(t).Bytes())
 	require_NoError(t, err)
-	checkState(2, 1, 2, 0)
+	walIs(2, 1, 2, 0)
+	st.restart()
+	walIs(1, 1, 1, 0)
+}
 
-	restart()
-
-	// The WAL is truncated on startup: the append entry is invalid.
-	checkState(1, 1, 1, 0)
-	n.Stop()
+// startupFlags checks the initializing, scale-up and observer flags.
+func startupFlags(want raftport.StartupFlags) check {
+	return field("startup flags", func(st *stepped) raftport.StartupFlags { return st.p.StartupFlags() }, want)
 }
 
 // TestNRGInitializeAndScaleUp ports test 2676: a member that initializes
@@ -224,94 +157,57 @@ func TestNRGTruncateOnStartup(t *testing.T) {
 // observer mode; after a WAL reset its vote is empty again unless
 // initializing.
 func TestNRGInitializeAndScaleUp(t *testing.T) {
-	n, p, c := initSingleMemRaftNodeWithCluster(t)
-
-	entries := []*raftport.Entry{{Type: raftport.EntryNormal, Data: []byte("foo")}}
-
-	aeMsg := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 1, Commit: 1, PTerm: 0, PIndex: 0, Entries: entries})
-
-	require_True(t, p.StartupFlags().Initializing)
-	p.SetScaleUp(true)
-	n.SetObserver(true)
-	require_Equal(t, p.Replication().Term, 0)
-
-	voteReply := "$TEST"
-	replies, sub := chanSubscribe(t, c.client(), voteReply, 8)
-	defer sub.Unsubscribe()
-	nextVote := func() raftport.VoteResponseSpec {
+	st := stepNode(t)
+	votes := st.c.watch("$TEST", 8)
+	// castVote has the node vote for candidate in term and returns the
+	// answer it sent, which must grant the vote.
+	castVote := func(candidate string, term uint64, checks ...check) raftport.VoteResponseSpec {
 		t.Helper()
-		msg := require_ChanRead(t, replies, time.Second)
+		req := askVote(candidate, term, 0, 0)
+		req.Reply = "$TEST"
+		st.vote(req, append([]check{inTerm(term), votedFor(candidate)}, checks...)...)
+		msg := require_ChanRead(t, votes, time.Second)
 		vr, err := raftport.DecodeVoteResponse(msg.Data)
 		require_NoError(t, err)
+		require_True(t, vr.Granted)
 		return vr
 	}
-	checkVoted := func(term uint64, vote string) {
-		t.Helper()
-		rs := p.Replication()
-		require_Equal(t, rs.Term, term)
-		require_Equal(t, rs.Vote, vote)
+	startingUp := func() {
+		st.p.SetInitializing(true)
+		st.p.SetScaleUp(true)
+		st.n.SetObserver(true)
 	}
-	checkFlags := func(want raftport.StartupFlags) {
-		t.Helper()
-		require_Equal(t, p.StartupFlags(), want)
-	}
+	allStartupFlags := raftport.StartupFlags{Initializing: true, ScaleUp: true, Observer: true}
 
-	// Votes on a new leader, and resets the notion of an "empty vote" to
-	// ease getting quorum.
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 1, Candidate: nats0, Reply: voteReply})
-	checkVoted(1, nats0)
-	checkFlags(raftport.StartupFlags{Initializing: true, ScaleUp: true, Observer: true})
+	st.expect(field("initializing", func(st *stepped) bool { return st.p.StartupFlags().Initializing }, true))
+	startingUp()
+	st.expect(inTerm(0))
 
-	vr := nextVote()
-	require_True(t, vr.Granted)
-	require_False(t, vr.Empty)
+	// Voting for a new leader keeps the flags, and the vote claims no
+	// empty log, to ease getting a quorum.
+	require_False(t, castVote(nats0, 1, startupFlags(allStartupFlags)).Empty)
 
-	// Processing an append entry resets scale up and takes us out of
-	// observer mode.
-	require_NoError(t, p.ProcessAppendEntry(aeMsg, p.AESub()))
-	require_Equal(t, p.Replication().PIndex, 1)
-	checkFlags(raftport.StartupFlags{})
+	// An append entry ends them all.
+	st.live(aeFrom(nats0, 1).after(0, 0).committing(1).withEntry(), lastIndex(1), startupFlags(raftport.StartupFlags{}))
 
-	// Simulate a reset.
-	p.ResetWAL()
-	require_Equal(t, p.Replication().PIndex, 0)
+	// After a WAL reset the vote is granted but marked empty.
+	st.p.ResetWAL()
+	st.expect(lastIndex(0))
+	require_True(t, castVote("_random_", 2).Empty)
 
-	// Vote after a WAL reset must be an "empty vote".
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 2, Candidate: "_random_", Reply: voteReply})
-	checkVoted(2, "_random_")
-
-	// Vote is still granted, but now marked as "empty".
-	vr = nextVote()
-	require_True(t, vr.Granted)
-	require_True(t, vr.Empty)
-
-	// Reset to check that a snapshot in a catchup also resets this.
-	p.SetInitializing(true)
-	p.SetScaleUp(true)
-	n.SetObserver(true)
-	snapshotEntries := []*raftport.Entry{
-		{Type: raftport.EntrySnapshot},
-		p.PeerStateEntry(),
-	}
-	aeSnapshot := encode(t, raftport.AppendEntrySpec{Leader: nats0, Term: 2, Commit: 1, PTerm: 1, PIndex: 1, Entries: snapshotEntries})
-	_, err := p.CreateCatchup(aeSnapshot)
+	// A snapshot in a catchup ends them too.
+	startingUp()
+	snapshot := aeFrom(nats0, 2).after(1, 1).committing(1).carrying(st.snapshotEntries()...)
+	_, err := st.p.CreateCatchup(snapshot.wire(t))
 	require_NoError(t, err)
-	require_NoError(t, p.ProcessAppendEntry(aeSnapshot, p.CatchupSub()))
-	checkFlags(raftport.StartupFlags{})
+	st.catchup(snapshot, startupFlags(raftport.StartupFlags{}))
 
-	// Simulate a reset.
-	p.ResetWAL()
-	require_Equal(t, p.Replication().PIndex, 0)
-
-	// Vote when initializing but not scaling up must also NOT be an "empty
-	// vote".
-	p.SetInitializing(true)
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 3, Candidate: "_random_", Reply: voteReply})
-	checkVoted(3, "_random_")
-
-	vr = nextVote()
-	require_True(t, vr.Granted)
-	require_False(t, vr.Empty)
+	// Initializing without scaling up after a reset: not an empty vote
+	// either.
+	st.p.ResetWAL()
+	st.expect(lastIndex(0))
+	st.p.SetInitializing(true)
+	require_False(t, castVote("_random_", 3).Empty)
 }
 
 // TestStateFileLayouts checks peers.idx and tav.idx: the reference's field
@@ -320,7 +216,6 @@ func TestNRGInitializeAndScaleUp(t *testing.T) {
 // failed write recorded as the node's write error.
 func TestStateFileLayouts(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
 	s := c.servers[0]
 	le := binary.LittleEndian
 
@@ -339,49 +234,36 @@ func TestStateFileLayouts(t *testing.T) {
 	}
 	require_Equal(t, le.Uint16(ps[32:]), 0)
 
-	n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
+	st, err := c.adoptNode(s, cfg)
 	require_NoError(t, err)
-	candidate := nats0
-	vr := p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 5, Candidate: candidate})
-	require_True(t, vr.Granted)
+	require_True(t, st.vote(askVote(nats0, 5, 0, 0)).Granted)
 
 	tavPath := filepath.Join(store, storage.TermVoteFile)
 	tav, err := storage.ReadFileChecked(storage.OSFS{}, tavPath)
 	require_NoError(t, err)
 	require_Len(t, len(tav), 16)
 	require_Equal(t, le.Uint64(tav), 5)
-	require_Equal(t, string(tav[8:]), candidate)
+	require_Equal(t, string(tav[8:]), nats0)
 
 	// A restart recovers the term and vote.
-	n.Stop()
-	cfg.Log = storage.NewMemWAL()
-	n, p, err = raftport.InitRaftNode(s, globalAccountName, cfg)
-	require_NoError(t, err)
-	rs := p.Replication()
-	require_Equal(t, rs.Term, 5)
-	require_Equal(t, rs.Vote, candidate)
+	st.restart()
+	st.expect(inTerm(5), votedFor(nats0))
 
 	// Damage the term file: the restart must not take a term from it.
 	raw, err := os.ReadFile(tavPath)
 	require_NoError(t, err)
 	raw[0] ^= 0xff
 	require_NoError(t, os.WriteFile(tavPath, raw, 0o644))
-	n.Stop()
-	cfg.Log = storage.NewMemWAL()
-	n, p, err = raftport.InitRaftNode(s, globalAccountName, cfg)
-	require_NoError(t, err)
-	rs = p.Replication()
-	require_Equal(t, rs.Term, 0)
-	require_Equal(t, rs.Vote, "")
+	st.restart()
+	st.expect(inTerm(0), votedFor(""))
 
 	// Make the store directory unusable: the next term change cannot be
 	// persisted and becomes the node's write error.
 	require_NoError(t, os.RemoveAll(store))
 	require_NoError(t, os.WriteFile(store, []byte("not a directory"), 0o644))
-	require_True(t, p.Replication().WriteErr == nil)
-	p.ProcessVoteRequest(raftport.VoteRequestSpec{Term: 6, Candidate: candidate})
-	require_True(t, p.Replication().WriteErr != nil)
-	n.Stop()
+	require_True(t, st.state().WriteErr == nil)
+	st.vote(askVote(nats0, 6, 0, 0))
+	require_True(t, st.state().WriteErr != nil)
 }
 
 // TestWriteErrorHandling checks which storage failures stop a node from
@@ -390,37 +272,23 @@ func TestStateFileLayouts(t *testing.T) {
 // stops every node of the host, which all share that disk.
 func TestWriteErrorHandling(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
-	defer c.shutdown()
-	s := c.servers[0]
-
-	start := func(group string) (raftport.RaftNode, *raftport.Probe) {
-		t.Helper()
-		cfg := &raftport.RaftConfig{Name: group, Store: t.TempDir(), Log: storage.NewMemWAL()}
-		require_NoError(t, s.BootstrapRaftNode(cfg, []string{s.ID()}, true))
-		n, p, err := raftport.InitRaftNode(s, globalAccountName, cfg)
-		require_NoError(t, err)
-		return n, p
-	}
-	n1, p1 := start("ONE")
-	n2, _ := start("TWO")
+	one, two := c.stepNode(nodeSetup{group: "ONE"}), c.stepNode(nodeSetup{group: "TWO"})
 
 	for _, benign := range []error{
 		storage.ErrClosed,
 		fmt.Errorf("loading: %w", storage.ErrNotFound),
 		fmt.Errorf("opening: %w", os.ErrNotExist),
 	} {
-		p1.SetWriteErr(benign)
-		require_True(t, p1.Replication().WriteErr == nil)
+		one.p.SetWriteErr(benign)
+		require_True(t, one.state().WriteErr == nil)
 	}
 
 	failed := errors.New("disk controller on fire")
-	p1.SetWriteErr(failed)
-	require_Error(t, p1.Replication().WriteErr, failed)
-	require_Equal(t, n1.State(), raftport.Follower)
-	require_Equal(t, n2.State(), raftport.Follower)
+	one.p.SetWriteErr(failed)
+	one.expect(writeFailed(failed), inState(raftport.Follower))
+	two.expect(inState(raftport.Follower))
 
-	full := fmt.Errorf("append: %w", syscall.ENOSPC)
-	p1.SetWriteErr(full)
-	require_Equal(t, n1.State(), raftport.Closed)
-	require_Equal(t, n2.State(), raftport.Closed)
+	one.p.SetWriteErr(fmt.Errorf("append: %w", syscall.ENOSPC))
+	one.expect(inState(raftport.Closed))
+	two.expect(inState(raftport.Closed))
 }

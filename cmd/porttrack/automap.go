@@ -1,13 +1,14 @@
 package main
 
 import (
-	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
 	"io/fs"
 	"path/filepath"
 	"strings"
+
+	"github.com/porttrack-dev/porttrack/internal/goimport"
 )
 
 // symbolDef is a function or method definition found in Go source.
@@ -89,45 +90,13 @@ func fileSymbols(fset *token.FileSet, path string) ([]string, error) {
 	}
 	var defs []string
 	for _, decl := range f.Decls {
-		fn, ok := decl.(*ast.FuncDecl)
-		if !ok {
-			continue
+		if fn, ok := decl.(*ast.FuncDecl); ok {
+			if _, symbol := goimport.FuncSymbol(fn); symbol != "" {
+				defs = append(defs, symbol)
+			}
 		}
-		if fn.Recv == nil || len(fn.Recv.List) == 0 {
-			defs = append(defs, fn.Name.Name)
-			continue
-		}
-		recv, pointer := receiverType(fn.Recv.List[0].Type)
-		if recv == "" {
-			continue
-		}
-		if pointer {
-			recv = "*" + recv
-		}
-		defs = append(defs, fmt.Sprintf("(%s).%s", recv, fn.Name.Name))
 	}
 	return defs, nil
-}
-
-// receiverType unwraps *T, T[K] and (T) down to the type's name.
-func receiverType(expr ast.Expr) (name string, pointer bool) {
-	for {
-		switch t := expr.(type) {
-		case *ast.StarExpr:
-			pointer = true
-			expr = t.X
-		case *ast.ParenExpr:
-			expr = t.X
-		case *ast.IndexExpr:
-			expr = t.X
-		case *ast.IndexListExpr:
-			expr = t.X
-		case *ast.Ident:
-			return t.Name, pointer
-		default:
-			return "", pointer
-		}
-	}
 }
 
 // repoRelative turns path (absolute, or relative to the working directory)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -10,44 +11,53 @@ import (
 )
 
 type historyOptions struct {
-	ID    int
-	Test  bool
-	Batch bool
-	JSON  bool
+	ID      int
+	Feature bool
+	Test    bool
+	Batch   bool
+	JSON    bool
 }
 
 func newHistoryCmd(e *env) *cobra.Command {
 	opts := &historyOptions{}
 	cmd := &cobra.Command{
 		Use:   "history ID",
-		Short: "Show the status-change log of a feature (or, with --test, a test; with --batch, a batch) and the evidence behind each change",
+		Short: "Show the status-change log of a feature or test (--feature, --test when the ID is both; --batch for a batch) and the evidence behind each change",
 		Args:  cobra.ExactArgs(1),
 		RunE: runWithID(&opts.ID, func(ctx context.Context) error {
 			return runHistory(ctx, e, opts)
 		}),
 	}
-	cmd.Flags().BoolVar(&opts.Test, "test", false, "ID is a test, not a feature")
+	cmd.Flags().BoolVar(&opts.Feature, "feature", false, "ID is a feature")
+	cmd.Flags().BoolVar(&opts.Test, "test", false, "ID is a test")
 	cmd.Flags().BoolVar(&opts.Batch, "batch", false, "ID is a batch")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
 	return cmd
 }
 
 func runHistory(ctx context.Context, e *env, opts *historyOptions) error {
-	if opts.Test && opts.Batch {
-		return usagef("history takes --test or --batch, not both")
-	}
-	kind := db.KindFeature
-	switch {
-	case opts.Test:
-		kind = db.KindTest
-	case opts.Batch:
-		kind = db.KindBatch
+	var kind db.ItemKind
+	for _, k := range []struct {
+		set  bool
+		kind db.ItemKind
+	}{{opts.Feature, db.KindFeature}, {opts.Test, db.KindTest}, {opts.Batch, db.KindBatch}} {
+		if k.set && kind != "" {
+			return usagef("history takes one of --feature, --test and --batch")
+		}
+		if k.set {
+			kind = k.kind
+		}
 	}
 	d, err := openDB(ctx, e)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if kind == "" {
+		if kind, err = itemKindOf(ctx, d, opts.ID); err != nil {
+			return err
+		}
+	}
 	var title string
 	if kind == db.KindBatch {
 		b, err := d.Batch(ctx, opts.ID)
@@ -126,4 +136,27 @@ func dirtyFlag(dirty bool) string {
 		return "dirty"
 	}
 	return "clean"
+}
+
+// itemKindOf tells which number space an ID names when the user did not
+// say: features and tests are numbered apart, so an ID in both is asked
+// about rather than guessed.
+func itemKindOf(ctx context.Context, d *db.DB, id int) (db.ItemKind, error) {
+	f, fErr := d.Item(ctx, db.KindFeature, id)
+	t, tErr := d.Item(ctx, db.KindTest, id)
+	var unknown *db.BadInputError
+	for _, err := range []error{fErr, tErr} {
+		if err != nil && !errors.As(err, &unknown) {
+			return "", err
+		}
+	}
+	switch {
+	case fErr == nil && tErr == nil:
+		return "", usagef("%d is both feature %d %s and test %d %s; say --feature or --test", id, id, f.GoSymbol, id, t.GoSymbol)
+	case fErr == nil:
+		return db.KindFeature, nil
+	case tErr == nil:
+		return db.KindTest, nil
+	}
+	return "", &db.BadInputError{Msg: fmt.Sprintf("no feature or test has ID %d", id)}
 }

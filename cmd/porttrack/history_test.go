@@ -43,7 +43,7 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 	})
 
 	te.reset()
-	if err := runHistory(ctx, te.env, &historyOptions{ID: 10}); err != nil {
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, Feature: true}); err != nil {
 		t.Fatal(err)
 	}
 	out := te.out.String()
@@ -58,7 +58,7 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 	}
 
 	te.reset()
-	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, JSON: true}); err != nil {
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, Feature: true, JSON: true}); err != nil {
 		t.Fatal(err)
 	}
 	var log []historyEntry

@@ -52,8 +52,10 @@ func parseIDList(s string) ([]int, error) {
 		if last-first >= maxRangeSpan {
 			return nil, usagef("range %q spans more than %d IDs", part, maxRangeSpan)
 		}
-		for id := first; id <= last; id++ {
-			ids = append(ids, id)
+		// Counted, not compared: id <= last holds forever when last is the
+		// largest int, and id++ wraps around.
+		for n := 0; n <= last-first; n++ {
+			ids = append(ids, first+n)
 		}
 	}
 	slices.Sort(ids)

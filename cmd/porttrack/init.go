@@ -39,6 +39,29 @@ func runInit(ctx context.Context, e *env, opts *initOptions) error {
 	if err != nil {
 		return err
 	}
+	// Checked before the file exists, so a refused plan leaves nothing.
+	if err := db.ValidatePlan(catalog); err != nil {
+		return err
+	}
+	if err := createDB(ctx, e, catalog); err != nil {
+		return err
+	}
+	features, tests := 0, 0
+	for _, it := range catalog.Items {
+		if it.Kind == db.KindFeature {
+			features++
+		} else {
+			tests++
+		}
+	}
+	_, err = fmt.Fprintf(e.Out, "Created %s: %d batches, %d features, %d tests, %d calls\n",
+		e.DBPath, len(catalog.Batches), features, tests, len(catalog.Calls))
+	return err
+}
+
+// createDB makes a new database at e.DBPath holding catalog. A database
+// that fails half-way is removed, so that the next attempt is not refused.
+func createDB(ctx context.Context, e *env, catalog *db.Catalog) error {
 	d, err := db.Create(ctx, e.DBPath)
 	if err != nil {
 		return err
@@ -54,21 +77,10 @@ func runInit(ctx context.Context, e *env, opts *initOptions) error {
 	}
 	err = errors.Join(err, d.Close())
 	if err != nil {
-		// A half-built database would make the next init refuse; remove it.
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(e.DBPath + suffix)
 		}
 		return err
 	}
-	features, tests := 0, 0
-	for _, it := range catalog.Items {
-		if it.Kind == db.KindFeature {
-			features++
-		} else {
-			tests++
-		}
-	}
-	_, err = fmt.Fprintf(e.Out, "Created %s: %d batches, %d features, %d tests, %d calls\n",
-		e.DBPath, len(catalog.Batches), features, tests, len(catalog.Calls))
-	return err
+	return nil
 }

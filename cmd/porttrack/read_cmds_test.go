@@ -144,8 +144,13 @@ func TestHistory(t *testing.T) {
 	if strings.Join(steps, " ") != ">deferred deferred>stub stub>deferred" || log[2].Reason != "harness missing" || log[2].Actor != "tester" {
 		t.Fatalf("history of test 10 = %+v", log)
 	}
+	// 10 is a feature and a test: history asks which instead of guessing.
 	te.reset()
-	if err := runHistory(ctx, te.env, &historyOptions{ID: 10}); err != nil {
+	var ue *usageError
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10}); !errors.As(err, &ue) || !strings.Contains(err.Error(), "say --feature or --test") {
+		t.Fatalf("history of an ID that is both kinds: %v, want a usage error asking for --feature or --test", err)
+	}
+	if err := runHistory(ctx, te.env, &historyOptions{ID: 10, Feature: true}); err != nil {
 		t.Fatal(err)
 	}
 	mustContain(t, te.out.String(), "feature 10: (RaftState).String, now deferred", "not yet ported")
@@ -165,7 +170,6 @@ func TestHistory(t *testing.T) {
 	if err := runHistory(ctx, te.env, &historyOptions{ID: 3, Batch: true}); !errors.As(err, &bad) {
 		t.Fatalf("history of unknown batch: %v, want bad input", err)
 	}
-	var ue *usageError
 	if err := runHistory(ctx, te.env, &historyOptions{ID: 1, Batch: true, Test: true}); !errors.As(err, &ue) {
 		t.Fatalf("history --test --batch: %v, want usage error", err)
 	}

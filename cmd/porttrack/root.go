@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -83,17 +85,26 @@ func newRootCmd(e *env) *cobra.Command {
 			return usagef("missing command; run 'porttrack --help' for the list")
 		},
 	}
-	root.PersistentFlags().StringVar(&e.DBPath, "db", "porting.db", "path of the porting database")
+	root.PersistentFlags().StringVar(&e.DBPath, "db", "porting.db", "path of the porting database (default: the nearest porting.db in this directory or a parent; for init, ./porting.db)")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if !cmd.Flags().Changed("db") && cmd.Name() != "init" {
+			e.DBPath = nearestDB()
+		}
+		return nil
+	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}
 	})
 	root.AddCommand(
 		newInitCmd(e),
+		newImportCmd(e),
+		newCatalogCmd(e),
 		newBatchCmd(e),
 		newItemCmd(e, db.KindFeature),
 		newItemCmd(e, db.KindTest),
 		newReportCmd(e),
 		newHistoryCmd(e),
+		newNextCmd(e),
 		newVerifyCmd(e),
 		newCheckpointCmd(e),
 		newAuditCmd(e),
@@ -101,15 +112,46 @@ func newRootCmd(e *env) *cobra.Command {
 	return root
 }
 
-// defaultActor names who made a change in status_log: PORTTRACK_ACTOR lets
-// scripts and the verify gate identify themselves.
+// defaultActor names who made a change in status_log: PORTTRACK_ACTOR if
+// set (scripts and the verify gate identify themselves), else the git
+// user (git config user.name), else the login name.
 func defaultActor() string {
-	for _, name := range []string{"PORTTRACK_ACTOR", "USER", "USERNAME"} {
+	if v := os.Getenv("PORTTRACK_ACTOR"); v != "" {
+		return v
+	}
+	if out, err := exec.Command("git", "config", "user.name").Output(); err == nil {
+		if name := strings.TrimSpace(string(out)); name != "" {
+			return name
+		}
+	}
+	for _, name := range []string{"USER", "USERNAME"} {
 		if v := os.Getenv(name); v != "" {
 			return v
 		}
 	}
 	return "unknown"
+}
+
+// nearestDB finds porting.db in the working directory or the closest of
+// its parents, so porttrack works from anywhere in a repository; with none,
+// it names porting.db here, which the command then reports missing.
+func nearestDB() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "porting.db"
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		candidate := filepath.Join(dir, "porting.db")
+		if info, err := os.Stat(candidate); err == nil && info.Mode().IsRegular() {
+			if rel, err := filepath.Rel(wd, candidate); err == nil {
+				return rel
+			}
+			return candidate
+		}
+		if filepath.Dir(dir) == dir {
+			return "porting.db"
+		}
+	}
 }
 
 // findRoot returns the git top-level directory containing the working

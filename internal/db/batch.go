@@ -19,6 +19,9 @@ func (d *DB) StartBatch(ctx context.Context, id int, actor string) error {
 		if b.Status != BatchPending {
 			return refuse("batch-start", fmt.Sprintf("batch %d is %s; only a pending batch can start", id, b.Status))
 		}
+		if err := refuseEmpty(ctx, tx, b, "start"); err != nil {
+			return err
+		}
 		var blockers []string
 		for _, dep := range b.DependsOn {
 			depBatch, err := loadBatch(ctx, tx, dep)
@@ -62,6 +65,9 @@ func (d *DB) CompleteBatch(ctx context.Context, id int, actor string) error {
 		}
 		if b.Status != BatchInProgress {
 			return refuse("batch-complete", fmt.Sprintf("batch %d is %s; only an in_progress batch can complete", id, b.Status))
+		}
+		if err := refuseEmpty(ctx, tx, b, "complete"); err != nil {
+			return err
 		}
 		var refusal RefusedError
 		for _, kind := range []ItemKind{KindFeature, KindTest} {
@@ -124,9 +130,14 @@ func setBatchStatus(ctx context.Context, tx *sql.Tx, id int, from, to BatchStatu
 	return logChange(ctx, tx, KindBatch, id, string(from), string(to), reason, actor, at, nil)
 }
 
-// ReadyBatches returns the pending batches whose dependencies are all complete.
+// ReadyBatches returns the pending batches whose dependencies are all
+// complete and that have items to take.
 func (d *DB) ReadyBatches(ctx context.Context) ([]Batch, error) {
 	all, err := loadBatches(ctx, d.sql)
+	if err != nil {
+		return nil, err
+	}
+	withItems, err := batchesWithItems(ctx, d.sql)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +147,7 @@ func (d *DB) ReadyBatches(ctx context.Context) ([]Batch, error) {
 	}
 	ready := []Batch{}
 	for _, b := range all {
-		if b.Status == BatchPending && len(unfinishedDeps(b, byID)) == 0 {
+		if b.Status == BatchPending && len(unfinishedDeps(b, byID)) == 0 && withItems[b.ID] {
 			ready = append(ready, b)
 		}
 	}

@@ -1,10 +1,10 @@
 package db
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // InitialReason is the reason every imported item starts with. An item still
@@ -33,8 +34,27 @@ var (
 
 // ReadCatalog parses catalog.tsv, calls.tsv and batches.tsv from dir.
 func ReadCatalog(dir string) (*Catalog, error) {
+	files := make([]io.Reader, len(catalogFiles))
+	for i, name := range catalogFiles {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			return nil, &BadInputError{Msg: fmt.Sprintf("catalog: %v", err)}
+		}
+		defer f.Close()
+		files[i] = f
+	}
+	return ParseCatalog(files[0], files[1], files[2])
+}
+
+// catalogFiles are the files of a catalog directory, in ParseCatalog's
+// argument order.
+var catalogFiles = []string{"batches.tsv", "catalog.tsv", "calls.tsv"}
+
+// ParseCatalog reads the content of batches.tsv, catalog.tsv and calls.tsv.
+// A catalog may have no calls, but must have batches and items.
+func ParseCatalog(batches, items, calls io.Reader) (*Catalog, error) {
 	var c Catalog
-	batchRows, err := readTSV(filepath.Join(dir, "batches.tsv"), batchesHeader)
+	batchRows, err := readTSV(batches, "batches.tsv", batchesHeader, false)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +65,7 @@ func ReadCatalog(dir string) (*Catalog, error) {
 		}
 		c.Batches = append(c.Batches, b)
 	}
-	itemRows, err := readTSV(filepath.Join(dir, "catalog.tsv"), catalogHeader)
+	itemRows, err := readTSV(items, "catalog.tsv", catalogHeader, false)
 	if err != nil {
 		return nil, err
 	}
@@ -56,14 +76,14 @@ func ReadCatalog(dir string) (*Catalog, error) {
 		}
 		c.Items = append(c.Items, it)
 	}
-	callRows, err := readTSV(filepath.Join(dir, "calls.tsv"), callsHeader)
+	callRows, err := readTSV(calls, "calls.tsv", callsHeader, true)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range callRows {
 		caller, err1 := r.int(0)
 		callee, err2 := r.int(1)
-		if err := errors.Join(err1, err2); err != nil {
+		if err := cmp.Or(err1, err2); err != nil {
 			return nil, err
 		}
 		c.Calls = append(c.Calls, [2]int{caller, callee})
@@ -92,19 +112,14 @@ func (r tsvRow) int(col int) (int, error) {
 	return n, nil
 }
 
-func readTSV(path string, header []string) ([]tsvRow, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, &BadInputError{Msg: fmt.Sprintf("catalog: %v", err)}
-	}
-	defer f.Close()
+func readTSV(f io.Reader, name string, header []string, mayBeEmpty bool) ([]tsvRow, error) {
 	r := csv.NewReader(f)
 	r.Comma = '\t'
 	r.LazyQuotes = true
 	r.FieldsPerRecord = len(header)
-	name := filepath.Base(path)
 	var rows []tsvRow
-	for line := 1; ; line++ {
+	line := 1
+	for ; ; line++ {
 		rec, err := r.Read()
 		if err == io.EOF {
 			break
@@ -118,9 +133,17 @@ func readTSV(path string, header []string) ([]tsvRow, error) {
 			}
 			continue
 		}
+		for i, field := range rec {
+			if strings.ContainsFunc(field, unicode.IsControl) {
+				return nil, &BadInputError{Msg: fmt.Sprintf("%s:%d: column %s holds a tab, line break or other control character; catalog fields are one line of text", name, line, header[i])}
+			}
+		}
 		rows = append(rows, tsvRow{file: name, line: line, fields: rec, header: header})
 	}
-	if len(rows) == 0 {
+	if line == 1 {
+		return nil, &BadInputError{Msg: fmt.Sprintf("catalog %s is empty: it needs the header %q", name, strings.Join(header, " "))}
+	}
+	if len(rows) == 0 && !mayBeEmpty {
 		return nil, &BadInputError{Msg: fmt.Sprintf("catalog %s has no rows", name)}
 	}
 	return rows, nil
@@ -154,7 +177,7 @@ func parseItemRow(r tsvRow) (Item, error) {
 	batch, err2 := r.int(2)
 	start, err3 := r.int(6)
 	end, err4 := r.int(7)
-	if err := errors.Join(err1, err2, err3, err4); err != nil {
+	if err := cmp.Or(err1, err2, err3, err4); err != nil {
 		return Item{}, err
 	}
 	kind := ItemKind(r.fields[0])
@@ -171,10 +194,14 @@ func parseItemRow(r tsvRow) (Item, error) {
 	}, nil
 }
 
-// Import loads a parsed catalog into an empty database in one transaction and
-// logs every item's and batch's starting status, so each history begins with
-// where the item came from.
+// Import loads a parsed catalog into an empty database in one transaction
+// and logs every item's and batch's starting status, so each history
+// begins with where the item came from. A plan ValidatePlan refuses is
+// not imported.
 func (d *DB) Import(ctx context.Context, c *Catalog, actor string) error {
+	if err := ValidatePlan(c); err != nil {
+		return err
+	}
 	return d.write(ctx, func(tx *sql.Tx) error {
 		var existing int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM batches").Scan(&existing); err != nil {
@@ -183,68 +210,74 @@ func (d *DB) Import(ctx context.Context, c *Catalog, actor string) error {
 		if existing > 0 {
 			return refuse("init-no-overwrite", fmt.Sprintf("database %s already holds a catalog", d.path))
 		}
-		at := d.timestamp()
-		for _, b := range c.Batches {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, name, go_file, status, description) VALUES (?, ?, ?, ?, ?)`,
-				b.ID, b.Name, b.GoFile, b.Status, b.Description); err != nil {
-				return &BadInputError{Msg: fmt.Sprintf("catalog batch %d: %v", b.ID, err)}
-			}
-			if err := logChange(ctx, tx, KindBatch, b.ID, "", string(b.Status), "imported from catalog", actor, at, nil); err != nil {
-				return err
-			}
-		}
-		for _, b := range c.Batches {
-			for _, dep := range b.DependsOn {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO batch_deps (batch_id, depends_on) VALUES (?, ?)`, b.ID, dep); err != nil {
-					return &BadInputError{Msg: fmt.Sprintf("catalog batch %d depends on %d: %v", b.ID, dep, err)}
-				}
-			}
-		}
-		// Prepared once: the catalog has hundreds of rows.
-		insert := map[ItemKind]*sql.Stmt{}
-		for _, kind := range []ItemKind{KindFeature, KindTest} {
-			table, err := kind.table()
-			if err != nil {
-				return err
-			}
-			stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (id, batch_id, slice, go_file, go_symbol, go_line_start, go_line_end, status, reason)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-			if err != nil {
-				return err
-			}
-			defer stmt.Close()
-			insert[kind] = stmt
-		}
-		logStmt, err := tx.PrepareContext(ctx, `INSERT INTO status_log (item_kind, item_id, from_status, to_status, reason, actor, at)
-			VALUES (?, ?, NULL, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer logStmt.Close()
-		for _, it := range c.Items {
-			stmt, ok := insert[it.Kind]
-			if !ok {
-				return &BadInputError{Msg: fmt.Sprintf("catalog %s %d: unknown kind", it.Kind, it.ID)}
-			}
-			if _, err := stmt.ExecContext(ctx, it.ID, it.BatchID, it.Slice, it.GoFile, it.GoSymbol, it.GoLineStart, it.GoLineEnd, it.Status, it.Reason); err != nil {
-				return &BadInputError{Msg: fmt.Sprintf("catalog %s %d: %v", it.Kind, it.ID, err)}
-			}
-			if _, err := logStmt.ExecContext(ctx, it.Kind, it.ID, it.Status, it.Reason, actor, at); err != nil {
-				return err
-			}
-		}
-		callStmt, err := tx.PrepareContext(ctx, `INSERT INTO calls (caller_id, callee_id) VALUES (?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer callStmt.Close()
-		for _, call := range c.Calls {
-			if _, err := callStmt.ExecContext(ctx, call[0], call[1]); err != nil {
-				return &BadInputError{Msg: fmt.Sprintf("catalog call %d -> %d: %v", call[0], call[1], err)}
-			}
-		}
-		return nil
+		return insertCatalog(ctx, tx, c, actor, d.timestamp(), "imported from catalog")
 	})
+}
+
+// insertCatalog writes c's batches, their dependencies, items and calls,
+// each batch and item with a first status_log row giving source as the
+// reason for its status.
+func insertCatalog(ctx context.Context, tx *sql.Tx, c *Catalog, actor, at, source string) error {
+	for _, b := range c.Batches {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO batches (id, name, go_file, status, description) VALUES (?, ?, ?, ?, ?)`,
+			b.ID, b.Name, b.GoFile, b.Status, b.Description); err != nil {
+			return &BadInputError{Msg: fmt.Sprintf("catalog batch %d: %v", b.ID, err)}
+		}
+		if err := logChange(ctx, tx, KindBatch, b.ID, "", string(b.Status), source, actor, at, nil); err != nil {
+			return err
+		}
+	}
+	for _, b := range c.Batches {
+		for _, dep := range b.DependsOn {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO batch_deps (batch_id, depends_on) VALUES (?, ?)`, b.ID, dep); err != nil {
+				return &BadInputError{Msg: fmt.Sprintf("catalog batch %d depends on %d: %v", b.ID, dep, err)}
+			}
+		}
+	}
+	// Prepared once: a catalog has hundreds to thousands of rows.
+	insert := map[ItemKind]*sql.Stmt{}
+	for _, kind := range []ItemKind{KindFeature, KindTest} {
+		table, err := kind.table()
+		if err != nil {
+			return err
+		}
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO `+table+` (id, batch_id, slice, go_file, go_symbol, go_line_start, go_line_end, status, reason)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		insert[kind] = stmt
+	}
+	logStmt, err := tx.PrepareContext(ctx, `INSERT INTO status_log (item_kind, item_id, from_status, to_status, reason, actor, at)
+		VALUES (?, ?, NULL, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer logStmt.Close()
+	for _, it := range c.Items {
+		stmt, ok := insert[it.Kind]
+		if !ok {
+			return &BadInputError{Msg: fmt.Sprintf("catalog %s %d: unknown kind", it.Kind, it.ID)}
+		}
+		if _, err := stmt.ExecContext(ctx, it.ID, it.BatchID, it.Slice, it.GoFile, it.GoSymbol, it.GoLineStart, it.GoLineEnd, it.Status, it.Reason); err != nil {
+			return &BadInputError{Msg: fmt.Sprintf("catalog %s %d: %v", it.Kind, it.ID, err)}
+		}
+		if _, err := logStmt.ExecContext(ctx, it.Kind, it.ID, it.Status, it.Reason, actor, at); err != nil {
+			return err
+		}
+	}
+	callStmt, err := tx.PrepareContext(ctx, `INSERT INTO calls (caller_id, callee_id) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer callStmt.Close()
+	for _, call := range c.Calls {
+		if _, err := callStmt.ExecContext(ctx, call[0], call[1]); err != nil {
+			return &BadInputError{Msg: fmt.Sprintf("catalog call %d -> %d: %v", call[0], call[1], err)}
+		}
+	}
+	return nil
 }
 
 // write runs fn in one write transaction. With _txlock=immediate the BEGIN

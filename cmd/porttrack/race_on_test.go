@@ -1,0 +1,7 @@
+//go:build race
+
+package main
+
+// raceEnabled tells tests that build porttrack to build it the same way,
+// reusing the race-instrumented packages of the test build.
+const raceEnabled = true

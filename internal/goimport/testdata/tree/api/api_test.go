@@ -1,0 +1,5 @@
+package api_test
+
+import "testing"
+
+func TestLookup(t *testing.T) {}
