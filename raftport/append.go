@@ -262,6 +262,16 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 		}
 	}
 
+	// A catchup's snapshot message (a snapshot plus the peer state) is
+	// installed, never stored as an entry. One that gets here, starting
+	// where our log ends, is a copy of one we installed: stored, it would
+	// be applied as the state at the next index.
+	if sub != nil && !isNew && ae.isCatchupSnapshot() {
+		n.Unlock()
+		n.debug("Dropping a catchup snapshot our log already holds")
+		return
+	}
+
 	if ae.shouldStore() {
 		if sub != nil {
 			if err := n.storeToWAL(ae); err != nil {
@@ -311,7 +321,7 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 	}
 
 	// Applying may return ae to the pool.
-	aeCommit, aeReply := ae.commit, ae.reply
+	aeCommit, aeReply, aeLeader := ae.commit, ae.reply, ae.leader
 
 	if aeCommit > n.commit {
 		if catchingUp {
@@ -335,6 +345,12 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 	var ar *appendEntryResponse
 	if isNew {
 		ar = newAppendEntryResponse(n.pterm, n.pindex, n.id, true)
+		// Our log now holds the leader's as of this entry, so it holds
+		// every committed entry, whatever we lost: we may vote again.
+		if n.abstain {
+			n.debug("Caught up with leader %q, voting again", aeLeader)
+			n.abstain = false
+		}
 	}
 	n.Unlock()
 
@@ -423,7 +439,7 @@ func (n *raft) truncateToLeader(ae *appendEntry, isNew bool) bool {
 // installCatchupSnapshot handles the first entry of a catchup that starts
 // past our log: the leader's snapshot and peer state. Lock held.
 func (n *raft) installCatchupSnapshot(ae *appendEntry) {
-	if len(ae.entries) != 2 || ae.entries[0].Type != EntrySnapshot || ae.entries[1].Type != EntryPeerState {
+	if !ae.isCatchupSnapshot() {
 		n.warn("First catchup entry lacked a snapshot plus peer state, retrying")
 		n.cancelCatchup()
 		return
@@ -442,6 +458,11 @@ func (n *raft) installCatchupSnapshot(ae *appendEntry) {
 	n.pindex = ae.pindex
 	n.pterm = ae.pterm
 	n.commit = ae.pindex
+	// A membership change we held uncommitted is settled by the snapshot,
+	// one way or the other; left pending, it would block every later one.
+	if n.membChangeIndex > 0 && n.membChangeIndex <= n.commit {
+		n.membChangeIndex = 0
+	}
 
 	snap := &snapshot{
 		lastTerm:  n.pterm,
@@ -641,6 +662,12 @@ func (n *raft) sendAppendEntryLocked(entries []*Entry, checkLeader bool) error {
 		}
 	}
 	return nil
+}
+
+// isCatchupSnapshot reports whether ae is the first message of a catchup
+// from a snapshot, as sendSnapshotToFollower builds it.
+func (ae *appendEntry) isCatchupSnapshot() bool {
+	return len(ae.entries) == 2 && ae.entries[0].Type == EntrySnapshot && ae.entries[1].Type == EntryPeerState
 }
 
 // cachePendingEntry keeps the entry just stored at pindex in memory for

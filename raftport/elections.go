@@ -142,7 +142,10 @@ func (n *raft) runAsCandidate() {
 	n.Unlock()
 
 	n.requestVote()
-	n.votes.Push(&voteResponse{term: n.Term(), peer: n.ID(), granted: true})
+	n.RLock()
+	abstain := n.abstain
+	n.RUnlock()
+	n.votes.Push(&voteResponse{term: n.Term(), peer: n.ID(), granted: true, empty: abstain})
 
 	votes := map[string]struct{}{}
 	emptyVotes := map[string]struct{}{}
@@ -277,6 +280,10 @@ func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
 	// that a candidate it votes for needs only a quorum, not everyone.
 	if voteOk && vresp.empty && n.initializing {
 		vresp.empty = false
+	}
+	// A node that may have lost acknowledged entries votes as if empty.
+	if n.abstain {
+		vresp.empty = true
 	}
 
 	candidateUpToDate := vr.lastTerm > n.pterm || (vr.lastTerm == n.pterm && vr.lastIndex >= n.pindex)

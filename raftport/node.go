@@ -251,6 +251,13 @@ type raft struct {
 	leader string
 	vote   string
 
+	// abstain is set when this node may have lost log entries it had
+	// acknowledged (its log was cut or found empty on restart): until a
+	// live append entry from a current leader shows its log holds that
+	// leader's, its votes (its own included) count as empty, so they never
+	// help elect a leader that lacks what it lost.
+	abstain bool
+
 	s *Server
 
 	hasleader atomic.Bool

@@ -271,10 +271,22 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	}
 
 	// The file may lag what the group decided while we were gone; a
-	// catchup corrects that, what matters is never voting twice.
-	if term, vote, err := n.readTermVote(); err == nil && term > 0 {
+	// catchup corrects that, what matters is never voting twice. A damaged
+	// file would forget a vote, so the node refuses to start on one.
+	term, vote, err := n.readTermVote()
+	if errors.Is(err, storage.ErrCorrupt) {
+		n.abandon()
+		return nil, fmt.Errorf("raft: group %q cannot start, its term and vote are unreadable: %w", cfg.Name, err)
+	}
+	if err == nil && term > 0 {
 		n.term = term
 		n.vote = vote
+	}
+	// A log cut at open (a damaged or torn final record) may have held
+	// acknowledged entries.
+	if r, ok := cfg.Log.(interface{ Recovery() storage.Recovery }); ok && r.Recovery().TornSize > 0 {
+		n.warn("The log lost its tail at open (%s); abstaining from votes until caught up", r.Recovery().Reason)
+		n.abstain = true
 	}
 
 	// A memory log starts empty, so an old snapshot would not line up
@@ -318,6 +330,12 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	// A new group's empty log is expected, not lost data, so relax the
 	// empty-log checks until the first entry. A new member of a group
 	// being scaled up must not campaign until the leader has sent data.
+	// A restarting durable node with neither log nor snapshot lost what
+	// it held (its log was removed), unlike a memory log, empty by design.
+	if cfg.Recovering && n.pindex == 0 && n.snapfile == "" && n.wtype == FileStorage {
+		n.warn("Restarted without log or snapshot; abstaining from votes until caught up")
+		n.abstain = true
+	}
 	if !cfg.Recovering && n.pindex == 0 {
 		n.initializing = true
 		if !cfg.Observer && cfg.ScaleUp {
@@ -368,6 +386,8 @@ func (n *raft) replayWAL() {
 	// Truncating to a snapshot older than the log's start must empty the
 	// log as the reference's stores do, hence truncateLogTo.
 	truncate := func(index uint64) {
+		// What is cut may have been acknowledged.
+		n.abstain = true
 		if err := n.truncateLogTo(index); err != nil {
 			n.setWriteErr(err)
 		}

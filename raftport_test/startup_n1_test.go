@@ -212,8 +212,9 @@ func TestNRGInitializeAndScaleUp(t *testing.T) {
 
 // TestStateFileLayouts checks peers.idx and tav.idx: the reference's field
 // layouts inside checksummed files, a vote persisted as it is cast, a
-// damaged term file ignored on restart rather than read as a term, and a
-// failed write recorded as the node's write error.
+// damaged term file refusing the restart (naming the file) rather than
+// letting the node forget its vote, and a failed write recorded as the
+// node's write error.
 func TestStateFileLayouts(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
 	s := c.servers[0]
@@ -249,11 +250,17 @@ func TestStateFileLayouts(t *testing.T) {
 	st.restart()
 	st.expect(inTerm(5), votedFor(nats0))
 
-	// Damage the term file: the restart must not take a term from it.
+	// Damage the term file: the restart must refuse, naming the file,
+	// rather than forget whom it voted for and vote again in that term.
 	raw, err := os.ReadFile(tavPath)
 	require_NoError(t, err)
 	raw[0] ^= 0xff
 	require_NoError(t, os.WriteFile(tavPath, raw, 0o644))
+	err = st.tryRestart()
+	require_Error(t, err, storage.ErrCorrupt)
+	require_Contains(t, err.Error(), tavPath)
+	// Without the file the node starts from term 0.
+	require_NoError(t, os.Remove(tavPath))
 	st.restart()
 	st.expect(inTerm(0), votedFor(""))
 

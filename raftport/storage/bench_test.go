@@ -2,7 +2,6 @@ package storage
 
 import (
 	"strconv"
-	"sync"
 	"testing"
 )
 
@@ -18,43 +17,7 @@ var batchSizes = []int{1, 16, 256}
 func BenchmarkFileWALAppend(b *testing.B) {
 	for _, n := range batchSizes {
 		b.Run("appenders="+strconv.Itoa(n), func(b *testing.B) {
-			w, err := OpenFileWAL(b.TempDir(), WALOptions{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() {
-				if err := w.Close(); err != nil {
-					b.Error(err)
-				}
-			})
-			data := make([]byte, benchEntrySize)
-			b.SetBytes(benchEntrySize)
-			b.ResetTimer()
-			var wg sync.WaitGroup
-			errs := make(chan error, n)
-			for g := range n {
-				count := b.N / n
-				if g == 0 {
-					count += b.N % n
-				}
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					for range count {
-						if _, err := w.Append(1, data); err != nil {
-							errs <- err
-							return
-						}
-					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			close(errs)
-			if err := <-errs; err != nil {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(w.Stats().Syncs)/float64(b.N), "fsyncs/op")
+			benchConcurrentAppends(b, WALOptions{}, benchEntrySize, n)
 		})
 	}
 }

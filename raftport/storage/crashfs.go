@@ -313,6 +313,11 @@ func (c *CrashFS) SyncDir(dir string) error {
 func (c *CrashFS) Crash() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	return c.crashLocked()
+}
+
+// crashLocked is Crash with c.mu held.
+func (c *CrashFS) crashLocked() error {
 	c.down = true
 	var errs []error
 	for cf := range c.open {

@@ -170,18 +170,7 @@ func (n *Network) decideLocked(m Message) fate {
 func (n *Network) Partition(groups ...[]string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for i, gi := range groups {
-		for j, gj := range groups {
-			if i == j {
-				continue
-			}
-			for _, a := range gi {
-				for _, b := range gj {
-					n.blocked[link{a, b}] = struct{}{}
-				}
-			}
-		}
-	}
+	n.cutBetweenLocked(groups)
 }
 
 // Block cuts messages from one node to another, in that direction only.
