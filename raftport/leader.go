@@ -94,38 +94,6 @@ func (n *raft) runAsLeader() {
 	}
 }
 
-// sendProposals drains the proposal queue into batched append entries.
-// Membership changes travel alone, one at a time, so they are sent apart.
-func (n *raft) sendProposals() {
-	es := n.prop.Pop()
-	var entries []*Entry
-	sz := 0
-	for _, pe := range es {
-		if pe.ChangesMembership() {
-			n.sendMembershipChange(pe.Entry)
-			continue
-		}
-		entries = append(entries, pe.Entry)
-		sz += len(pe.Data) + 1
-		if sz < maxProposalBatchBytes && len(entries) < maxProposalBatchEntries {
-			continue
-		}
-		n.sendAppendEntry(entries)
-		// A fresh slice: the sent one is referenced by the pending cache.
-		sz, entries = 0, nil
-	}
-	if len(entries) > 0 {
-		n.sendAppendEntry(entries)
-	}
-	for _, pe := range es {
-		if pe.reply != "" {
-			n.sendReply(pe.reply, nil)
-		}
-		pe.returnToPool()
-	}
-	n.prop.Recycle(&es)
-}
-
 // Quorum reports whether enough peers were heard from recently to form a
 // quorum. It is also asked of former leaders.
 func (n *raft) Quorum() bool {

@@ -214,6 +214,7 @@ func (n *raft) switchState(state RaftState) bool {
 		n.updateLeadChange(false)
 		n.resp.Drain()
 		n.prop.Drain()
+		n.outcomes.leadershipLost()
 	case state == Leader && prev != Leader:
 		// The upward signal waits until the new leader has applied its
 		// first entries (see switchToLeader and aflr).
