@@ -279,7 +279,7 @@ type raft struct {
 	// written), and the encoded term-and-vote and peer set awaiting their
 	// write.
 	wal      storage.WAL
-	wtype    StorageType
+	wtype    walKind
 	bytes    uint64
 	werr     error
 	wtv, wps []byte

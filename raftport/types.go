@@ -251,12 +251,12 @@ type Peer struct {
 	Lag     uint64
 }
 
-// StorageType says where a node's WAL lives.
-type StorageType int
+// walKind says where a node's WAL lives.
+type walKind int
 
 const (
-	FileStorage StorageType = iota
-	MemoryStorage
+	fileWAL walKind = iota
+	memoryWAL
 )
 
 // reachesStateMachine is true for the entry types the state machine gets
