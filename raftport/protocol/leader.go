@@ -115,23 +115,22 @@ func ChooseSuccessor(members []Member, preferred string, healthy time.Duration) 
 // Health is a node's answer to a health check.
 type Health uint8
 
-const (
-	Behind  Health = iota // not current
-	Current               // the leader, or a follower with everything applied
-	Lagging               // otherwise fine, but applies trail commits
-)
+// Behind: not current. Current: the leader, or a follower with everything
+// applied. Lagging: otherwise fine, but applies trail commits.
+const Behind, Current, Lagging Health = 0, 1, 2
 
-// Why names the reason a node is not current.
-type Why uint8
+// Why names the reason a node is not current, in words for its log.
+type Why string
 
+// The reasons; WhyNot is no reason, the node is current.
 const (
-	WhyNot          Why = iota // current
-	WhyClosed                  // the node is shut down
-	WhyNoCommit                // nothing committed yet
-	WhyLeaderSilent            // the leader was not heard from lately
-	WhyCatchingUp              // a catchup is running: the commits themselves lag
-	WhyPaused                  // applies are paused with commits held back
-	WhyApplying                // applies trail commits
+	WhyNot          Why = ""
+	WhyClosed       Why = "node is shut down"
+	WhyNoCommit     Why = "nothing committed yet"
+	WhyLeaderSilent Why = "leader has been silent too long"
+	WhyCatchingUp   Why = "catchup running: the commits themselves lag"
+	WhyPaused       Why = "applies are paused with commits held back"
+	WhyApplying     Why = "applies trail commits"
 )
 
 // HealthView is what a health check looks at.

@@ -134,7 +134,7 @@ func TestJudgeHealth(t *testing.T) {
 	for _, c := range cases {
 		health, why := JudgeHealth(c.h)
 		if health != c.health || why != c.why {
-			t.Errorf("%s: got (%d, %d), want (%d, %d)", c.name, health, why, c.health, c.why)
+			t.Errorf("%s: got (%d, %q), want (%d, %q)", c.name, health, why, c.health, c.why)
 		}
 	}
 }

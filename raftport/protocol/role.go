@@ -6,13 +6,9 @@ import "time"
 // raftport.RaftState, so the shell converts between them directly.
 type Role uint8
 
-// The roles. Closed is final: no transition leaves it.
-const (
-	Follower Role = iota
-	Leader
-	Candidate
-	Closed
-)
+// The roles. Closed is final: no transition leaves it, and entering it
+// resets nothing but what leaving the leadership resets.
+const Follower, Leader, Candidate, Closed Role = 0, 1, 2, 3
 
 // LeaderAfter says whom a node follows once a transition is done.
 type LeaderAfter uint8
@@ -29,20 +25,20 @@ const (
 type Transition struct {
 	Refused bool // the node is closed: nothing happens at all
 
-	// Resets before the role changes.
-	ClearLeaderMarks bool // the up-to-date-leader flag, its time and the index it waits for
-	ClearTransfer    bool // a leadership transfer under way
-	ClearAcks        bool // acks of one term say nothing of the next
-	NextTerm         bool // a candidate starts a new term
-	Leader           LeaderAfter
+	// Resets before the role changes: the up-to-date-leader flag, its time
+	// and the index it waits for (ClearLeaderMarks); a leadership transfer
+	// under way (ClearTransfer); the acks, since those of one term say
+	// nothing of the next (ClearAcks); a candidate's new term (NextTerm).
+	ClearLeaderMarks, ClearTransfer, ClearAcks, NextTerm bool
+	Leader                                               LeaderAfter
 
-	// Effects of the role change itself.
-	LeadershipChanged bool // leadership was gained or lost
-	SignalLost        bool // tell the upper layer we no longer lead
-	DropLeaderQueues  bool // proposals and responses addressed to our leadership
-	DropPending       bool // a previous leadership's cache of sent entries
-	ResetTimer        bool
-	PersistTermVote   bool
+	// Effects of the role change itself: leadership was gained or lost
+	// (LeadershipChanged); tell the upper layer we no longer lead
+	// (SignalLost); drop the proposals and responses addressed to our
+	// leadership (DropLeaderQueues) or a previous leadership's cache of sent
+	// entries (DropPending); then rearm the election timer and write term
+	// and vote.
+	LeadershipChanged, SignalLost, DropLeaderQueues, DropPending, ResetTimer, PersistTermVote bool
 
 	// After the role change: send the peer state as the new term's first
 	// entry and report leadership only once it is applied.
@@ -51,7 +47,7 @@ type Transition struct {
 
 // Enter is rule Enter: the transition from role from to role to.
 func Enter(from, to Role) Transition {
-	if from == Closed || to == Closed {
+	if from == Closed {
 		return Transition{Refused: true}
 	}
 	t := Transition{ResetTimer: true, PersistTermVote: true}

@@ -36,7 +36,8 @@ func TestEnter(t *testing.T) {
 		{Leader, Leader, leader},
 		{Closed, Follower, Transition{Refused: true}},
 		{Closed, Leader, Transition{Refused: true}},
-		{Follower, Closed, Transition{Refused: true}},
+		{Follower, Closed, always},
+		{Leader, Closed, lost(always)},
 	}
 	for _, c := range cases {
 		if got := Enter(c.from, c.to); got != c.want {

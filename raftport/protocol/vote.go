@@ -26,14 +26,17 @@ type VoteVerdict struct {
 	Term uint64 // the voter's term after the ballot, also the answer's term
 	Vote string // the voter's vote after the ballot
 
-	Granted bool
-	Empty   bool // answer as a voter whose log holds nothing
+	// The answer: granted or not, and whether it comes from a log that
+	// holds nothing (or may have lost entries).
+	Granted, Empty bool
 
-	Persist       bool // Term or Vote changed: make them durable before answering
-	StepDown      bool // a later term: a candidate or leader becomes a follower first
-	CancelCatchup bool // a later term: a catchup from an older leader is moot
-	RestartTimer  bool // granted: give the candidate a full election timeout to win
-	CampaignSoon  bool // refused for an older log while free to vote: campaign after a short delay
+	// Persist: Term or Vote changed, make them durable before answering.
+	// StepDown: a later term, a candidate or leader becomes a follower
+	// first. CancelCatchup: with a later term, a catchup from an older
+	// leader is moot. RestartTimer: granted, give the candidate a full
+	// election timeout to win. CampaignSoon: refused for an older log while
+	// free to vote, so campaign after a short delay.
+	Persist, StepDown, CancelCatchup, RestartTimer, CampaignSoon bool
 }
 
 // logCovers reports whether a log ending at (lastTerm, lastIndex) holds at
