@@ -37,7 +37,7 @@ func (n *raft) CampaignImmediately() error { return n.askForElection(true) }
 
 // askForElection is Campaign, or CampaignImmediately when now is set.
 func (n *raft) askForElection(now bool) error {
-	return withLock(n, func() error {
+	return wlocked(n, func() error {
 		if !now {
 			return n.campaign(randCampaignTimeout(&n.timing))
 		}
@@ -130,7 +130,7 @@ func (n *raft) runAsCandidate() {
 	n.underLock(func() { n.votes.Drain() })
 	n.requestVote()
 	n.votes.Push(&voteResponse{term: n.Term(), peer: n.ID(), granted: true,
-		empty: reading(n, func() bool { return n.abstain })})
+		empty: rlocked(n, func() bool { return n.abstain })})
 	var tally protocol.Tally
 	for n.State() == Candidate && n.candidateStep(&tally) {
 	}
@@ -210,11 +210,11 @@ func (n *raft) yieldToTerm(term uint64, adopt bool) {
 
 // wonElection reports whether the votes in tally elect us.
 func (n *raft) wonElection(tally *protocol.Tally) bool {
-	return reading(n, func() bool { return tally.Won(n.qn, n.csz) })
+	return rlocked(n, func() bool { return tally.Won(n.qn, n.csz) })
 }
 
 // quorumNeeded is the quorum of the current cluster size.
-func (n *raft) quorumNeeded() int { return reading(n, func() int { return n.qn }) }
+func (n *raft) quorumNeeded() int { return rlocked(n, func() int { return n.qn }) }
 
 // takeVoteRequest answers one queued ballot.
 func (n *raft) takeVoteRequest() {

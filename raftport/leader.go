@@ -170,12 +170,12 @@ func (n *raft) sendProposals() {
 // Quorum reports whether enough members were heard from recently to form
 // a quorum (protocol.HeardQuorum). It is also asked of former leaders.
 func (n *raft) Quorum() bool {
-	return reading(n, func() bool {
+	return rlocked(n, func() bool {
 		return protocol.HeardQuorum(n.members(), n.timing.LostQuorumInterval, n.qn)
 	})
 }
 
-func (n *raft) lostQuorum() bool { return reading(n, n.lostQuorumLocked) }
+func (n *raft) lostQuorum() bool { return rlocked(n, n.lostQuorumLocked) }
 
 // lostQuorumLocked is the leader's decision to give up, protocol.LostQuorum.
 // The caller holds the node lock.
@@ -189,8 +189,8 @@ func (n *raft) lostQuorumLocked() bool {
 // notActive reports whether the leader sent nothing for a heartbeat
 // interval, so that followers need a heartbeat to keep trusting it.
 func (n *raft) notActive() bool {
-	return reading(n, func() bool { return time.Since(n.active) > n.timing.HeartbeatInterval })
+	return rlocked(n, func() bool { return time.Since(n.active) > n.timing.HeartbeatInterval })
 }
 
 // Term is the node's current term.
-func (n *raft) Term() uint64 { return reading(n, func() uint64 { return n.term }) }
+func (n *raft) Term() uint64 { return rlocked(n, func() uint64 { return n.term }) }

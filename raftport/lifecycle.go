@@ -15,15 +15,15 @@ func (n *raft) underLock(f func()) {
 	f()
 }
 
-// reading returns what f reads under the node's read lock.
-func reading[T any](n *raft, f func() T) T {
+// rlocked returns what f reads under the node's read lock.
+func rlocked[T any](n *raft, f func() T) T {
 	n.RLock()
 	defer n.RUnlock()
 	return f()
 }
 
-// withLock returns what f returns under the node lock.
-func withLock[T any](n *raft, f func() T) T {
+// wlocked returns what f returns under the node lock.
+func wlocked[T any](n *raft, f func() T) T {
 	n.Lock()
 	defer n.Unlock()
 	return f()
@@ -35,7 +35,7 @@ type logMarks struct {
 }
 
 func (n *raft) marks() logMarks {
-	return reading(n, func() logMarks {
+	return rlocked(n, func() logMarks {
 		return logMarks{last: n.pindex, commit: n.commit, applied: n.applied, snapshot: n.papplied, bytes: n.bytes}
 	})
 }
@@ -84,7 +84,7 @@ func (n *raft) QuitC() <-chan struct{} { return n.quit }
 // leads or has stored everything this node applied; its lag is how far its
 // log trails our commit.
 func (n *raft) Peers() []*Peer {
-	return reading(n, func() []*Peer {
+	return rlocked(n, func() []*Peer {
 		out := make([]*Peer, 0, len(n.peers))
 		for id, ps := range n.peers {
 			out = append(out, &Peer{ID: id, Last: ps.ts,
@@ -152,7 +152,7 @@ func (n *raft) WaitForStop() {
 }
 
 // IsDeleted reports whether Delete was called.
-func (n *raft) IsDeleted() bool { return reading(n, func() bool { return n.deleted }) }
+func (n *raft) IsDeleted() bool { return rlocked(n, func() bool { return n.deleted }) }
 
 // Delete stops the node and removes its log and store directory. The node
 // is marked deleted first so that the teardown deletes the log rather than

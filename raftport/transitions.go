@@ -212,13 +212,13 @@ func (n *raft) LeaderSince() *time.Time {
 // GroupLeader is the node ID of the current leader, or "" when none.
 func (n *raft) GroupLeader() string {
 	if n != nil {
-		return reading(n, func() string { return n.leader })
+		return rlocked(n, func() string { return n.leader })
 	}
 	return noLeader
 }
 
 // isCatchingUp reports whether a catchup from the leader is under way.
-func (n *raft) isCatchingUp() bool { return reading(n, func() bool { return n.catchup != nil }) }
+func (n *raft) isCatchingUp() bool { return rlocked(n, func() bool { return n.catchup != nil }) }
 
 // Current reports whether we lead, or follow and are up to date.
 func (n *raft) Current() bool { return n != nil && n.checkHealth(false) }
