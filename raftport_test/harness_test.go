@@ -605,11 +605,21 @@ func (c *cluster) shutdown() {
 	c.closeTransport()
 }
 
+// storageKind is where a test node's log lives: in files (storage.OpenFileWAL)
+// or in memory (storage.NewMemWAL), the reference's FileStorage and
+// MemoryStorage.
+type storageKind int
+
+const (
+	fileStorage storageKind = iota
+	memoryStorage
+)
+
 // newLog opens a fresh log of the given kind, and says where a file log
 // lives ("" for memory).
-func (c *cluster) newLog(st raftport.StorageType) (storage.WAL, string) {
+func (c *cluster) newLog(st storageKind) (storage.WAL, string) {
 	c.t.Helper()
-	if st == raftport.MemoryStorage {
+	if st == memoryStorage {
 		return storage.NewMemWAL(), ""
 	}
 	dir := c.tempDir()

@@ -350,7 +350,7 @@ func joinAdders(c *cluster, count int) group[*stateAdder] {
 	c.t.Helper()
 	var joined group[*stateAdder]
 	for range count {
-		joined = append(joined, joinGroup(c, "TEST", raftport.MemoryStorage, newStateAdder))
+		joined = append(joined, joinGroup(c, "TEST", memoryStorage, newStateAdder))
 	}
 	return joined
 }
