@@ -72,7 +72,7 @@ type RaftNode interface {
 // then InstallSnapshot or Abort.
 type RaftNodeCheckpoint interface {
 	LoadLastSnapshot() (snap []byte, err error)
-	AppendEntriesSeq() iter.Seq2[*appendEntry, error]
+	AppendEntriesSeq() iter.Seq2[LogEntry, error]
 	Abort()
 	InstallSnapshot(data []byte) (uint64, error)
 }
