@@ -160,13 +160,13 @@ func (n *raft) runAsCandidate() {
 			n.resp.Drain()
 		case <-n.prop.Ch():
 			// Proposals made to a leadership we no longer hold.
-			n.prop.Drain()
+			n.dropProposals()
 		case <-n.s.quitCh:
 			return
 		case <-n.quit:
 			return
 		case <-elect.C:
-			n.switchToCandidate()
+			n.startElection()
 			return
 		case <-n.votes.Ch():
 			// A Drain may have emptied the queue after the signal.

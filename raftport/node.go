@@ -319,4 +319,6 @@ type raft struct {
 	// debugOn mirrors dflag for debug(), which runs with and without the
 	// lock while SetDebug may change the flag.
 	debugOn atomic.Bool
+
+	ap appendTrack // append shell: recovery counters and held entries (run.go)
 }

@@ -213,7 +213,7 @@ func (n *raft) switchState(state RaftState) bool {
 		leadChange = true
 		n.updateLeadChange(false)
 		n.resp.Drain()
-		n.prop.Drain()
+		n.dropProposals()
 	case state == Leader && prev != Leader:
 		// The upward signal waits until the new leader has applied its
 		// first entries (see switchToLeader and aflr).
