@@ -12,31 +12,31 @@ import (
 )
 
 type (
-	aeSpec = raftprobe.AppendEntrySpec[Entry]
-	aeMsg  = raftprobe.AppendEntryMsg[Entry]
+	probeSpec = raftprobe.AppendEntrySpec[Entry]
+	probeMsg  = raftprobe.AppendEntryMsg[Entry]
 )
 
-func init() { raftprobe.Register[Entry, RaftState](port{}) }
+func init() { raftprobe.Register[Entry, RaftState](probePort{}) }
 
-// port is what this package registers with raftprobe.
-type port struct{}
+// probePort is what this package registers with raftprobe.
+type probePort struct{}
 
-func (port) Open(node any) (raftprobe.Window[Entry, RaftState], bool) {
+func (probePort) Open(node any) (raftprobe.Window[Entry, RaftState], bool) {
 	n, ok := node.(*raft)
 	if !ok {
 		return nil, false
 	}
-	return window{n}, true
+	return nodeWindow{n}, true
 }
 
 // InitNode creates and recovers a node as StartRaftNode does, without
 // starting its run loop: the step-by-step tests call the protocol's
 // handlers themselves, and a running loop would race them.
-func (port) InitNode(server any, account string, cfg any) (any, error) {
+func (probePort) InitNode(server any, account string, cfg any) (any, error) {
 	s, sok := server.(*Server)
 	c, cok := cfg.(*RaftConfig)
 	if !sok || !cok {
-		return nil, errBadPortArgs
+		return nil, errProbePortArgs
 	}
 	n, err := s.initRaftNode(account, c)
 	if err != nil {
@@ -45,9 +45,9 @@ func (port) InitNode(server any, account string, cfg any) (any, error) {
 	return n, nil
 }
 
-func (port) Codec() raftprobe.Codec[Entry] { return codec{} }
+func (probePort) Codec() raftprobe.Codec[Entry] { return probeCodec{} }
 
-func (port) Limits() raftprobe.Limits {
+func (probePort) Limits() raftprobe.Limits {
 	return raftprobe.Limits{
 		PendingCacheDropThreshold: paeDropThreshold,
 		ErrLeaderLen:              errLeaderLen,
@@ -56,32 +56,32 @@ func (port) Limits() raftprobe.Limits {
 	}
 }
 
-// window is the test window on one node.
-type window struct{ n *raft }
+// nodeWindow is the test window on one node.
+type nodeWindow struct{ n *raft }
 
-var _ raftprobe.Window[Entry, RaftState] = window{}
+var _ raftprobe.Window[Entry, RaftState] = nodeWindow{}
 
-func (w window) Lock()   { w.n.Lock() }
-func (w window) Unlock() { w.n.Unlock() }
+func (w nodeWindow) Lock()   { w.n.Lock() }
+func (w nodeWindow) Unlock() { w.n.Unlock() }
 
-// reading returns what look sees under the node's read lock.
-func reading[T any](w window, look func(n *raft) T) T {
+// windowRead returns what look sees under the node's read lock.
+func windowRead[T any](w nodeWindow, look func(n *raft) T) T {
 	w.n.RLock()
 	defer w.n.RUnlock()
 	return look(w.n)
 }
 
-// changing runs change under the node's write lock and returns its result;
+// windowChange runs change under the node's write lock and returns its result;
 // each of the window's setters is one such change.
-func changing[T any](w window, change func(n *raft) T) T {
+func windowChange[T any](w nodeWindow, change func(n *raft) T) T {
 	w.n.Lock()
 	defer w.n.Unlock()
 	return change(w.n)
 }
 
-// set is changing for a change with nothing to report.
-func (w window) set(change func(n *raft)) {
-	changing(w, func(n *raft) struct{} { change(n); return struct{}{} })
+// set is windowChange for a change with nothing to report.
+func (w nodeWindow) set(change func(n *raft)) {
+	windowChange(w, func(n *raft) struct{} { change(n); return struct{}{} })
 }
 
-var errBadPortArgs = errors.New("raftport: InitNode needs a *Server and a *RaftConfig")
+var errProbePortArgs = errors.New("raftport: InitNode needs a *Server and a *RaftConfig")

@@ -9,18 +9,18 @@ import (
 	"github.com/porttrack-dev/porttrack/internal/raftprobe"
 )
 
-// codec is raftprobe.Codec over this package's encodings.
-type codec struct{}
+// probeCodec is raftprobe.Codec over this package's encodings.
+type probeCodec struct{}
 
-// toAppendEntry is the message spec describes, for encoding.
-func toAppendEntry(spec aeSpec) *appendEntry {
+// probeAppendEntry is the message spec describes, for encoding.
+func probeAppendEntry(spec probeSpec) *appendEntry {
 	return &appendEntry{leader: spec.Leader, term: spec.Term, commit: spec.Commit,
 		pterm: spec.PTerm, pindex: spec.PIndex, lterm: spec.LTerm, entries: spec.Entries}
 }
 
-// specOf is ae as plain values.
-func specOf(ae *appendEntry) aeSpec {
-	var s aeSpec
+// probeSpecOf is ae as plain values.
+func probeSpecOf(ae *appendEntry) probeSpec {
+	var s probeSpec
 	s.Leader, s.Term, s.Commit, s.LTerm = ae.leader, ae.term, ae.commit, ae.lterm
 	s.PTerm, s.PIndex = ae.pterm, ae.pindex
 	s.Entries, s.Reply = ae.entries, ae.reply
@@ -29,44 +29,44 @@ func specOf(ae *appendEntry) aeSpec {
 
 // Spec makes the entries yielded by RaftNodeCheckpoint.AppendEntriesSeq
 // readable outside the package.
-func (ae *appendEntry) Spec() aeSpec { return specOf(ae) }
+func (ae *appendEntry) Spec() probeSpec { return probeSpecOf(ae) }
 
-// received decodes msg as the transport hands it to the node, arriving on
+// probeDecode decodes msg as the transport hands it to the node, arriving on
 // via (nil for a replay of the node's own log).
-func received(msg *aeMsg, via raftprobe.Sub) (*appendEntry, error) {
+func probeDecode(msg *probeMsg, via raftprobe.Sub) (*appendEntry, error) {
 	return decodeAppendEntry(msg.Bytes(), via.Subscription(), msg.Spec().Reply)
 }
 
-func (codec) EncodeAppendEntry(spec aeSpec) (*aeMsg, error) {
-	wire, err := toAppendEntry(spec).encode(nil)
+func (probeCodec) EncodeAppendEntry(spec probeSpec) (*probeMsg, error) {
+	wire, err := probeAppendEntry(spec).encode(nil)
 	if err != nil {
 		return nil, err
 	}
 	return raftprobe.NewAppendEntryMsg(spec, wire), nil
 }
 
-func (codec) EncodeAppendEntryInto(spec aeSpec, b []byte) ([]byte, error) {
-	return toAppendEntry(spec).encode(b)
+func (probeCodec) EncodeAppendEntryInto(spec probeSpec, b []byte) ([]byte, error) {
+	return probeAppendEntry(spec).encode(b)
 }
 
-func (codec) DecodeAppendEntry(msg []byte) (aeSpec, error) {
+func (probeCodec) DecodeAppendEntry(msg []byte) (probeSpec, error) {
 	ae, err := decodeAppendEntry(append([]byte(nil), msg...), nil, "")
 	if err != nil {
-		return aeSpec{}, err
+		return probeSpec{}, err
 	}
-	return specOf(ae), nil
+	return probeSpecOf(ae), nil
 }
 
-// toResponse is the append-entry response r describes.
-func toResponse(r raftprobe.ResponseSpec) *appendEntryResponse {
+// probeResponse is the append-entry response r describes.
+func probeResponse(r raftprobe.ResponseSpec) *appendEntryResponse {
 	return &appendEntryResponse{term: r.Term, index: r.Index, peer: r.Peer, reply: r.Reply, success: r.Success}
 }
 
-func (codec) EncodeAppendEntryResponse(r raftprobe.ResponseSpec) []byte {
-	return toResponse(r).encode(nil)
+func (probeCodec) EncodeAppendEntryResponse(r raftprobe.ResponseSpec) []byte {
+	return probeResponse(r).encode(nil)
 }
 
-func (codec) DecodeAppendEntryResponse(msg []byte, reply string) (raftprobe.ResponseSpec, error) {
+func (probeCodec) DecodeAppendEntryResponse(msg []byte, reply string) (raftprobe.ResponseSpec, error) {
 	ar := decodeAppendEntryResponse(msg)
 	if ar == nil {
 		return raftprobe.ResponseSpec{}, fmt.Errorf("raftport: append entry response of %d bytes, want %d", len(msg), appendEntryResponseLen)
@@ -76,40 +76,42 @@ func (codec) DecodeAppendEntryResponse(msg []byte, reply string) (raftprobe.Resp
 	return r, nil
 }
 
-func toVoteRequest(q raftprobe.VoteRequestSpec) *voteRequest {
+func probeVoteRequest(q raftprobe.VoteRequestSpec) *voteRequest {
 	return &voteRequest{term: q.Term, lastTerm: q.LastTerm, lastIndex: q.LastIndex, candidate: q.Candidate, reply: q.Reply}
 }
 
-func toVoteResponse(v raftprobe.VoteResponseSpec) *voteResponse {
+func probeVoteResponse(v raftprobe.VoteResponseSpec) *voteResponse {
 	return &voteResponse{term: v.Term, peer: v.Peer, granted: v.Granted, empty: v.Empty}
 }
 
-func voteAnswerOf(vr *voteResponse) raftprobe.VoteResponseSpec {
+func probeVoteAnswer(vr *voteResponse) raftprobe.VoteResponseSpec {
 	return raftprobe.VoteResponseSpec{Term: vr.term, Peer: vr.peer, Granted: vr.granted, Empty: vr.empty}
 }
 
 var (
-	errBadVoteRequest  = errors.New("raftport: malformed vote request")
-	errBadVoteResponse = errors.New("raftport: malformed vote response")
+	errProbeVoteRequest  = errors.New("raftport: malformed vote request")
+	errProbeVoteResponse = errors.New("raftport: malformed vote response")
 )
 
-func (codec) EncodeVoteRequest(q raftprobe.VoteRequestSpec) []byte { return toVoteRequest(q).encode() }
+func (probeCodec) EncodeVoteRequest(q raftprobe.VoteRequestSpec) []byte {
+	return probeVoteRequest(q).encode()
+}
 
-func (codec) DecodeVoteRequest(msg []byte, reply string) (raftprobe.VoteRequestSpec, error) {
+func (probeCodec) DecodeVoteRequest(msg []byte, reply string) (raftprobe.VoteRequestSpec, error) {
 	if vr := decodeVoteRequest(msg, reply); vr != nil {
 		return raftprobe.VoteRequestSpec{Term: vr.term, LastTerm: vr.lastTerm, LastIndex: vr.lastIndex,
 			Candidate: vr.candidate, Reply: vr.reply}, nil
 	}
-	return raftprobe.VoteRequestSpec{}, errBadVoteRequest
+	return raftprobe.VoteRequestSpec{}, errProbeVoteRequest
 }
 
-func (codec) EncodeVoteResponse(v raftprobe.VoteResponseSpec) []byte {
-	return toVoteResponse(v).encode()
+func (probeCodec) EncodeVoteResponse(v raftprobe.VoteResponseSpec) []byte {
+	return probeVoteResponse(v).encode()
 }
 
-func (codec) DecodeVoteResponse(msg []byte) (raftprobe.VoteResponseSpec, error) {
+func (probeCodec) DecodeVoteResponse(msg []byte) (raftprobe.VoteResponseSpec, error) {
 	if vr := decodeVoteResponse(msg); vr != nil {
-		return voteAnswerOf(vr), nil
+		return probeVoteAnswer(vr), nil
 	}
-	return raftprobe.VoteResponseSpec{}, errBadVoteResponse
+	return raftprobe.VoteResponseSpec{}, errProbeVoteResponse
 }

@@ -11,11 +11,11 @@ import (
 	"github.com/porttrack-dev/porttrack/internal/raftprobe"
 )
 
-func (w window) Replication() raftprobe.ReplicationState[RaftState] {
-	return reading(w, func(*raft) raftprobe.ReplicationState[RaftState] { return w.ReplicationLocked() })
+func (w nodeWindow) Replication() raftprobe.ReplicationState[RaftState] {
+	return windowRead(w, func(*raft) raftprobe.ReplicationState[RaftState] { return w.ReplicationLocked() })
 }
 
-func (w window) ReplicationLocked() raftprobe.ReplicationState[RaftState] {
+func (w nodeWindow) ReplicationLocked() raftprobe.ReplicationState[RaftState] {
 	n := w.n
 	r := raftprobe.ReplicationState[RaftState]{State: RaftState(n.state.Load())}
 	r.Term, r.PTerm, r.PIndex = n.term, n.pterm, n.pindex
@@ -26,14 +26,14 @@ func (w window) ReplicationLocked() raftprobe.ReplicationState[RaftState] {
 	return r
 }
 
-func (w window) StartupFlags() raftprobe.StartupFlags {
-	return reading(w, func(n *raft) raftprobe.StartupFlags {
+func (w nodeWindow) StartupFlags() raftprobe.StartupFlags {
+	return windowRead(w, func(n *raft) raftprobe.StartupFlags {
 		return raftprobe.StartupFlags{Initializing: n.initializing, ScaleUp: n.scaleUp, Observer: n.observer}
 	})
 }
 
-func (w window) Catchup() (raftprobe.CatchupView, bool) {
-	c := reading(w, func(n *raft) *raftprobe.CatchupView {
+func (w nodeWindow) Catchup() (raftprobe.CatchupView, bool) {
+	c := windowRead(w, func(n *raft) *raftprobe.CatchupView {
 		if c := n.catchup; c != nil {
 			return &raftprobe.CatchupView{CTerm: c.cterm, CIndex: c.cindex, PTerm: c.pterm, PIndex: c.pindex,
 				Active: c.active, Signal: c.signal}
@@ -46,12 +46,12 @@ func (w window) Catchup() (raftprobe.CatchupView, bool) {
 	return *c, true
 }
 
-func (w window) CatchupFollowers() []string {
-	return reading(w, func(n *raft) []string { return slices.Collect(maps.Keys(n.progress)) })
+func (w nodeWindow) CatchupFollowers() []string {
+	return windowRead(w, func(n *raft) []string { return slices.Collect(maps.Keys(n.progress)) })
 }
 
-func (w window) PeerViews() map[string]raftprobe.PeerView {
-	return reading(w, func(n *raft) map[string]raftprobe.PeerView {
+func (w nodeWindow) PeerViews() map[string]raftprobe.PeerView {
+	return windowRead(w, func(n *raft) map[string]raftprobe.PeerView {
 		views := make(map[string]raftprobe.PeerView, len(n.peers))
 		for id, ps := range n.peers {
 			views[id] = raftprobe.PeerView{LastSeen: ps.ts, LastIndex: ps.li, Known: ps.kp}
@@ -60,23 +60,23 @@ func (w window) PeerViews() map[string]raftprobe.PeerView {
 	})
 }
 
-func (w window) KnownPeers() []string { return reading(w, (*raft).peerNames) }
+func (w nodeWindow) KnownPeers() []string { return windowRead(w, (*raft).peerNames) }
 
 // CurrentPeerState takes the lock itself, as currentPeerState does.
-func (w window) CurrentPeerState() raftprobe.PeerStateView {
+func (w nodeWindow) CurrentPeerState() raftprobe.PeerStateView {
 	ps := w.n.currentPeerState()
 	return raftprobe.PeerStateView{KnownPeers: ps.knownPeers, ClusterSize: ps.clusterSize}
 }
 
-func (w window) PeerStateEntry() *Entry {
-	ps := reading(w, func(n *raft) *peerState {
+func (w nodeWindow) PeerStateEntry() *Entry {
+	ps := windowRead(w, func(n *raft) *peerState {
 		return &peerState{knownPeers: n.peerNames(), clusterSize: n.csz, domainExt: n.extSt}
 	})
 	return newEntry(EntryPeerState, encodePeerState(ps))
 }
 
-func (w window) Acks() map[uint64][]string {
-	return reading(w, func(n *raft) map[uint64][]string {
+func (w nodeWindow) Acks() map[uint64][]string {
+	return windowRead(w, func(n *raft) map[uint64][]string {
 		out := make(map[uint64][]string, len(n.acks))
 		for index, peers := range n.acks {
 			out[index] = slices.Collect(maps.Keys(peers))
@@ -85,33 +85,33 @@ func (w window) Acks() map[uint64][]string {
 	})
 }
 
-func (w window) Subjects() raftprobe.Subjects {
-	return reading(w, func(n *raft) raftprobe.Subjects {
+func (w nodeWindow) Subjects() raftprobe.Subjects {
+	return windowRead(w, func(n *raft) raftprobe.Subjects {
 		return raftprobe.Subjects{Vote: n.vsubj, VoteReply: n.vreply, Append: n.asubj,
 			AppendResp: n.areply, Propose: n.psubj, RemovePeer: n.rpsubj}
 	})
 }
 
-func (w window) AppendSubject() string { return w.Subjects().Append }
+func (w nodeWindow) AppendSubject() string { return w.Subjects().Append }
 
-func (w window) AESub() raftprobe.Sub {
-	return reading(w, func(n *raft) raftprobe.Sub { return raftprobe.SubOf(n.aesub) })
+func (w nodeWindow) AESub() raftprobe.Sub {
+	return windowRead(w, func(n *raft) raftprobe.Sub { return raftprobe.SubOf(n.aesub) })
 }
 
-func (w window) CatchupSub() raftprobe.Sub { return w.HoldCatchup().Sub() }
+func (w nodeWindow) CatchupSub() raftprobe.Sub { return w.HoldCatchup().Sub() }
 
-func (w window) ElectionTimerReset() time.Time {
-	return reading(w, func(*raft) time.Time { return w.ElectionTimerResetLocked() })
+func (w nodeWindow) ElectionTimerReset() time.Time {
+	return windowRead(w, func(*raft) time.Time { return w.ElectionTimerResetLocked() })
 }
 
-func (w window) ElectionTimerResetLocked() time.Time { return w.n.etlr }
+func (w nodeWindow) ElectionTimerResetLocked() time.Time { return w.n.etlr }
 
 // The queue lengths and the leader's checks take what locks they need.
 
-func (w window) PendingProposals() int     { return w.n.prop.Len() }
-func (w window) PendingResponses() int     { return w.n.resp.Len() }
-func (w window) PendingAppendEntries() int { return w.n.entry.Len() }
-func (w window) LostQuorum() bool          { return w.n.lostQuorum() }
-func (w window) OutOfResources() bool      { return w.n.outOfResources() }
+func (w nodeWindow) PendingProposals() int     { return w.n.prop.Len() }
+func (w nodeWindow) PendingResponses() int     { return w.n.resp.Len() }
+func (w nodeWindow) PendingAppendEntries() int { return w.n.entry.Len() }
+func (w nodeWindow) LostQuorum() bool          { return w.n.lostQuorum() }
+func (w nodeWindow) OutOfResources() bool      { return w.n.outOfResources() }
 
-func (w window) SelectNextLeader() string { return reading(w, (*raft).selectNextLeader) }
+func (w nodeWindow) SelectNextLeader() string { return windowRead(w, (*raft).selectNextLeader) }

@@ -10,29 +10,29 @@ import (
 	"github.com/porttrack-dev/porttrack/internal/raftprobe"
 )
 
-func (w window) SetTerm(term uint64)        { w.set(func(*raft) { w.SetTermLocked(term) }) }
-func (w window) SetTermLocked(term uint64)  { w.n.term = term }
-func (w window) SetCommit(index uint64)     { w.set(func(n *raft) { n.commit = index }) }
-func (w window) SetProcessed(index uint64)  { w.set(func(n *raft) { n.processed = index }) }
-func (w window) SetApplied(index uint64)    { w.set(func(n *raft) { n.applied = index }) }
-func (w window) SetInitializing(on bool)    { w.set(func(n *raft) { n.initializing = on }) }
-func (w window) SetScaleUp(on bool)         { w.set(func(n *raft) { n.scaleUp = on }) }
-func (w window) SetScaleUpTime(t time.Time) { w.set(func(n *raft) { n.lsut = t }) }
-func (w window) SetSnapshotting(on bool)    { w.set(func(n *raft) { n.snapshotting = on }) }
-func (w window) ClearElectionTimerReset()   { w.set(func(n *raft) { n.etlr = time.Time{} }) }
+func (w nodeWindow) SetTerm(term uint64)        { w.set(func(*raft) { w.SetTermLocked(term) }) }
+func (w nodeWindow) SetTermLocked(term uint64)  { w.n.term = term }
+func (w nodeWindow) SetCommit(index uint64)     { w.set(func(n *raft) { n.commit = index }) }
+func (w nodeWindow) SetProcessed(index uint64)  { w.set(func(n *raft) { n.processed = index }) }
+func (w nodeWindow) SetApplied(index uint64)    { w.set(func(n *raft) { n.applied = index }) }
+func (w nodeWindow) SetInitializing(on bool)    { w.set(func(n *raft) { n.initializing = on }) }
+func (w nodeWindow) SetScaleUp(on bool)         { w.set(func(n *raft) { n.scaleUp = on }) }
+func (w nodeWindow) SetScaleUpTime(t time.Time) { w.set(func(n *raft) { n.lsut = t }) }
+func (w nodeWindow) SetSnapshotting(on bool)    { w.set(func(n *raft) { n.snapshotting = on }) }
+func (w nodeWindow) ClearElectionTimerReset()   { w.set(func(n *raft) { n.etlr = time.Time{} }) }
 
-func (w window) SetLogPositionLocked(term, pterm, pindex, commit uint64) {
+func (w nodeWindow) SetLogPositionLocked(term, pterm, pindex, commit uint64) {
 	w.n.term, w.n.pterm, w.n.pindex, w.n.commit = term, pterm, pindex, commit
 }
 
 // SetLeaderState and ForceState store without the lock, as atomics.
-func (w window) SetLeaderState(upToDate bool) { w.n.leaderState.Store(upToDate) }
-func (w window) ForceState(state RaftState)   { w.n.state.Store(int32(state)) }
+func (w nodeWindow) SetLeaderState(upToDate bool) { w.n.leaderState.Store(upToDate) }
+func (w nodeWindow) ForceState(state RaftState)   { w.n.state.Store(int32(state)) }
 
-func (w window) SetWriteErr(err error) { w.n.setWriteErr(err) }
+func (w nodeWindow) SetWriteErr(err error) { w.n.setWriteErr(err) }
 
-func (w window) SetPeerKnown(peer string, known bool) error {
-	return changing(w, func(n *raft) error {
+func (w nodeWindow) SetPeerKnown(peer string, known bool) error {
+	return windowChange(w, func(n *raft) error {
 		if ps := n.peers[peer]; ps != nil {
 			ps.kp = known
 			return nil
@@ -41,8 +41,8 @@ func (w window) SetPeerKnown(peer string, known bool) error {
 	})
 }
 
-func (w window) SetCatchupProgress(pindex uint64, active time.Time) error {
-	return changing(w, func(n *raft) error {
+func (w nodeWindow) SetCatchupProgress(pindex uint64, active time.Time) error {
+	return windowChange(w, func(n *raft) error {
 		if c := n.catchup; c != nil {
 			c.pindex, c.active = pindex, active
 			return nil
@@ -53,13 +53,13 @@ func (w window) SetCatchupProgress(pindex uint64, active time.Time) error {
 
 // CachePendingLocked puts spec into the pending cache at index, standing in
 // for an entry cached earlier with other contents.
-func (w window) CachePendingLocked(index uint64, spec aeSpec) {
+func (w nodeWindow) CachePendingLocked(index uint64, spec probeSpec) {
 	w.n.pae[index] = newAppendEntry(spec.Leader, spec.Term, spec.Commit, spec.PTerm, spec.PIndex, spec.Entries)
 }
 
 // AddCatchupInProgress registers a follower catchup under name, which
 // holds off snapshots that are not forced.
-func (w window) AddCatchupInProgress(name string) {
+func (w nodeWindow) AddCatchupInProgress(name string) {
 	w.set(func(n *raft) {
 		if n.progress == nil {
 			n.progress = map[string]*IPQueue[uint64]{}
@@ -70,13 +70,13 @@ func (w window) AddCatchupInProgress(name string) {
 
 // QueueProposalAndResponse queues one empty proposal and one empty
 // response, to observe what a state change does with queued work.
-func (w window) QueueProposalAndResponse() {
+func (w nodeWindow) QueueProposalAndResponse() {
 	w.n.prop.Push(newProposedEntry(newEntry(EntryNormal, nil), ""))
 	w.n.resp.Push(&appendEntryResponse{})
 }
 
-func (w window) HoldCatchup() raftprobe.CatchupHandle {
-	return reading(w, func(n *raft) raftprobe.CatchupHandle {
+func (w nodeWindow) HoldCatchup() raftprobe.CatchupHandle {
+	return windowRead(w, func(n *raft) raftprobe.CatchupHandle {
 		if c := n.catchup; c != nil {
 			return raftprobe.HoldCatchup(c, raftprobe.SubOf(c.sub))
 		}
@@ -84,7 +84,7 @@ func (w window) HoldCatchup() raftprobe.CatchupHandle {
 	})
 }
 
-func (w window) RestoreCatchup(h raftprobe.CatchupHandle) {
+func (w nodeWindow) RestoreCatchup(h raftprobe.CatchupHandle) {
 	c, _ := h.Held().(*catchupState)
 	w.set(func(n *raft) { n.catchup = c })
 }

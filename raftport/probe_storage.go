@@ -10,48 +10,52 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/storage"
 )
 
-func (w window) StoreDir() string     { return reading(w, func(n *raft) string { return n.sd }) }
-func (w window) SnapshotsDir() string { return filepath.Join(w.StoreDir(), snapshotsDir) }
-func (w window) SnapFile() string     { return reading(w, func(n *raft) string { return n.snapfile }) }
+func (w nodeWindow) StoreDir() string     { return windowRead(w, func(n *raft) string { return n.sd }) }
+func (w nodeWindow) SnapshotsDir() string { return filepath.Join(w.StoreDir(), snapshotsDir) }
+func (w nodeWindow) SnapFile() string {
+	return windowRead(w, func(n *raft) string { return n.snapfile })
+}
 
-func (w window) WAL() storage.WAL { return reading(w, func(n *raft) storage.WAL { return n.wal }) }
+func (w nodeWindow) WAL() storage.WAL {
+	return windowRead(w, func(n *raft) storage.WAL { return n.wal })
+}
 
-func (w window) WALState() storage.State { return w.n.wal.State() }
+func (w nodeWindow) WALState() storage.State { return w.n.wal.State() }
 
-func (w window) ReplaceWAL(wrap func(storage.WAL) storage.WAL) {
+func (w nodeWindow) ReplaceWAL(wrap func(storage.WAL) storage.WAL) {
 	w.set(func(n *raft) { n.wal = wrap(n.wal) })
 }
 
-func (w window) LoadEntry(index uint64) (aeSpec, error) {
-	ae, err := reading(w, func(n *raft) result[*appendEntry] { return resultOf(n.loadEntry(index)) }).get()
+func (w nodeWindow) LoadEntry(index uint64) (probeSpec, error) {
+	ae, err := windowRead(w, func(n *raft) windowResult[*appendEntry] { return windowResultOf(n.loadEntry(index)) }).get()
 	if err != nil {
-		return aeSpec{}, err
+		return probeSpec{}, err
 	}
-	return specOf(ae), nil
+	return probeSpecOf(ae), nil
 }
 
-func (w window) StoreToWAL(msg *aeMsg) error {
-	return changing(w, func(*raft) error { return w.StoreToWALLocked(msg) })
+func (w nodeWindow) StoreToWAL(msg *probeMsg) error {
+	return windowChange(w, func(*raft) error { return w.StoreToWALLocked(msg) })
 }
 
-func (w window) StoreToWALLocked(msg *aeMsg) error {
-	ae, err := received(msg, raftprobe.Sub{})
+func (w nodeWindow) StoreToWALLocked(msg *probeMsg) error {
+	ae, err := probeDecode(msg, raftprobe.Sub{})
 	if err != nil {
 		return err
 	}
 	return w.n.storeToWAL(ae)
 }
 
-func (w window) TruncateWAL(term, index uint64) {
+func (w nodeWindow) TruncateWAL(term, index uint64) {
 	w.set(func(*raft) { w.TruncateWALLocked(term, index) })
 }
 
-func (w window) TruncateWALLocked(term, index uint64) { w.n.truncateWAL(term, index) }
+func (w nodeWindow) TruncateWALLocked(term, index uint64) { w.n.truncateWAL(term, index) }
 
-func (w window) ResetWAL() { w.set((*raft).resetWAL) }
+func (w nodeWindow) ResetWAL() { w.set((*raft).resetWAL) }
 
-func (w window) LoadLastSnapshot() (raftprobe.SnapshotView, error) {
-	snap, err := changing(w, func(n *raft) result[*snapshot] { return resultOf(n.loadLastSnapshot()) }).get()
+func (w nodeWindow) LoadLastSnapshot() (raftprobe.SnapshotView, error) {
+	snap, err := windowChange(w, func(n *raft) windowResult[*snapshot] { return windowResultOf(n.loadLastSnapshot()) }).get()
 	if err != nil {
 		return raftprobe.SnapshotView{}, err
 	}
@@ -61,19 +65,19 @@ func (w window) LoadLastSnapshot() (raftprobe.SnapshotView, error) {
 
 // InstallSnapshotInternal installs a snapshot as one received from the
 // leader is installed: without a checkpoint, ending any in progress.
-func (w window) InstallSnapshotInternal(v raftprobe.SnapshotView) error {
+func (w nodeWindow) InstallSnapshotInternal(v raftprobe.SnapshotView) error {
 	snap := &snapshot{lastTerm: v.LastTerm, lastIndex: v.LastIndex, peerstate: v.PeerState, data: v.Data}
-	return changing(w, func(n *raft) error { return n.installSnapshot(snap) })
+	return windowChange(w, func(n *raft) error { return n.installSnapshot(snap) })
 }
 
-func (w window) SetupLastSnapshot() error { return w.n.setupLastSnapshot() }
+func (w nodeWindow) SetupLastSnapshot() error { return w.n.setupLastSnapshot() }
 
-// result carries a value and an error out of a locked section.
-type result[T any] struct {
+// windowResult carries a value and an error out of a locked section.
+type windowResult[T any] struct {
 	v   T
 	err error
 }
 
-func resultOf[T any](v T, err error) result[T] { return result[T]{v, err} }
+func windowResultOf[T any](v T, err error) windowResult[T] { return windowResult[T]{v, err} }
 
-func (r result[T]) get() (T, error) { return r.v, r.err }
+func (r windowResult[T]) get() (T, error) { return r.v, r.err }
