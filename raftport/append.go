@@ -71,12 +71,8 @@ func (n *raft) aeVia(sub transport.Subscription) protocol.Via {
 
 // aeLocal is what the append rules read of our state. Lock held.
 func (n *raft) aeLocal() protocol.Local {
-	l := protocol.Local{Term: n.term, LastTerm: n.pterm, LastIndex: n.pindex, Commit: n.commit}
-	if st := n.State(); st == Leader {
-		l.Role = protocol.Leading
-	} else if st == Candidate {
-		l.Role = protocol.Campaigning
-	}
+	// protocol.Role takes raftport.RaftState's values.
+	l := protocol.Local{Role: protocol.Role(n.State()), Term: n.term, LastTerm: n.pterm, LastIndex: n.pindex, Commit: n.commit}
 	if cs := n.catchup; cs != nil {
 		l.CatchingUp, l.WantTerm, l.WantIndex = true, cs.cterm, cs.cindex
 	}
@@ -662,7 +658,7 @@ func (n *raft) processAppendEntryResponse(ar *appendEntryResponse) {
 		n.serveGap(ar)
 		return
 	case protocol.YieldTerm:
-		n.yieldToTerm(ar.term)
+		n.giveWayToTerm(ar.term)
 	}
 	arPool.Put(ar)
 }
@@ -691,8 +687,8 @@ func (n *raft) countAck(ar *appendEntryResponse) {
 	}
 }
 
-// yieldToTerm gives up leadership to a newer term a follower reported.
-func (n *raft) yieldToTerm(term uint64) {
+// giveWayToTerm gives up leadership to a newer term a follower reported.
+func (n *raft) giveWayToTerm(term uint64) {
 	n.Lock()
 	defer n.Unlock()
 	n.term, n.vote = term, noVote

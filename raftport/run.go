@@ -155,19 +155,12 @@ func (n *raft) error(format string, args ...any) {
 	n.s.log.Error(n.logf(format, args))
 }
 
-// readLocked returns what read reads under the node's read lock.
-func readLocked[T any](n *raft, read func() T) T {
-	n.RLock()
-	defer n.RUnlock()
-	return read()
-}
-
 func (n *raft) electTimer() *time.Timer {
-	return readLocked(n, func() *time.Timer { return n.elect })
+	return rlocked(n, func() *time.Timer { return n.elect })
 }
 
 func (n *raft) IsObserver() bool {
-	return readLocked(n, func() bool { return n.observer })
+	return rlocked(n, func() bool { return n.observer })
 }
 
 // SetObserver makes the node an observer, which replicates but never

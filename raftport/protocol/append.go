@@ -5,12 +5,6 @@ package protocol
 // inside its log), and what a leader does with a follower's answer
 // (Answer, then Resend for a follower that asks for entries).
 
-// Role is the receiving node's role, as far as the append rules care.
-type Role uint8
-
-// The roles.
-const Following, Campaigning, Leading Role = 0, 1, 2
-
 // Via says which channel delivered an append entry: ViaReplay is our own
 // log read back at startup, ViaLive the leader's live broadcast,
 // ViaCatchup the catchup stream we follow now and ViaOldCatchup one we no
@@ -106,12 +100,12 @@ func Receive(l Local, a Arrival) Verdict {
 
 	// AppendTermCheck: a leader or candidate meets a leader.
 	switch {
-	case l.Role == Leading && from < l.Term:
+	case l.Role == Leader && from < l.Term:
 		v.Action = Refuse
 		return v
-	case l.Role == Leading:
+	case l.Role == Leader:
 		v.StepDown, v.TwinLeader = true, from == l.Term
-	case l.Role == Campaigning && from >= l.Term:
+	case l.Role == Candidate && from >= l.Term:
 		v.StepDown = true
 	}
 	if v.StepDown {
@@ -119,7 +113,7 @@ func Receive(l Local, a Arrival) Verdict {
 			v.AdoptTerm, v.Persist = from, true
 			l.Term = from
 		}
-		l.Role = Following
+		l.Role = Follower
 	}
 
 	// A stream we left behind may only continue our log, and only if its
@@ -133,7 +127,7 @@ func Receive(l Local, a Arrival) Verdict {
 	case from > l.Term:
 		v.AdoptTerm = from
 		v.Persist = v.Persist || live
-		v.StepDown = v.StepDown || l.Role != Following
+		v.StepDown = v.StepDown || l.Role != Follower
 	case from < l.Term && a.Via != ViaReplay && (live || a.LeaderTerm != 0):
 		v.Action = Drop
 		if live {

@@ -14,7 +14,7 @@ func expect[T comparable](t *testing.T, row string, got, want T) {
 }
 
 // follower at term 5 whose log ends at [5:10], commit 8.
-var steady = Local{Role: Following, Term: 5, LastTerm: 5, LastIndex: 10, Commit: 8}
+var steady = Local{Role: Follower, Term: 5, LastTerm: 5, LastIndex: 10, Commit: 8}
 
 // next is a live entry of term 5 continuing a log that ends at [pt:pi].
 func next(pt, pi uint64) Arrival {
@@ -32,8 +32,8 @@ func arrive(a Arrival, edit func(*Arrival)) Arrival {
 }
 
 func TestAppendTermCheck(t *testing.T) {
-	leader := with(steady, func(l *Local) { l.Role = Leading })
-	candidate := with(steady, func(l *Local) { l.Role = Campaigning })
+	leader := with(steady, func(l *Local) { l.Role = Leader })
+	candidate := with(steady, func(l *Local) { l.Role = Candidate })
 	cases := []struct {
 		name string
 		l    Local
