@@ -126,7 +126,7 @@ type RaftConfig struct {
 // load the previous snapshot and the entries since, build the new state,
 // then InstallSnapshot or Abort.
 type RaftNodeCheckpoint interface {
-	AppendEntriesSeq() iter.Seq2[*appendEntry, error]
+	AppendEntriesSeq() iter.Seq2[LogEntry, error]
 	LoadLastSnapshot() (snap []byte, err error)
 	InstallSnapshot(data []byte) (uint64, error)
 	Abort()
