@@ -366,6 +366,7 @@ type raft struct {
 
 	// Per-concern state.
 	outcomes outcomeTracker // the proposals ProposeWait waits on
+	ap       appendTrack    // append shell: recovery counters and held entries (run.go)
 }
 
 // subjects are the group's NATS subjects and our inboxes on them.
