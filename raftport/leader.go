@@ -117,56 +117,6 @@ func (n *raft) countResponses() {
 	n.resp.Recycle(&ars)
 }
 
-// proposalBatch gathers proposals into append entries of bounded size.
-type proposalBatch struct {
-	entries []*Entry
-	bytes   int
-}
-
-// add takes e and reports whether the batch is full now.
-func (b *proposalBatch) add(e *Entry) bool {
-	b.entries = append(b.entries, e)
-	b.bytes += len(e.Data) + 1
-	return b.bytes >= maxProposalBatchBytes || len(b.entries) >= maxProposalBatchEntries
-}
-
-// take empties the batch. The next one starts on a fresh slice, since the
-// pending cache keeps a reference to the one sent.
-func (b *proposalBatch) take() []*Entry {
-	entries := b.entries
-	*b = proposalBatch{}
-	return entries
-}
-
-// sendProposals drains the proposal queue into batched append entries.
-// Membership changes travel alone, one at a time, so they are sent apart.
-func (n *raft) sendProposals() {
-	queued := n.prop.Pop()
-	var batch proposalBatch
-	flush := func() {
-		if len(batch.entries) > 0 {
-			n.sendAppendEntry(batch.take())
-		}
-	}
-	for _, pe := range queued {
-		switch {
-		case pe.ChangesMembership():
-			n.sendMembershipChange(pe.Entry)
-		case batch.add(pe.Entry):
-			flush()
-		}
-	}
-	flush()
-	// Proposers that asked for a confirmation get an empty reply.
-	for _, pe := range queued {
-		if pe.reply != "" {
-			n.sendReply(pe.reply, nil)
-		}
-		pe.returnToPool()
-	}
-	n.prop.Recycle(&queued)
-}
-
 // Quorum reports whether enough members were heard from recently to form
 // a quorum (protocol.HeardQuorum). It is also asked of former leaders.
 func (n *raft) Quorum() bool {

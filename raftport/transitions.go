@@ -98,6 +98,7 @@ func (n *raft) switchState(state RaftState) bool {
 	if tr.DropLeaderQueues {
 		n.resp.Drain()
 		n.prop.Drain()
+		n.outcomes.leadershipLost()
 	}
 	if tr.DropPending && len(n.pae) > 0 {
 		n.pae = make(map[uint64]*appendEntry)
