@@ -160,6 +160,29 @@ func TestAppendReask(t *testing.T) {
 	}
 }
 
+func TestAppendCatchupAck(t *testing.T) {
+	reached := with(steady, func(l *Local) { l.CatchingUp, l.WantTerm, l.WantIndex = true, 5, 10 })
+	short := with(reached, func(l *Local) { l.WantIndex = 12 })
+	stream := Arrival{Via: ViaCatchup, Term: 4, LeaderTerm: 5, PrevTerm: 4, PrevIndex: 9}
+	cases := []struct {
+		name string
+		l    Local
+		a    Arrival
+		want bool
+	}{
+		{"target reached by the current stream of our term", reached, stream, true},
+		{"target not reached yet", short, stream, false},
+		{"stream of an older leader", reached, arrive(stream, func(a *Arrival) { a.LeaderTerm = 4 }), false},
+		{"old server's stream without a leader term", reached, arrive(stream, func(a *Arrival) { a.LeaderTerm = 0 }), false},
+		{"a stream we left", reached, arrive(stream, func(a *Arrival) { a.Via = ViaOldCatchup }), false},
+		{"live entries are acked by Store itself", reached, arrive(stream, func(a *Arrival) { a.Via = ViaLive }), false},
+		{"not catching up", steady, stream, false},
+	}
+	for _, c := range cases {
+		expect(t, c.name, AckCatchup(c.l, c.a), c.want)
+	}
+}
+
 func TestAppendAnswer(t *testing.T) {
 	cases := []struct {
 		name string
