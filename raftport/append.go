@@ -201,6 +201,9 @@ func (n *raft) reconcile(ae *appendEntry, via protocol.Via) bool {
 	if ae.pindex >= n.commit {
 		if ours, _ := n.loadEntry(ae.pindex); ours != nil {
 			held = protocol.Held{Found: true, Term: ours.term, PrevTerm: ours.pterm, PrevIndex: ours.pindex}
+			if after, _ := n.loadEntry(ae.pindex + 1); after != nil {
+				held.HasNext, held.NextTerm = true, after.term
+			}
 		} else if snap, err := n.loadLastSnapshot(); err == nil && snap != nil {
 			held.SnapTerm, held.SnapIndex = snap.lastTerm, snap.lastIndex
 		}

@@ -173,6 +173,9 @@ type Held struct {
 	// itself following the entry at (PrevTerm, PrevIndex).
 	Found                     bool
 	Term, PrevTerm, PrevIndex uint64
+	// HasNext: our log also has the entry after it, of term NextTerm.
+	HasNext  bool
+	NextTerm uint64
 	// SnapTerm and SnapIndex are our last snapshot's position (zero when
 	// there is none).
 	SnapTerm, SnapIndex uint64
@@ -199,6 +202,11 @@ type Repair struct {
 func Reconcile(l Local, a Arrival, h Held) Repair {
 	switch {
 	case a.PrevIndex < l.Commit:
+		return Repair{Covered: true}
+	case h.Found && h.Term == a.PrevTerm && h.HasNext && h.NextTerm == a.Term:
+		// We hold this very entry (same index, same term): a duplicate
+		// or a late copy. Cutting the log back to it would drop entries
+		// we may have acknowledged.
 		return Repair{Covered: true}
 	case h.Found && h.Term == a.PrevTerm:
 		return Repair{Truncate: true, Term: a.PrevTerm, Index: a.PrevIndex, Resume: true}
