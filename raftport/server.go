@@ -282,6 +282,9 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 		n.term = term
 		n.vote = vote
 	}
+	// A term on file means this node took part in the group before: it
+	// restarts, whatever the caller said, so an empty log is lost data.
+	recovering := cfg.Recovering || n.term > 0
 	// A log cut at open (a damaged or torn final record) may have held
 	// acknowledged entries.
 	if r, ok := cfg.Log.(interface{ Recovery() storage.Recovery }); ok && r.Recovery().TornSize > 0 {
@@ -332,11 +335,11 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	// being scaled up must not campaign until the leader has sent data.
 	// A restarting durable node with neither log nor snapshot lost what
 	// it held (its log was removed), unlike a memory log, empty by design.
-	if cfg.Recovering && n.pindex == 0 && n.snapfile == "" && n.wtype == fileWAL {
+	if recovering && n.pindex == 0 && n.snapfile == "" && n.wtype == fileWAL {
 		n.warn("Restarted without log or snapshot; abstaining from votes until caught up")
 		n.abstain = true
 	}
-	if !cfg.Recovering && n.pindex == 0 {
+	if !recovering && n.pindex == 0 {
 		n.initializing = true
 		if !cfg.Observer && cfg.ScaleUp {
 			n.scaleUp = true
@@ -360,8 +363,10 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 }
 
 // walType tells memory logs from durable ones, which keep snapshots.
+// A volatile log kept across a restart (MemWAL.Reopen) counts as durable:
+// only a fresh one has nothing a snapshot could line up with.
 func walType(wal storage.WAL) walKind {
-	if _, ok := wal.(*storage.MemWAL); ok {
+	if st := wal.State(); wal.Volatile() && st.FirstIndex <= 1 && st.LastIndex == 0 {
 		return memoryWAL
 	}
 	return fileWAL
