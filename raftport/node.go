@@ -126,7 +126,7 @@ type RaftConfig struct {
 // load the previous snapshot and the entries since, build the new state,
 // then InstallSnapshot or Abort.
 type RaftNodeCheckpoint interface {
-	AppendEntriesSeq() iter.Seq2[*appendEntry, error]
+	AppendEntriesSeq() iter.Seq2[LogEntry, error]
 	LoadLastSnapshot() (snap []byte, err error)
 	InstallSnapshot(data []byte) (uint64, error)
 	Abort()
@@ -366,6 +366,7 @@ type raft struct {
 
 	// Per-concern state.
 	outcomes outcomeTracker // the proposals ProposeWait waits on
+	ap       appendTrack    // append shell: recovery counters and held entries (run.go)
 }
 
 // subjects are the group's NATS subjects and our inboxes on them.
