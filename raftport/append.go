@@ -179,11 +179,9 @@ func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 	catchingUp := n.catchup != nil
 	isNew := sub != nil && sub == n.aesub
 
-	// Entries of a previous catchup stream: ignore them when they come from
-	// a leader too old to send lterm, or when they would make us truncate.
-	unsafeToApply := ae.lterm == 0 || ae.pindex < n.pindex
-	notCurrentStream := !catchingUp || sub != n.catchup.sub
-	if !isNew && sub != nil && unsafeToApply && notCurrentStream {
+	// Entries of a catchup stream that is not our current one are stale,
+	// whatever their index (see admitStreamEntry).
+	if !n.admitStreamEntry(ae, sub, isNew) {
 		n.Unlock()
 		n.debug("Dropping a stale entry left over from an earlier catchup")
 		return

@@ -146,9 +146,7 @@ func (n *raft) trackResponse(ar *appendEntryResponse) bool {
 	}
 
 	// A catchup in progress for this peer paces itself on its acks.
-	if indexUpdateQ := n.progress[ar.peer]; indexUpdateQ != nil {
-		indexUpdateQ.Push(ar.index)
-	}
+	n.noteCatchupAck(ar.peer, ar.index)
 
 	if ar.index <= n.commit {
 		return false

@@ -282,8 +282,7 @@ type raft struct {
 	wtv []byte // encoded term and vote awaiting their write to disk
 	wps []byte // encoded peer set awaiting its write to disk
 
-	catchup  *catchupState
-	progress map[string]*IPQueue[uint64] // followers being caught up by us
+	catchup *catchupState
 
 	hcommit uint64 // commit when applies were paused
 
@@ -319,4 +318,6 @@ type raft struct {
 	// debugOn mirrors dflag for debug(), which runs with and without the
 	// lock while SetDebug may change the flag.
 	debugOn atomic.Bool
+
+	cu catchupLedger // catchup streams: those we send as leader, ours as follower
 }

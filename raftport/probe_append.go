@@ -415,8 +415,8 @@ func (p *Probe) CatchupFollower(r ResponseSpec) {
 func (p *Probe) CatchupFollowers() []string {
 	p.n.RLock()
 	defer p.n.RUnlock()
-	out := make([]string, 0, len(p.n.progress))
-	for peer := range p.n.progress {
+	out := make([]string, 0, len(p.n.cu.out))
+	for peer := range p.n.cu.out {
 		out = append(out, peer)
 	}
 	return out

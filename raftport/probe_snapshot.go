@@ -102,8 +102,8 @@ func (p *Probe) SetApplied(index uint64) { p.locked(func() { p.n.applied = index
 func (p *Probe) AddCatchupInProgress(name string) {
 	p.n.Lock()
 	defer p.n.Unlock()
-	if p.n.progress == nil {
-		p.n.progress = make(map[string]*IPQueue[uint64])
+	if p.n.cu.out == nil {
+		p.n.cu.out = make(map[string]*outStream)
 	}
-	p.n.progress[name] = newIPQueue[uint64](name)
+	p.n.cu.out[name] = &outStream{peer: name, acks: newIPQueue[uint64](name), halt: make(chan struct{})}
 }
