@@ -13,5 +13,6 @@
 // fault schedule; a failing run prints the shortest failing history it
 // could find. The suite reaches raftport only through its public API,
 // the kv example, the in-process transport and storage.CrashFS, plus one
-// raftport.Probe call (pausing a node), kept in probe.go.
+// call into the module's test window, internal/raftprobe (pausing a
+// node), kept in probe.go.
 package faults

@@ -1,7 +1,7 @@
 package raftport
 
 // Fuzz targets for every decoder of the node's wire and file formats. They
-// call the decoders by their reference names, not through Probe, so they
+// call the decoders by their reference names, not through the test window, so they
 // keep working while the exported helpers change. Each checks more than
 // "no panic": what decodes must re-encode to the bytes it came from (up to
 // the parts a decoder documents as ignored), and what does not must be

@@ -213,7 +213,7 @@ type raft struct {
 	timing  Timing
 
 	wal   storage.WAL
-	wtype StorageType
+	wtype walKind
 	bytes uint64 // bytes in the WAL, kept here to spare State() calls
 	werr  error  // last write error; once set the node stops writing
 

@@ -1,37 +1,87 @@
 package raftport
 
-// Probe is the one deliberate window into a node for deterministic tests:
-// the ported reference tests drive the protocol step by step (deliver this
-// append entry, switch to leader now) and read its counters, which a
-// black-box API cannot offer. Nothing in normal operation uses it.
-//
-// Every Probe method takes the node lock itself unless its name ends in
-// Locked; tests that need several steps under one lock call Lock/Unlock.
-type Probe struct {
-	n *raft
-}
+// The test window (internal/raftprobe) on this package's nodes. The ported
+// reference tests drive the protocol step by step and read its counters,
+// which a black-box API cannot offer; the window gives them that without
+// putting it in the users' API. Nothing in normal operation uses it.
 
-// NewProbe returns the probe of a node created by this package. It panics
-// on any other RaftNode, which can only be a programming error in a test.
-func NewProbe(node RaftNode) *Probe {
+import (
+	"errors"
+
+	"github.com/porttrack-dev/porttrack/internal/raftprobe"
+)
+
+type (
+	probeSpec = raftprobe.AppendEntrySpec[Entry]
+	probeMsg  = raftprobe.AppendEntryMsg[Entry]
+)
+
+func init() { raftprobe.Register[Entry, RaftState](probePort{}) }
+
+// probePort is what this package registers with raftprobe.
+type probePort struct{}
+
+func (probePort) Open(node any) (raftprobe.Window[Entry, RaftState], bool) {
 	n, ok := node.(*raft)
 	if !ok {
-		panic("raftport: NewProbe needs a node started by raftport")
+		return nil, false
 	}
-	return &Probe{n: n}
+	return nodeWindow{n}, true
 }
 
-// Lock takes the node lock, as the reference tests do around multi-step
-// changes.
-func (p *Probe) Lock() { p.n.Lock() }
-
-// Unlock releases the node lock.
-func (p *Probe) Unlock() { p.n.Unlock() }
-
-// locked runs change under the node's write lock, as the node's own code
-// changes its state; the probe's setters are one change each.
-func (p *Probe) locked(change func()) {
-	p.n.Lock()
-	defer p.n.Unlock()
-	change()
+// InitNode creates and recovers a node as StartRaftNode does, without
+// starting its run loop: the step-by-step tests call the protocol's
+// handlers themselves, and a running loop would race them.
+func (probePort) InitNode(server any, account string, cfg any) (any, error) {
+	s, sok := server.(*Server)
+	c, cok := cfg.(*RaftConfig)
+	if !sok || !cok {
+		return nil, errProbePortArgs
+	}
+	n, err := s.initRaftNode(account, c)
+	if err != nil {
+		return nil, err
+	}
+	return n, nil
 }
+
+func (probePort) Codec() raftprobe.Codec[Entry] { return probeCodec{} }
+
+func (probePort) Limits() raftprobe.Limits {
+	return raftprobe.Limits{
+		PendingCacheDropThreshold: paeDropThreshold,
+		ErrLeaderLen:              errLeaderLen,
+		ErrTooManyEntries:         errTooManyEntries,
+		ErrBadAppendEntry:         errBadAppendEntry,
+	}
+}
+
+// nodeWindow is the test window on one node.
+type nodeWindow struct{ n *raft }
+
+var _ raftprobe.Window[Entry, RaftState] = nodeWindow{}
+
+func (w nodeWindow) Lock()   { w.n.Lock() }
+func (w nodeWindow) Unlock() { w.n.Unlock() }
+
+// windowRead returns what look sees under the node's read lock.
+func windowRead[T any](w nodeWindow, look func(n *raft) T) T {
+	w.n.RLock()
+	defer w.n.RUnlock()
+	return look(w.n)
+}
+
+// windowChange runs change under the node's write lock and returns its result;
+// each of the window's setters is one such change.
+func windowChange[T any](w nodeWindow, change func(n *raft) T) T {
+	w.n.Lock()
+	defer w.n.Unlock()
+	return change(w.n)
+}
+
+// set is windowChange for a change with nothing to report.
+func (w nodeWindow) set(change func(n *raft)) {
+	windowChange(w, func(n *raft) struct{} { change(n); return struct{}{} })
+}
+
+var errProbePortArgs = errors.New("raftport: InitNode needs a *Server and a *RaftConfig")

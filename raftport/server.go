@@ -292,7 +292,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	// A memory log starts empty, so an old snapshot would not line up
 	// with it: the state comes from the leader instead.
 	n.papplied = 0
-	if n.wtype == MemoryStorage {
+	if n.wtype == memoryWAL {
 		if err := os.RemoveAll(filepath.Join(n.sd, snapshotsDir)); err != nil {
 			n.warn("Could not remove stale snapshots: %v", err)
 		}
@@ -332,7 +332,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	// being scaled up must not campaign until the leader has sent data.
 	// A restarting durable node with neither log nor snapshot lost what
 	// it held (its log was removed), unlike a memory log, empty by design.
-	if cfg.Recovering && n.pindex == 0 && n.snapfile == "" && n.wtype == FileStorage {
+	if cfg.Recovering && n.pindex == 0 && n.snapfile == "" && n.wtype == fileWAL {
 		n.warn("Restarted without log or snapshot; abstaining from votes until caught up")
 		n.abstain = true
 	}
@@ -360,11 +360,11 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 }
 
 // walType tells memory logs from durable ones, which keep snapshots.
-func walType(wal storage.WAL) StorageType {
+func walType(wal storage.WAL) walKind {
 	if _, ok := wal.(*storage.MemWAL); ok {
-		return MemoryStorage
+		return memoryWAL
 	}
-	return FileStorage
+	return fileWAL
 }
 
 // maxReplayQueueBytes bounds what a replay queues for the state machine

@@ -250,10 +250,10 @@ type Peer struct {
 	Lag     uint64
 }
 
-// StorageType says where a node's WAL lives.
-type StorageType int
+// walKind says where a node's WAL lives.
+type walKind int
 
 const (
-	FileStorage StorageType = iota
-	MemoryStorage
+	fileWAL walKind = iota
+	memoryWAL
 )

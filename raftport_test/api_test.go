@@ -22,7 +22,7 @@ var errNotLeaderText = errors.New("raft: not leader")
 func startAdderGroup(t *testing.T, name string) (*cluster, group[*stateAdder], *stateAdder) {
 	t.Helper()
 	c := createRaftCluster(t, "R3S", 3)
-	rg := placeGroup(c, name, 3, raftport.MemoryStorage, newStateAdder)
+	rg := placeGroup(c, name, 3, memoryStorage, newStateAdder)
 	leader := rg.waitOnLeader()
 	require_NotNil(t, leader)
 	within(t, 5*time.Second, holds("an up-to-date leader", leader.node().Leader))
@@ -71,7 +71,7 @@ func (k *ceKeeper) applyEntry(ce *raftport.CommittedEntry) {
 func TestCommittedEntryReturnToPoolClears(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
 	keepers := make(chan *ceKeeper, 3)
-	rg := placeGroup(c, "POOL", 3, raftport.MemoryStorage, func(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) *ceKeeper {
+	rg := placeGroup(c, "POOL", 3, memoryStorage, func(c *cluster, s *raftport.Server, cfg *raftport.RaftConfig, n raftport.RaftNode) *ceKeeper {
 		k := &ceKeeper{stateAdder: newStateAdder(c, s, cfg, n), ces: make(chan *raftport.CommittedEntry, 64)}
 		keepers <- k
 		return k
@@ -112,7 +112,7 @@ func TestCommittedEntryReturnToPoolClears(t *testing.T) {
 func TestGroupAndCreatedFixedAtStart(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
 	before := time.Now()
-	rg := placeGroup(c, "NAMED", 3, raftport.MemoryStorage, newStateAdder)
+	rg := placeGroup(c, "NAMED", 3, memoryStorage, newStateAdder)
 	after := time.Now()
 	for _, sm := range rg {
 		n := sm.node()

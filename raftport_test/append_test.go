@@ -13,7 +13,7 @@ import (
 
 // storedLog reads a node's whole log, with the lterm each entry carried
 // left out: it differs when one member caught another up.
-func storedLog(n raftport.RaftNode) (first uint64, log []raftport.AppendEntrySpec, err error) {
+func storedLog(n raftport.RaftNode) (first uint64, log []aeSpec, err error) {
 	p := probeOf(n)
 	state := p.WALState()
 	for index := state.FirstIndex; index <= state.LastIndex; index++ {
@@ -95,7 +95,7 @@ func TestNRGTermNoDecreaseAfterWALReset(t *testing.T) {
 	old.Term = 3
 
 	followers := rg.except(leader)
-	deliver := func(sm *stateAdder, msg *raftport.AppendEntryMsg) {
+	deliver := func(sm *stateAdder, msg *aeMsg) {
 		t.Helper()
 		fp := probeOf(sm.node())
 		require_NoError(t, fp.ProcessAppendEntry(msg, fp.AESub()))
@@ -121,8 +121,8 @@ func TestNRGPendingAppendEntryCacheInvalidation(t *testing.T) {
 		cached int
 	}{
 		{"empty", 1},
-		{"at limit", raftport.PendingCacheDropThreshold},
-		{"full", raftport.PendingCacheDropThreshold + 1},
+		{"at limit", limits.PendingCacheDropThreshold},
+		{"full", limits.PendingCacheDropThreshold + 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Filling 20,001 cache entries on every node under -race holds
@@ -140,7 +140,7 @@ func TestNRGPendingAppendEntryCacheInvalidation(t *testing.T) {
 				p := probeOf(n)
 				next := p.ReplicationLocked().PIndex + 1
 				for index := next; index < next+uint64(tc.cached); index++ {
-					p.CachePendingLocked(index, raftport.AppendEntrySpec{})
+					p.CachePendingLocked(index, aeSpec{})
 				}
 			}
 			unlock()
@@ -260,7 +260,7 @@ func TestNRGAEFromOldLeader(t *testing.T) {
 	outdated := aeFrom(leader.ID(), 1).wire(t).Bytes()
 	resp, err := request(c.client(), probeOf(leader).AppendSubject(), outdated, time.Second)
 	require_NoError(t, err)
-	ar, err := raftport.DecodeAppendEntryResponse(resp, "")
+	ar, err := codec.DecodeAppendEntryResponse(resp, "")
 	require_NoError(t, err)
 	require_False(t, ar.Success)
 
@@ -288,12 +288,12 @@ func TestNRGNoResetOnAppendEntryResponse(t *testing.T) {
 	// higher term, which used to make the leader reset its whole log.
 	nc := c.client()
 	sub, err := nc.Subscribe(transport.AppendSubject("TEST"), func(_, reply string, data []byte) {
-		ae, err := raftport.DecodeAppendEntry(data)
+		ae, err := codec.DecodeAppendEntry(data)
 		if err != nil || len(ae.Entries) == 0 {
 			return
 		}
 		refusal := ackFrom(follower.ID(), ae.Term+1, ae.Commit, false)
-		_ = nc.Publish(reply, "", raftport.EncodeAppendEntryResponse(refusal))
+		_ = nc.Publish(reply, "", codec.EncodeAppendEntryResponse(refusal))
 	})
 	require_NoError(t, err)
 	defer sub.Unsubscribe()

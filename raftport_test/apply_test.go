@@ -62,7 +62,7 @@ func (st *stepped) appliedFrees(index, entries, bytes uint64) {
 }
 
 func walBytes(want uint64) check {
-	return counter("bytes", func(r raftport.ReplicationState) uint64 { return r.Bytes }, want)
+	return counter("bytes", func(r replicationState) uint64 { return r.Bytes }, want)
 }
 
 // TestNRGSizeAndApplied ports test 2679: Size and Applied report what the
@@ -103,7 +103,7 @@ func applyQueue(paused bool, queued int, commit, hcommit uint64) check {
 		field("paused", func(st *stepped) bool { return st.state().Paused }, paused),
 		field("queued", func(st *stepped) int { return st.n.ApplyQ().Len() }, queued),
 		committed(commit),
-		counter("hcommit", func(r raftport.ReplicationState) uint64 { return r.HCommit }, hcommit))
+		counter("hcommit", func(r replicationState) uint64 { return r.HCommit }, hcommit))
 }
 
 // TestNRGDrainAndReplaySnapshot ports test 2688: replaying the snapshot
@@ -374,7 +374,7 @@ func TestNRGInstallSnapshotFromCheckpointAfterTruncateToSnapshot(t *testing.T) {
 	st.snapshot(snapshotAt(1))
 
 	// As if a leader caught us up with a snapshot up to index 100.
-	caughtUp := raftport.SnapshotView{LastTerm: 1, LastIndex: 100, PeerState: st.p.PeerStateEntry().Data, Data: []byte("catchup")}
+	caughtUp := snapshotView{LastTerm: 1, LastIndex: 100, PeerState: st.p.PeerStateEntry().Data, Data: []byte("catchup")}
 	st.moveLog(caughtUp.LastTerm, caughtUp.LastIndex, caughtUp.LastIndex)
 	require_NoError(t, st.p.InstallSnapshotInternal(caughtUp))
 	st.expect(snapshotAt(100), appliedAt(1))

@@ -87,9 +87,9 @@ func TestCatchupReplacedStreamLeavesSuccessor(t *testing.T) {
 		return n
 	}
 
-	st.p.CatchupFollower(raftport.ResponseSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$OLD"})
+	st.p.CatchupFollower(ackSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$OLD"})
 	fillWindow(old)
-	st.p.CatchupFollower(raftport.ResponseSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$NEW"})
+	st.p.CatchupFollower(ackSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$NEW"})
 	next := uint64(fillWindow(fresh))
 	require_Equal(t, len(st.p.CatchupFollowers()), 1)
 

@@ -185,7 +185,7 @@ func TestNRGLeaderCatchupHandling(t *testing.T) {
 	st.p.SwitchToLeader()
 
 	stream := st.c.watch("$TEST", 16)
-	st.p.CatchupFollower(raftport.ResponseSpec{Term: 1, Index: 1, Reply: "$TEST"})
+	st.p.CatchupFollower(ackSpec{Term: 1, Index: 1, Reply: "$TEST"})
 
 	for _, wantIndex := range []uint64{1, 2} {
 		ae := decodeAE(t, require_ChanRead(t, stream, 5*time.Second))
@@ -384,7 +384,7 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 	quiet := &replies{st: st, ch: stream}
 
 	// A follower with an empty log asks to be caught up.
-	st.p.CatchupFollower(raftport.ResponseSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$TEST"})
+	st.p.CatchupFollower(ackSpec{Term: 0, Index: 0, Peer: nats1, Reply: "$TEST"})
 
 	// The leader fills the window and stops: everything but the last
 	// message fits in 2 MiB, the last one crossed it.

@@ -26,11 +26,11 @@ func TestNRGAppendEntryEncode(t *testing.T) {
 		leader string
 		err    error
 	}{
-		{leader: "foo_bar_baz", err: raftport.ErrLeaderLen},
+		{leader: "foo_bar_baz", err: limits.ErrLeaderLen},
 		{leader: ""}, // no leader
 		{leader: "DEREK123"},
 	} {
-		_, err := raftport.EncodeAppendEntryInto(aeFrom(tc.leader, 1).spec(), nil)
+		_, err := codec.EncodeAppendEntryInto(aeFrom(tc.leader, 1).spec(), nil)
 		if tc.err == nil {
 			require_NoError(t, err)
 		} else {
@@ -45,7 +45,7 @@ func TestNRGAppendEntryEncode(t *testing.T) {
 		used bool
 	}{{size: 32, used: false}, {size: 64, used: true}} {
 		buf := make([]byte, tc.size)
-		_, err := raftport.EncodeAppendEntryInto(ae.spec(), buf)
+		_, err := codec.EncodeAppendEntryInto(ae.spec(), buf)
 		require_NoError(t, err)
 		if used := buf[0] != 0; used != tc.used {
 			t.Fatalf("a %d-byte buffer used: %v, want %v", tc.size, used, tc.used)
@@ -53,19 +53,19 @@ func TestNRGAppendEntryEncode(t *testing.T) {
 		roomy = buf
 	}
 
-	_, err := raftport.EncodeAppendEntryInto(ae.carrying(emptyEntries(math.MaxUint16+1)...).spec(), roomy)
-	require_Error(t, err, raftport.ErrTooManyEntries)
+	_, err := codec.EncodeAppendEntryInto(ae.carrying(emptyEntries(math.MaxUint16+1)...).spec(), roomy)
+	require_Error(t, err, limits.ErrTooManyEntries)
 }
 
 // TestNRGAppendEntryDecode ports test 2619: a truncated message, and any
 // entry size zeroed by damage, decode to errBadAppendEntry.
 func TestNRGAppendEntryDecode(t *testing.T) {
-	buf, err := raftport.EncodeAppendEntryInto(aeFrom("12345678", 1).carrying(emptyEntries(math.MaxUint16)...).spec(), nil)
+	buf, err := codec.EncodeAppendEntryInto(aeFrom("12345678", 1).carrying(emptyEntries(math.MaxUint16)...).spec(), nil)
 	require_NoError(t, err)
 	refused := func(msg []byte) {
 		t.Helper()
-		_, err := raftport.DecodeAppendEntry(msg)
-		require_Error(t, err, raftport.ErrBadAppendEntry)
+		_, err := codec.DecodeAppendEntry(msg)
+		require_Error(t, err, limits.ErrBadAppendEntry)
 	}
 
 	refused(buf[:len(buf)-1025])
@@ -89,10 +89,10 @@ func TestNRGVoteResponseEncoding(t *testing.T) {
 		granted, empty bool
 		flags          byte
 	}{{false, false, 0}, {true, false, 1}, {false, true, 2}, {true, true, 3}} {
-		vr := raftport.VoteResponseSpec{Term: 1, Peer: nats0, Granted: tc.granted, Empty: tc.empty}
-		wire := raftport.EncodeVoteResponse(vr)
+		vr := voteAnswer{Term: 1, Peer: nats0, Granted: tc.granted, Empty: tc.empty}
+		wire := codec.EncodeVoteResponse(vr)
 		require_Equal(t, wire[16], tc.flags)
-		back, err := raftport.DecodeVoteResponse(wire)
+		back, err := codec.DecodeVoteResponse(wire)
 		require_NoError(t, err)
 		require_Equal(t, back, vr)
 	}

@@ -293,7 +293,7 @@ func e2eCatchups(t *testing.T, rg group[*chainSM], total int) int {
 func e2eMembership(t *testing.T, c *cluster, rg group[*chainSM], name string, total int) int {
 	t.Helper()
 	size := len(rg)
-	added := joinGroup(c, name, raftport.FileStorage, newChainSM)
+	added := joinGroup(c, name, fileStorage, newChainSM)
 	checkFor(t, e2eWait, 10*time.Millisecond, func() error {
 		l := rg.leader()
 		if l == nil {
@@ -336,7 +336,7 @@ func TestE2EReplicateAndAgree(t *testing.T) {
 	for _, members := range []int{3, 5} {
 		t.Run(fmt.Sprintf("R%d", members), func(t *testing.T) {
 			c := createRaftCluster(t, fmt.Sprintf("R%dS", members), members)
-			rg := placeGroup(c, "E2E", members, raftport.FileStorage, newChainSM)
+			rg := placeGroup(c, "E2E", members, fileStorage, newChainSM)
 			e2eReplicate(t, rg, 10_000)
 		})
 	}
@@ -346,7 +346,7 @@ func TestE2EReplicateAndAgree(t *testing.T) {
 // later term, the group keeps committing, and the old leader rejoins.
 func TestE2ELeaderLossAndReelection(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
-	rg := placeGroup(c, "E2E", 3, raftport.FileStorage, newChainSM)
+	rg := placeGroup(c, "E2E", 3, fileStorage, newChainSM)
 	total := e2eReplicate(t, rg, 500)
 	e2eLeaderLoss(t, rg, total)
 }
@@ -355,7 +355,7 @@ func TestE2ELeaderLossAndReelection(t *testing.T) {
 // catches up from the leader's log and another from a snapshot.
 func TestE2ECatchupFromLogAndSnapshot(t *testing.T) {
 	c := createRaftCluster(t, "R5S", 5)
-	rg := placeGroup(c, "E2E", 5, raftport.FileStorage, newChainSM)
+	rg := placeGroup(c, "E2E", 5, fileStorage, newChainSM)
 	total := e2eReplicate(t, rg, 500)
 	e2eCatchups(t, rg, total)
 }
@@ -364,7 +364,7 @@ func TestE2ECatchupFromLogAndSnapshot(t *testing.T) {
 // then is removed, and the group goes on without it.
 func TestE2EAddAndRemovePeer(t *testing.T) {
 	c := createRaftCluster(t, "R3S", 3)
-	rg := placeGroup(c, "E2E", 3, raftport.FileStorage, newChainSM)
+	rg := placeGroup(c, "E2E", 3, fileStorage, newChainSM)
 	total := e2eReplicate(t, rg, 500)
 	e2eMembership(t, c, rg, "E2E", total)
 }
@@ -373,7 +373,7 @@ func TestE2EAddAndRemovePeer(t *testing.T) {
 // server embedded in the test, on a random loopback port.
 func TestE2ENATSTransport(t *testing.T) {
 	c := createNATSRaftCluster(t, "NATS", 3)
-	rg := placeGroup(c, "E2E", 3, raftport.FileStorage, newChainSM)
+	rg := placeGroup(c, "E2E", 3, fileStorage, newChainSM)
 	total := e2eReplicate(t, rg, 10_000)
 	total = e2eLeaderLoss(t, rg, total)
 	total = e2eCatchups(t, rg, total)

@@ -204,7 +204,7 @@ func TestNRGCandidateDoesntRevertTermAfterOldAE(t *testing.T) {
 	// a candidate, must not take it back to the entry's term.
 	stale := aeFrom(leaderSM.node().ID(), term+2).after(lr.PTerm, lr.PIndex).committing(lr.Commit)
 	follower.SwitchToCandidate()
-	require_NoError(t, follower.ProcessAppendEntry(stale.wire(t), raftport.Sub{}))
+	require_NoError(t, follower.ProcessAppendEntry(stale.wire(t), feed{}))
 	require_NotEqual(t, follower.Replication().Term, stale.Term)
 }
 
@@ -415,7 +415,7 @@ func TestNRGSimpleElection(t *testing.T) {
 
 	// The candidate bumped the term to start the election.
 	msg := require_ChanRead(t, voteReqs, time.Second)
-	vr, err := raftport.DecodeVoteRequest(msg.Data, msg.Reply)
+	vr, err := codec.DecodeVoteRequest(msg.Data, msg.Reply)
 	require_NoError(t, err)
 	require_NotEqual(t, vr.Candidate, "")
 	require_Equal(t, vr.Term, startTerm+1)
@@ -425,7 +425,7 @@ func TestNRGSimpleElection(t *testing.T) {
 	// older responses still in flight do not count.
 	for granted := 0; granted < len(rg)-1; {
 		msg := require_ChanRead(t, voteResps, time.Second)
-		re, err := raftport.DecodeVoteResponse(msg.Data)
+		re, err := codec.DecodeVoteResponse(msg.Data)
 		require_NoError(t, err)
 		if re.Term < vr.Term {
 			continue

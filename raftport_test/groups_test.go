@@ -55,11 +55,11 @@ type groupSpec struct {
 	timing  raftport.Timing // fastTiming when zero
 }
 
-func (g groupSpec) storage() raftport.StorageType {
+func (g groupSpec) storage() storageKind {
 	if g.memory {
-		return raftport.MemoryStorage
+		return memoryStorage
 	}
-	return raftport.FileStorage
+	return fileStorage
 }
 
 // startGroup makes the cluster g describes and runs group TEST on it,
@@ -99,7 +99,7 @@ func campaignAndWaitOnLeader[M member](t *testing.T, g group[M]) M {
 
 // placeGroup runs group name with size members on hosts of c picked at
 // random.
-func placeGroup[M member](c *cluster, name string, size int, st raftport.StorageType, newSM machineFactory[M]) group[M] {
+func placeGroup[M member](c *cluster, name string, size int, st storageKind, newSM machineFactory[M]) group[M] {
 	c.t.Helper()
 	return groupOn(c, name, c.randomHosts(size), st, newSM)
 }
@@ -118,7 +118,7 @@ func (c *cluster) randomHosts(n int) []*raftport.Server {
 }
 
 // groupOn runs group name with one member on each of hosts.
-func groupOn[M member](c *cluster, name string, hosts []*raftport.Server, st raftport.StorageType, newSM machineFactory[M]) group[M] {
+func groupOn[M member](c *cluster, name string, hosts []*raftport.Server, st storageKind, newSM machineFactory[M]) group[M] {
 	c.t.Helper()
 	peers := serverPeerNames(hosts)
 	members := make(group[M], 0, len(hosts))
@@ -130,7 +130,7 @@ func groupOn[M member](c *cluster, name string, hosts []*raftport.Server, st raf
 
 // joinGroup starts a new host and on it a new member of group name that
 // knows every host of the cluster as a peer.
-func joinGroup[M member](c *cluster, name string, st raftport.StorageType, newSM machineFactory[M]) M {
+func joinGroup[M member](c *cluster, name string, st storageKind, newSM machineFactory[M]) M {
 	c.t.Helper()
 	s := c.addInNewServer()
 	return startMember(c, s, name, serverPeerNames(c.servers), st, newSM)
@@ -146,7 +146,7 @@ func serverPeerNames(servers []*raftport.Server) []string {
 
 // startMember bootstraps and starts a member of group name on s, and runs
 // its state machine.
-func startMember[M member](c *cluster, s *raftport.Server, name string, peers []string, st raftport.StorageType, newSM machineFactory[M]) M {
+func startMember[M member](c *cluster, s *raftport.Server, name string, peers []string, st storageKind, newSM machineFactory[M]) M {
 	c.t.Helper()
 	wal, walDir := c.newLog(st)
 	cfg := &raftport.RaftConfig{Name: name, Store: c.tempDir(), Log: wal}

@@ -23,6 +23,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/porttrack-dev/porttrack/internal/raftprobe"
 	"github.com/porttrack-dev/porttrack/raftport"
 	"github.com/porttrack-dev/porttrack/raftport/storage"
 	"github.com/porttrack-dev/porttrack/raftport/transport"
@@ -74,20 +75,55 @@ func useRAMDisk() (remove func()) {
 
 // ---- the test window ----
 //
-// Everything the tests reach inside a node goes through probeOf and
-// initNode: the window is not part of raftport's users' API, and where it
-// lives is this section's business alone.
+// Everything the tests reach inside a node goes through this section: the
+// window (internal/raftprobe) is not part of raftport's users' API, and
+// how it is reached is this section's business alone.
 
-type probe = raftport.Probe
+// The window and the plain values it trades in, on raftport's entry and
+// state types.
+type (
+	probe            = raftprobe.Window[raftport.Entry, raftport.RaftState]
+	replicationState = raftprobe.ReplicationState[raftport.RaftState]
+	aeSpec           = raftprobe.AppendEntrySpec[raftport.Entry]
+	aeMsg            = raftprobe.AppendEntryMsg[raftport.Entry]
+	ackSpec          = raftprobe.ResponseSpec
+	voteAsk          = raftprobe.VoteRequestSpec
+	voteAnswer       = raftprobe.VoteResponseSpec
+	nodeFlags        = raftprobe.StartupFlags
+	catchupView      = raftprobe.CatchupView
+	snapshotView     = raftprobe.SnapshotView
+	// feed names the subscription an append entry arrives on; the zero
+	// feed is a replay of the node's own log.
+	feed = raftprobe.Sub
+)
+
+// port is raftport's side of the window, registered by its init.
+var port = raftprobe.Get[raftport.Entry, raftport.RaftState]()
+
+// codec is raftport's wire format, to forge messages and read traffic;
+// limits are its constants and codec errors.
+var (
+	codec  = port.Codec()
+	limits = port.Limits()
+)
 
 // probeOf opens the test window on a node.
-func probeOf(n raftport.RaftNode) *probe { return raftport.NewProbe(n) }
+func probeOf(n raftport.RaftNode) probe {
+	w, ok := port.Open(n)
+	if !ok {
+		panic(fmt.Sprintf("probeOf: %T is not a raftport node", n))
+	}
+	return w
+}
 
 // initNode creates a node on s without starting its run loop, so that the
 // test drives it.
 func initNode(s *raftport.Server, cfg *raftport.RaftConfig) (raftport.RaftNode, error) {
-	n, _, err := raftport.InitRaftNode(s, globalAccountName, cfg)
-	return n, err
+	n, err := port.InitNode(s, globalAccountName, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return n.(raftport.RaftNode), nil
 }
 
 // globalAccountName is the account the reference binds test groups to; with
@@ -569,11 +605,21 @@ func (c *cluster) shutdown() {
 	c.closeTransport()
 }
 
+// storageKind is where a test node's log lives: in files (storage.OpenFileWAL)
+// or in memory (storage.NewMemWAL), the reference's FileStorage and
+// MemoryStorage.
+type storageKind int
+
+const (
+	fileStorage storageKind = iota
+	memoryStorage
+)
+
 // newLog opens a fresh log of the given kind, and says where a file log
 // lives ("" for memory).
-func (c *cluster) newLog(st raftport.StorageType) (storage.WAL, string) {
+func (c *cluster) newLog(st storageKind) (storage.WAL, string) {
 	c.t.Helper()
-	if st == raftport.MemoryStorage {
+	if st == memoryStorage {
 		return storage.NewMemWAL(), ""
 	}
 	dir := c.tempDir()
@@ -665,9 +711,9 @@ func (c *cluster) watch(subject string, size int) chan *message {
 }
 
 // decodeAE decodes an append entry the test read off the wire.
-func decodeAE(t testing.TB, msg *message) raftport.AppendEntrySpec {
+func decodeAE(t testing.TB, msg *message) aeSpec {
 	t.Helper()
-	ae, err := raftport.DecodeAppendEntry(msg.Data)
+	ae, err := codec.DecodeAppendEntry(msg.Data)
 	if err != nil {
 		t.Fatalf("decoding the append entry sent on %s: %v", msg.Subject, err)
 	}

@@ -211,7 +211,7 @@ func TestHostRegistryAndLeaderTransfer(t *testing.T) {
 	}
 	require_Equal(t, c.servers[0].ServerNameForNode("unknown1"), "")
 
-	rg := placeGroup(c, "TEST", 3, raftport.FileStorage, newStateAdder)
+	rg := placeGroup(c, "TEST", 3, fileStorage, newStateAdder)
 	leader := rg.waitOnLeader()
 	require_NotNil(t, leader)
 	for _, sm := range rg {

@@ -86,7 +86,7 @@ func TestCatchupFallsBackToFirstEntry(t *testing.T) {
 
 	stream := st.c.watch("$TEST", 8)
 	// The follower holds entry 1 and asks for entry 2, the unreadable one.
-	st.p.CatchupFollower(raftport.ResponseSpec{Term: 1, Index: 1, Peer: nats1, Reply: "$TEST"})
+	st.p.CatchupFollower(ackSpec{Term: 1, Index: 1, Peer: nats1, Reply: "$TEST"})
 
 	// Giving up on this follower would have meant stepping down at once.
 	st.expect(inState(raftport.Leader))

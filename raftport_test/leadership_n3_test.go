@@ -16,7 +16,7 @@ import (
 )
 
 // transfersTo reports whether ae is the leader transfer to peer.
-func transfersTo(ae raftport.AppendEntrySpec, peer string) bool {
+func transfersTo(ae aeSpec, peer string) bool {
 	return len(ae.Entries) == 1 && ae.Entries[0].Type == raftport.EntryLeaderTransfer && string(ae.Entries[0].Data) == peer
 }
 
@@ -128,7 +128,7 @@ func TestNRGUnsuccessfulVoteRequestDoesntResetElectionTimer(t *testing.T) {
 	stale := askVote(followerNode.ID(), term-1, term-1, 0)
 	unlock()
 
-	require_NoError(t, nc.Publish(leader.Subjects().Vote, inbox, raftport.EncodeVoteRequest(stale)))
+	require_NoError(t, nc.Publish(leader.Subjects().Vote, inbox, codec.EncodeVoteRequest(stale)))
 	for range 3 {
 		require_ChanRead(t, answers, time.Second)
 	}
@@ -234,7 +234,7 @@ func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 			if m.Subject != asubj || m.From != leaderID || m.To != candidateID {
 				continue
 			}
-			if ae, err := raftport.DecodeAppendEntry(m.Data); err == nil && ae.Term == candidatePterm {
+			if ae, err := codec.DecodeAppendEntry(m.Data); err == nil && ae.Term == candidatePterm {
 				heartbeat = m
 				return true
 			}
@@ -271,7 +271,7 @@ func TestNRGCandidateDontStepdownDueToLeaderOfPreviousTerm(t *testing.T) {
 	// The heartbeat came from the leader before the candidate's answer
 	// moved its term; the candidate has not stepped down and its term is
 	// still ahead.
-	ae, err := raftport.DecodeAppendEntry(heartbeat.Data)
+	ae, err := codec.DecodeAppendEntry(heartbeat.Data)
 	require_NoError(t, err)
 	require_Equal(t, ae.Leader, leaderID)
 	require_Equal(t, ae.Term, candidatePterm)

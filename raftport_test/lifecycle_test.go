@@ -163,7 +163,7 @@ func TestNRGSystemClientCleanupFromAccount(t *testing.T) {
 
 	var groups []group[*stateAdder]
 	for i := range 5 {
-		rg := placeGroup(c, fmt.Sprintf("TEST-%d", i), 3, raftport.FileStorage, newStateAdder)
+		rg := placeGroup(c, fmt.Sprintf("TEST-%d", i), 3, fileStorage, newStateAdder)
 		require_NotNil(t, rg.waitOnLeader())
 		groups = append(groups, rg)
 	}

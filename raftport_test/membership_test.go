@@ -40,13 +40,13 @@ func (st *stepped) addPeers(peers ...string) {
 func changingMembership(index uint64) check {
 	return all(
 		field("membership change in progress", func(st *stepped) bool { return st.n.MembershipChangeInProgress() }, true),
-		counter("membership change index", func(r raftport.ReplicationState) uint64 { return r.MembChangeIndex }, index))
+		counter("membership change index", func(r replicationState) uint64 { return r.MembChangeIndex }, index))
 }
 
 func notChangingMembership() check {
 	return all(
 		field("membership change in progress", func(st *stepped) bool { return st.n.MembershipChangeInProgress() }, false),
-		counter("membership change index", func(r raftport.ReplicationState) uint64 { return r.MembChangeIndex }, 0))
+		counter("membership change index", func(r replicationState) uint64 { return r.MembChangeIndex }, 0))
 }
 
 // plantUncommittedRemovePeer makes the node one of three members, with
@@ -350,7 +350,7 @@ func joinAdders(c *cluster, count int) group[*stateAdder] {
 	c.t.Helper()
 	var joined group[*stateAdder]
 	for range count {
-		joined = append(joined, joinGroup(c, "TEST", raftport.MemoryStorage, newStateAdder))
+		joined = append(joined, joinGroup(c, "TEST", memoryStorage, newStateAdder))
 	}
 	return joined
 }

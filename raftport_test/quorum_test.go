@@ -125,9 +125,9 @@ func TestNRGLostQuorum(t *testing.T) {
 	// nats-0 grants every vote it is asked for.
 	nc := st.c.client()
 	sub, err := nc.Subscribe(st.p.Subjects().Vote, func(_, reply string, data []byte) {
-		if req, err := raftport.DecodeVoteRequest(data, reply); err == nil {
-			grant := raftport.VoteResponseSpec{Term: req.Term, Peer: nats0, Granted: true}
-			_ = nc.Publish(reply, "", raftport.EncodeVoteResponse(grant))
+		if req, err := codec.DecodeVoteRequest(data, reply); err == nil {
+			grant := voteAnswer{Term: req.Term, Peer: nats0, Granted: true}
+			_ = nc.Publish(reply, "", codec.EncodeVoteResponse(grant))
 		}
 	})
 	require_NoError(t, err)
@@ -216,7 +216,7 @@ func TestNRGAppendEntryResurrectsLeader(t *testing.T) {
 // applyFloor checks the index a new leader waits to apply before it
 // signals leadership.
 func applyFloor(want uint64) check {
-	return counter("apply floor", func(r raftport.ReplicationState) uint64 { return r.ApplyFloor }, want)
+	return counter("apply floor", func(r replicationState) uint64 { return r.ApplyFloor }, want)
 }
 
 // TestNRGAppendEntryCanEstablishQuorumAfterLeaderChange ports test 2662: a

@@ -146,8 +146,8 @@ func TestNRGTruncateOnStartup(t *testing.T) {
 }
 
 // startupFlags checks the initializing, scale-up and observer flags.
-func startupFlags(want raftport.StartupFlags) check {
-	return field("startup flags", func(st *stepped) raftport.StartupFlags { return st.p.StartupFlags() }, want)
+func startupFlags(want nodeFlags) check {
+	return field("startup flags", func(st *stepped) nodeFlags { return st.p.StartupFlags() }, want)
 }
 
 // TestNRGInitializeAndScaleUp ports test 2676: a member that initializes
@@ -161,13 +161,13 @@ func TestNRGInitializeAndScaleUp(t *testing.T) {
 	votes := st.c.watch("$TEST", 8)
 	// castVote has the node vote for candidate in term and returns the
 	// answer it sent, which must grant the vote.
-	castVote := func(candidate string, term uint64, checks ...check) raftport.VoteResponseSpec {
+	castVote := func(candidate string, term uint64, checks ...check) voteAnswer {
 		t.Helper()
 		req := askVote(candidate, term, 0, 0)
 		req.Reply = "$TEST"
 		st.vote(req, append([]check{inTerm(term), votedFor(candidate)}, checks...)...)
 		msg := require_ChanRead(t, votes, time.Second)
-		vr, err := raftport.DecodeVoteResponse(msg.Data)
+		vr, err := codec.DecodeVoteResponse(msg.Data)
 		require_NoError(t, err)
 		require_True(t, vr.Granted)
 		return vr
@@ -177,7 +177,7 @@ func TestNRGInitializeAndScaleUp(t *testing.T) {
 		st.p.SetScaleUp(true)
 		st.n.SetObserver(true)
 	}
-	allStartupFlags := raftport.StartupFlags{Initializing: true, ScaleUp: true, Observer: true}
+	allStartupFlags := nodeFlags{Initializing: true, ScaleUp: true, Observer: true}
 
 	st.expect(field("initializing", func(st *stepped) bool { return st.p.StartupFlags().Initializing }, true))
 	startingUp()
@@ -188,7 +188,7 @@ func TestNRGInitializeAndScaleUp(t *testing.T) {
 	require_False(t, castVote(nats0, 1, startupFlags(allStartupFlags)).Empty)
 
 	// An append entry ends them all.
-	st.live(aeFrom(nats0, 1).after(0, 0).committing(1).withEntry(), lastIndex(1), startupFlags(raftport.StartupFlags{}))
+	st.live(aeFrom(nats0, 1).after(0, 0).committing(1).withEntry(), lastIndex(1), startupFlags(nodeFlags{}))
 
 	// After a WAL reset the vote is granted but marked empty.
 	st.p.ResetWAL()
@@ -200,7 +200,7 @@ func TestNRGInitializeAndScaleUp(t *testing.T) {
 	snapshot := aeFrom(nats0, 2).after(1, 1).committing(1).carrying(st.snapshotEntries()...)
 	_, err := st.p.CreateCatchup(snapshot.wire(t))
 	require_NoError(t, err)
-	st.catchup(snapshot, startupFlags(raftport.StartupFlags{}))
+	st.catchup(snapshot, startupFlags(nodeFlags{}))
 
 	// Initializing without scaling up after a reset: not an empty vote
 	// either.

@@ -44,7 +44,7 @@ type stepped struct {
 	c      *cluster
 	s      *raftport.Server
 	n      raftport.RaftNode
-	p      *probe
+	p      probe
 	cfg    *raftport.RaftConfig
 	walDir string // "" for a memory WAL
 	setup  nodeSetup
@@ -132,7 +132,7 @@ func (st *stepped) tryRestart() error {
 
 // aeDraft is an append entry as a test writes it. Every method returns a
 // changed copy, so that one draft can be the base of several.
-type aeDraft raftport.AppendEntrySpec
+type aeDraft aeSpec
 
 // aeFrom starts a draft sent by leader in term: empty, after nothing,
 // committing nothing.
@@ -170,12 +170,12 @@ func (d aeDraft) answerTo(reply string) aeDraft {
 	return d
 }
 
-func (d aeDraft) spec() raftport.AppendEntrySpec { return raftport.AppendEntrySpec(d) }
+func (d aeDraft) spec() aeSpec { return aeSpec(d) }
 
 // wire encodes the draft as a leader would send and store it.
-func (d aeDraft) wire(t testing.TB) *raftport.AppendEntryMsg {
+func (d aeDraft) wire(t testing.TB) *aeMsg {
 	t.Helper()
-	msg, err := raftport.EncodeAppendEntry(d.spec())
+	msg, err := codec.EncodeAppendEntry(d.spec())
 	if err != nil {
 		t.Fatalf("encoding %+v: %v", d.spec(), err)
 	}
@@ -184,13 +184,13 @@ func (d aeDraft) wire(t testing.TB) *raftport.AppendEntryMsg {
 
 // askVote is a vote request of candidate in term, whose log ends at
 // lastIndex of lastTerm.
-func askVote(candidate string, term, lastTerm, lastIndex uint64) raftport.VoteRequestSpec {
-	return raftport.VoteRequestSpec{Candidate: candidate, Term: term, LastTerm: lastTerm, LastIndex: lastIndex}
+func askVote(candidate string, term, lastTerm, lastIndex uint64) voteAsk {
+	return voteAsk{Candidate: candidate, Term: term, LastTerm: lastTerm, LastIndex: lastIndex}
 }
 
 // ackFrom is peer's response to an append entry of term, up to index.
-func ackFrom(peer string, term, index uint64, success bool) raftport.ResponseSpec {
-	return raftport.ResponseSpec{Peer: peer, Term: term, Index: index, Success: success}
+func ackFrom(peer string, term, index uint64, success bool) ackSpec {
+	return ackSpec{Peer: peer, Term: term, Index: index, Success: success}
 }
 
 // ---- steps ----
@@ -214,7 +214,7 @@ func (st *stepped) catchup(d aeDraft, checks ...check) {
 }
 
 // via delivers d on sub, then runs the checks.
-func (st *stepped) via(sub raftport.Sub, d aeDraft, checks ...check) {
+func (st *stepped) via(sub feed, d aeDraft, checks ...check) {
 	st.t.Helper()
 	require_NoError(st.t, st.p.ProcessAppendEntry(d.wire(st.t), sub))
 	st.expect(checks...)
@@ -222,7 +222,7 @@ func (st *stepped) via(sub raftport.Sub, d aeDraft, checks ...check) {
 
 // vote hands the node a vote request, runs the checks and returns its
 // answer.
-func (st *stepped) vote(req raftport.VoteRequestSpec, checks ...check) raftport.VoteResponseSpec {
+func (st *stepped) vote(req voteAsk, checks ...check) voteAnswer {
 	st.t.Helper()
 	resp := st.p.ProcessVoteRequest(req)
 	st.expect(checks...)
@@ -230,7 +230,7 @@ func (st *stepped) vote(req raftport.VoteRequestSpec, checks ...check) raftport.
 }
 
 // ack hands the node, as a leader, a follower's response.
-func (st *stepped) ack(r raftport.ResponseSpec, checks ...check) {
+func (st *stepped) ack(r ackSpec, checks ...check) {
 	st.t.Helper()
 	st.p.ProcessAppendEntryResponse(r)
 	st.expect(checks...)
@@ -258,7 +258,7 @@ func (st *stepped) expect(checks ...check) {
 	}
 }
 
-func (st *stepped) state() raftport.ReplicationState { return st.p.Replication() }
+func (st *stepped) state() replicationState { return st.p.Replication() }
 
 // moveLog sets where the node's log ends and its commit, keeping its
 // term, as the reference tests assign pterm, pindex and commit.
@@ -284,39 +284,39 @@ func field[T comparable](what string, read func(*stepped) T, want T) check {
 }
 
 // counter checks one of the node's replication counters.
-func counter(what string, read func(raftport.ReplicationState) uint64, want uint64) check {
+func counter(what string, read func(replicationState) uint64, want uint64) check {
 	return field(what, func(st *stepped) uint64 { return read(st.state()) }, want)
 }
 
 func lastIndex(want uint64) check {
-	return counter("pindex", func(r raftport.ReplicationState) uint64 { return r.PIndex }, want)
+	return counter("pindex", func(r replicationState) uint64 { return r.PIndex }, want)
 }
 
 func lastTerm(want uint64) check {
-	return counter("pterm", func(r raftport.ReplicationState) uint64 { return r.PTerm }, want)
+	return counter("pterm", func(r replicationState) uint64 { return r.PTerm }, want)
 }
 
 // tip checks where the node's log ends: pindex, of pterm.
 func tip(pterm, pindex uint64) check { return all(lastTerm(pterm), lastIndex(pindex)) }
 
 func committed(want uint64) check {
-	return counter("commit", func(r raftport.ReplicationState) uint64 { return r.Commit }, want)
+	return counter("commit", func(r replicationState) uint64 { return r.Commit }, want)
 }
 
 func appliedAt(want uint64) check {
-	return counter("applied", func(r raftport.ReplicationState) uint64 { return r.Applied }, want)
+	return counter("applied", func(r replicationState) uint64 { return r.Applied }, want)
 }
 
 func processedAt(want uint64) check {
-	return counter("processed", func(r raftport.ReplicationState) uint64 { return r.Processed }, want)
+	return counter("processed", func(r replicationState) uint64 { return r.Processed }, want)
 }
 
 func snapshotAt(want uint64) check {
-	return counter("papplied", func(r raftport.ReplicationState) uint64 { return r.PApplied }, want)
+	return counter("papplied", func(r replicationState) uint64 { return r.PApplied }, want)
 }
 
 func inTerm(want uint64) check {
-	return counter("term", func(r raftport.ReplicationState) uint64 { return r.Term }, want)
+	return counter("term", func(r replicationState) uint64 { return r.Term }, want)
 }
 
 func votedFor(want string) check {
@@ -386,7 +386,7 @@ func catchupUpTo(cterm, cindex uint64) check {
 		field("catchup end index", func(st *stepped) uint64 { return st.catchupView().CIndex }, cindex))
 }
 
-func (st *stepped) catchupView() raftport.CatchupView {
+func (st *stepped) catchupView() catchupView {
 	cv, _ := st.p.Catchup()
 	return cv
 }
@@ -426,11 +426,11 @@ func (r *replies) none() {
 }
 
 // next returns the answer that was sent, with the message it came in.
-func (r *replies) next() (raftport.ResponseSpec, *message) {
+func (r *replies) next() (ackSpec, *message) {
 	r.st.t.Helper()
 	require_NoError(r.st.t, r.st.c.net.WaitIdle(5*time.Second))
 	msg := require_ChanRead(r.st.t, r.ch, time.Second)
-	ar, err := raftport.DecodeAppendEntryResponse(msg.Data, msg.Reply)
+	ar, err := codec.DecodeAppendEntryResponse(msg.Data, msg.Reply)
 	require_NoError(r.st.t, err)
 	return ar, msg
 }

@@ -136,7 +136,8 @@ func toGateItems(items []db.Item) []gates.Item {
 	out := make([]gates.Item, len(items))
 	for i, it := range items {
 		out[i] = gates.Item{Kind: string(it.Kind), ID: it.ID, Batch: it.BatchID, Slice: it.Slice,
-			TargetFile: it.TargetFile, TargetSymbol: it.TargetSymbol, Status: string(it.Status)}
+			TargetFile: it.TargetFile, TargetSymbol: it.TargetSymbol, Status: string(it.Status),
+			RefLines: it.GoLineEnd - it.GoLineStart + 1}
 	}
 	return out
 }

@@ -69,6 +69,9 @@ type Item struct {
 	TargetFile   string // slash-separated, relative to Input.RepoDir
 	TargetSymbol string // "Func", "(T).Method" or "(*T).Method"
 	Status       string
+	// RefLines is the length of the reference function it ports (0 when
+	// unknown); the static scan holds a lone zero-value return against it.
+	RefLines int
 }
 
 // CalleeInfo is one callee of a feature in the reference call graph.

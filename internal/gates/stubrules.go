@@ -17,24 +17,38 @@ import (
 //     to a predeclared or literal type such as uint64(0) or []byte(nil), or
 //     no results at all)
 //     or a stand-in error (errors.New / fmt.Errorf whose text says "not
-//     implemented", "unimplemented", "todo", ...), and either some result is
+//     implemented", "unimplemented", ... as placeholderErrRE says), and either some result is
 //     a stand-in error, or the function takes a parameter other than the
 //     receiver, or its name starts with a verb that promises work (see
 //     workVerbs). So `func (n *raft) ID() string { return n.id }` and
 //     `func (n *Node) Close() error { return nil }` pass, while
 //     `func decode(b []byte) error { return nil }` does not.
 //
+// A body is hollow too when every statement is a logging call (optionally
+// followed by a zero-value return), and a lone zero-value return is hollow
+// whatever the name when the reference function it ports spans more than
+// three lines (Item.RefLines): the reference did work there.
+//
 // Independently of the body's shape, these are findings too: a comment in
-// the function or in its doc comment carrying a marker (markerRE) or
-// admitting a shortcut (shortcutRE), and a named parameter (not the
-// receiver, not "_") that the body never mentions.
+// the function, in its doc comment or in the comment lines just around it
+// carrying a marker (markerRE) or admitting a shortcut (shortcutRE), in any
+// case; a named parameter (not the receiver, not "_") that the body never
+// mentions; and a parameter only discarded with `_ = p`, which silences the
+// compiler without using it.
 
-// markerRE matches the work-left markers; the three classic ones only in
-// capitals, so that prose like "todo list" or "xxx" in a hash stays quiet.
-var markerRE = regexp.MustCompile(`\b(TODO|FIXME|XXX)\b|(?i)\bport[- ]?me\b`)
+// markerRE matches the work-left markers, in any case.
+var markerRE = regexp.MustCompile(`(?i)\b(todo|fixme|xxx|hack(s|y|ish)?|port[- ]?me)\b`)
 
 // shortcutRE matches comments that admit the code is not the real thing.
-var shortcutRE = regexp.MustCompile(`(?i)\b(for now|simplified|minimal implementation|not yet|stubs?|stubbed|placeholders?)\b`)
+// "later" and "temporary" are ordinary words in Raft prose ("a later term",
+// "a temporary file"), so they count only in the phrases that admit work
+// left: a verb of unfinished work, then "later"; "temporary" before "workaround" and the like.
+var shortcutRE = regexp.MustCompile(`(?i)\b(for now|simplif(y|ied|ies|ication)|minimal implementation|not yet|stubs?|stubbed|placeholders?|good enough|dummy|` +
+	`(port|do|fix|handle|finish|implement|add|revisit|complete|fill( in)?|clean( up)?|wire( up)?)\b[\w ,'-]{0,40}\blater|` +
+	`temporar(y|ily) (hack|fix|workaround|solution|implementation|code|shortcut|version|measure|return|value|disabled|skipped|removed))\b`)
+
+// logCallRE matches the names of logging calls.
+var logCallRE = regexp.MustCompile(`^(Debug|Info|Warn|Warning|Error|Notice|Trace|Log|Print|Fatal|Panic)(f|ln|w)?$|^(debug|warn|notice|trace|log|logf|print|printf|println)$`)
 
 // placeholderErrRE matches the text of errors that stand in for code.
 var placeholderErrRE = regexp.MustCompile(`(?i)not implemented|unimplemented|\btodo\b|not yet|not supported yet`)
@@ -50,7 +64,7 @@ var workVerbs = []string{
 
 // funcFindings applies the hollow-body rules to one function declaration.
 // withComments is false when the caller scans the file's comments itself.
-func funcFindings(p *parsedFile, fd *ast.FuncDecl, withComments bool) []Finding {
+func funcFindings(p *parsedFile, fd *ast.FuncDecl, withComments bool, refLines int) []Finding {
 	var out []Finding
 	name := funcKey(fd)
 	switch {
@@ -58,8 +72,10 @@ func funcFindings(p *parsedFile, fd *ast.FuncDecl, withComments bool) []Finding 
 		out = append(out, p.finding(fd.Pos(), "%s has no body", name))
 	case len(fd.Body.List) == 0:
 		out = append(out, p.finding(fd.Body.Lbrace, "%s has an empty body", name))
+	case onlyLogs(fd.Body.List) && !logCallRE.MatchString(strings.ToUpper(fd.Name.Name[:1])+fd.Name.Name[1:]):
+		out = append(out, p.finding(fd.Body.Lbrace, "%s only logs: its body is logging calls and nothing else", name))
 	case len(fd.Body.List) == 1:
-		if f, ok := placeholderStmt(p, fd, fd.Body.List[0]); ok {
+		if f, ok := placeholderStmt(p, fd, fd.Body.List[0], refLines); ok {
 			out = append(out, f)
 		}
 	}
@@ -72,7 +88,7 @@ func funcFindings(p *parsedFile, fd *ast.FuncDecl, withComments bool) []Finding 
 	return out
 }
 
-func placeholderStmt(p *parsedFile, fd *ast.FuncDecl, st ast.Stmt) (Finding, bool) {
+func placeholderStmt(p *parsedFile, fd *ast.FuncDecl, st ast.Stmt, refLines int) (Finding, bool) {
 	name := funcKey(fd)
 	switch s := st.(type) {
 	case *ast.ExprStmt:
@@ -94,6 +110,9 @@ func placeholderStmt(p *parsedFile, fd *ast.FuncDecl, st ast.Stmt) (Finding, boo
 		}
 		if hasParams(fd) || promisesWork(fd.Name.Name) {
 			return p.finding(s.Pos(), "%s only returns zero values", name), true
+		}
+		if refLines > 3 {
+			return p.finding(s.Pos(), "%s only returns zero values, where the function it ports spans %d lines", name, refLines), true
 		}
 	}
 	return Finding{}, false
@@ -200,14 +219,40 @@ func promisesWork(name string) bool {
 	return false
 }
 
-// commentFindings checks the doc comment and every comment inside fd.
+// commentFindings checks the doc comment, every comment inside fd, and the
+// comment lines around it: a group ending at most two lines above the
+// declaration (a doc comment cut off by a blank line still speaks for the
+// function), and one starting on its closing line or the line after that
+// is no other declaration's doc.
 func commentFindings(p *parsedFile, fd *ast.FuncDecl) []Finding {
 	var out []Finding
 	if fd.Doc != nil {
 		out = append(out, groupFindings(p, fd.Doc)...)
 	}
+	first, last := p.line(fd.Pos()), p.line(fd.End())
+	if fd.Doc != nil {
+		first = p.line(fd.Doc.Pos())
+	}
+	docs := map[*ast.CommentGroup]bool{}
+	declEnds := map[int]bool{} // a comment starting there trails another declaration
+	for _, d := range p.file.Decls {
+		declEnds[p.line(d.End())] = true
+		switch x := d.(type) {
+		case *ast.FuncDecl:
+			docs[x.Doc] = true
+		case *ast.GenDecl:
+			docs[x.Doc] = true
+		}
+	}
 	for _, cg := range p.file.Comments {
-		if cg.Pos() >= fd.Pos() && cg.End() <= fd.End() {
+		if cg == fd.Doc {
+			continue
+		}
+		inside := cg.Pos() >= fd.Pos() && cg.End() <= fd.End()
+		end, start := p.line(cg.End()), p.line(cg.Pos())
+		above := end < first && end >= first-3 && !declEnds[start]
+		below := !docs[cg] && start >= last && start <= last+1 && cg.Pos() > fd.End()
+		if inside || above || below {
 			out = append(out, groupFindings(p, cg)...)
 		}
 	}
@@ -233,19 +278,100 @@ func unusedParams(p *parsedFile, fd *ast.FuncDecl) []Finding {
 		return nil
 	}
 	used := map[string]bool{}
+	discarded := map[string]token.Pos{}
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok {
-			used[id.Name] = true
+		switch x := n.(type) {
+		case *ast.AssignStmt:
+			// `_ = p` and `_, _ = p, q` only silence the compiler.
+			if blankAssign(x) {
+				for _, r := range x.Rhs {
+					if id, ok := r.(*ast.Ident); ok {
+						if _, seen := discarded[id.Name]; !seen {
+							discarded[id.Name] = x.Pos()
+						}
+					} else {
+						ast.Inspect(r, markUsed(used))
+					}
+				}
+				return false
+			}
+		case *ast.Ident:
+			used[x.Name] = true
 		}
 		return true
 	})
 	var out []Finding
 	for _, field := range fd.Type.Params.List {
 		for _, id := range field.Names {
-			if id.Name != "_" && !used[id.Name] {
-				out = append(out, p.finding(id.Pos(), "%s never uses its parameter %s", funcKey(fd), id.Name))
+			if id.Name == "_" || used[id.Name] {
+				continue
 			}
+			if pos, ok := discarded[id.Name]; ok {
+				out = append(out, p.finding(pos, "%s discards its parameter %s with `_ = %s` instead of using it", funcKey(fd), id.Name, id.Name))
+				continue
+			}
+			out = append(out, p.finding(id.Pos(), "%s never uses its parameter %s", funcKey(fd), id.Name))
 		}
 	}
 	return out
+}
+
+func blankAssign(a *ast.AssignStmt) bool {
+	if a.Tok != token.ASSIGN {
+		return false
+	}
+	for _, l := range a.Lhs {
+		if id, ok := l.(*ast.Ident); !ok || id.Name != "_" {
+			return false
+		}
+	}
+	return true
+}
+
+func markUsed(used map[string]bool) func(ast.Node) bool {
+	return func(n ast.Node) bool {
+		if id, ok := n.(*ast.Ident); ok {
+			used[id.Name] = true
+		}
+		return true
+	}
+}
+
+// onlyLogs reports whether every statement is a logging call, but for a
+// final zero-value return.
+func onlyLogs(list []ast.Stmt) bool {
+	logs := 0
+	for i, st := range list {
+		if r, ok := st.(*ast.ReturnStmt); ok && i == len(list)-1 {
+			for _, e := range r.Results {
+				if !isZeroValue(e) {
+					return false
+				}
+			}
+			continue
+		}
+		es, ok := st.(*ast.ExprStmt)
+		if !ok || !isLogCall(es.X) {
+			return false
+		}
+		logs++
+	}
+	return logs > 0
+}
+
+func isLogCall(e ast.Expr) bool {
+	call, ok := e.(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	switch fun := call.Fun.(type) {
+	case *ast.Ident:
+		return logCallRE.MatchString(fun.Name)
+	case *ast.SelectorExpr:
+		if pkg, ok := fun.X.(*ast.Ident); ok && (pkg.Name == "fmt" || pkg.Name == "log" || pkg.Name == "slog") {
+			return strings.HasPrefix(fun.Sel.Name, "Print") || strings.HasPrefix(fun.Sel.Name, "Fprint") || logCallRE.MatchString(fun.Sel.Name)
+		}
+		return logCallRE.MatchString(fun.Sel.Name)
+	}
+	return false
 }

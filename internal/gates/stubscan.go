@@ -103,7 +103,7 @@ func (sc *scanner) item(it Item) ([]Finding, error) {
 		return []Finding{{File: it.TargetFile, Message: fmt.Sprintf("target symbol %s not found", it.TargetSymbol)}}, nil
 	}
 	if it.Kind == KindFeature {
-		return funcFindings(p, fd, true), nil
+		return funcFindings(p, fd, true, it.RefLines), nil
 	}
 	g, err := sc.graph(filepath.Dir(sc.in.abs(it.TargetFile)), p.file.Name.Name)
 	if err != nil {
@@ -183,7 +183,7 @@ func (sc *scanner) wholeFile(rel, absDir string) ([]Finding, error) {
 			}
 			continue
 		}
-		out = append(out, funcFindings(p, fd, false)...)
+		out = append(out, funcFindings(p, fd, false, 0)...)
 	}
 	return out, nil
 }
