@@ -132,7 +132,7 @@ func (n *raft) catchupFollower(ar *appendEntryResponse) {
 // there is nothing to stream (or we cannot, and stepped down). Lock held.
 func (n *raft) catchupStart(ar *appendEntryResponse) (uint64, bool) {
 	span := n.logSpan()
-	anchor := protocol.StreamAnchor(protocol.Position{Term: ar.term, Index: ar.index}, span.First, n.termAt)
+	anchor := protocol.StreamAnchor(protocol.Position{Term: ar.term, Index: ar.index}, span.First, n.storedTerm)
 	if anchor != ar.index {
 		n.debug("Follower's log conflicts with ours after index %d", anchor)
 	}
@@ -325,9 +325,9 @@ func (n *raft) loadEntry(index uint64) (ae *appendEntry, err error) {
 	return ae, err
 }
 
-// termAt reads the term of the entry at index. It is safe without the
-// lock, as the log is.
-func (n *raft) termAt(index uint64) (uint64, bool) {
+// storedTerm reads the term of the entry stored at index. It is safe
+// without the lock, as the log is.
+func (n *raft) storedTerm(index uint64) (uint64, bool) {
 	term, _, err := n.wal.Load(index)
 	return term, err == nil
 }

@@ -4,234 +4,264 @@ import (
 	"errors"
 	"time"
 
+	"github.com/porttrack-dev/porttrack/raftport/protocol"
 	"github.com/porttrack-dev/porttrack/raftport/storage"
 )
 
-// applyCommit moves the commit index to index and hands the entry to the
-// apply queue, handling peer-state and membership entries on the way.
-// Indexes must be committed in order. Lock held.
+// applyCommit commits index, the next one after n.commit: the entry's
+// membership and peer-state effects take hold here, and the state machine
+// gets the rest on the apply queue, an empty batch when nothing is left
+// for it (so that its Applied calls keep pace with the commits). The
+// caller holds the node lock.
 func (n *raft) applyCommit(index uint64) error {
-	if n.State() == Closed {
+	switch {
+	case n.State() == Closed:
 		return errNodeClosed
-	}
-	if index <= n.commit {
+	case index <= n.commit:
 		n.debug("Commit %d was applied earlier, skipping", index)
 		return nil
 	}
-
 	if n.State() == Leader {
 		delete(n.acks, index)
 	}
-
-	ae := n.pae[index]
+	ae, err := n.entryToCommit(index)
 	if ae == nil {
-		// Below the last snapshot the entry is gone from the log, and the
-		// snapshot already holds its effect.
-		if index < n.papplied {
+		return err
+	}
+	n.commit, ae.buf = index, nil
+	visible, err := n.takeEffect(index, ae)
+	n.apply.Push(newCommittedEntry(index, visible))
+	ae.returnToPool()
+	return err
+}
+
+// entryToCommit finds the entry at index: in the pending cache (which it
+// leaves), else in the WAL. Below the last snapshot it returns nil and no
+// error, the snapshot holds the entry's effect. A log that cannot be read
+// where it must be is no longer trusted: the node starts over from the
+// leader. The caller holds the node lock.
+func (n *raft) entryToCommit(index uint64) (*appendEntry, error) {
+	if ae, cached := n.pae[index]; cached {
+		delete(n.pae, index)
+		return ae, nil
+	}
+	if index < n.papplied {
+		return nil, nil
+	}
+	ae, err := n.loadEntry(index)
+	if err == nil {
+		return ae, nil
+	}
+	expected := errors.Is(err, storage.ErrClosed) || errors.Is(err, storage.ErrNotFound)
+	if !expected {
+		n.warn("Reading index %d from the log failed (%v), resetting", index, err)
+		if n.State() == Leader {
+			n.stepdownLocked(n.selectNextLeader())
+		}
+		n.resetWAL()
+		n.cancelCatchup()
+	}
+	return nil, errEntryLoadFailed
+}
+
+// takeEffect applies what the node itself makes of the entries committed
+// at index and returns those the state machine sees. The proposals waiting
+// on them learn their position; a wait left over (its entry was not one
+// the state machine sees, or a removal stopped us) is unknown. The caller
+// holds the node lock.
+func (n *raft) takeEffect(index uint64, ae *appendEntry) ([]*Entry, error) {
+	var visible []*Entry
+	waiting := n.outcomes.take(index)
+	defer func() {
+		for _, w := range waiting {
+			n.outcomes.settle(w, waitResult{err: ErrOutcomeUnknown})
+		}
+	}()
+	for pos, e := range ae.entries {
+		if e.Type == EntryOldSnapshot {
+			// Older logs hold snapshots under the retired type.
+			e = newEntry(EntrySnapshot, e.Data)
+		}
+		seen := e.Type.reachesStateMachine()
+		if seen {
+			visible = append(visible, e)
+		}
+		for ; len(waiting) > 0 && waiting[0].pos == pos && seen; waiting = waiting[1:] {
+			n.outcomes.settle(waiting[0], waitResult{at: Outcome{Index: index, Pos: len(visible) - 1}})
+		}
+		if err := n.takeEntryEffect(ae, e); err != nil {
+			return visible, err
+		}
+	}
+	return visible, nil
+}
+
+// takeEntryEffect is what one committed entry changes in the node; a
+// leader that committed its own removal gets errNodeRemoved, to hand over
+// and stop. The caller holds the node lock.
+func (n *raft) takeEntryEffect(ae *appendEntry, e *Entry) error {
+	switch e.Type {
+	case EntrySnapshot:
+		// A follower without a snapshot of its own adopts the leader's.
+		if len(ae.entries) != 1 || n.snapfile != "" || ae.commit == 0 {
 			return nil
 		}
-		var err error
-		if ae, err = n.loadEntry(index); err != nil {
-			if !errors.Is(err, storage.ErrClosed) && !errors.Is(err, storage.ErrNotFound) {
-				// The log cannot be read where it must be: it is no longer
-				// trustworthy, start over from the leader.
-				n.warn("Reading index %d from the log failed (%v), resetting", index, err)
-				if n.State() == Leader {
-					n.stepdownLocked(n.selectNextLeader())
-				}
-				n.resetWAL()
-				n.cancelCatchup()
-			}
-			return errEntryLoadFailed
+		snap := &snapshot{lastTerm: ae.pterm, lastIndex: ae.commit, data: e.Data}
+		snap.peerstate = encodePeerState(n.currentPeerStateLocked())
+		if err := n.installSnapshot(snap); err != nil {
+			n.warn("Error installing snapshot from the leader at %d: %v", n.commit, err)
 		}
-	} else {
-		defer delete(n.pae, index)
-	}
-
-	n.commit = index
-	ae.buf = nil
-	var committed []*Entry
-
-	// Even with nothing for the state machine (peer states are handled
-	// here) it gets an empty commit, so its Applied calls keep pace.
-	defer func() {
-		n.apply.Push(newCommittedEntry(index, committed))
-		ae.returnToPool()
-	}()
-
-	for _, e := range ae.entries {
-		switch e.Type {
-		case EntryNormal:
-			committed = append(committed, e)
-		case EntryOldSnapshot:
-			committed = append(committed, newEntry(EntrySnapshot, e.Data))
-		case EntrySnapshot:
-			committed = append(committed, e)
-			// A follower without a snapshot of its own adopts the leader's.
-			if len(ae.entries) == 1 && n.snapfile == "" && ae.commit > 0 {
-				err := n.installSnapshot(&snapshot{
-					lastTerm:  ae.pterm,
-					lastIndex: ae.commit,
-					peerstate: encodePeerState(&peerState{n.peerNames(), n.csz, n.extSt}),
-					data:      e.Data,
-				})
-				if err != nil {
-					n.warn("Error installing snapshot from the leader at %d: %v", index, err)
-				}
-			}
-		case EntryPeerState:
-			// The leader's peer set is authoritative; the leader itself
-			// already holds it.
-			if n.State() != Leader {
-				if ps, err := decodePeerState(e.Data); err == nil {
-					n.processPeerState(ps)
-				}
-			}
-		case EntryAddPeer:
-			newPeer := string(e.Data)
-			n.debug("Peer %q joined", newPeer)
-			peerIDs.LoadOrStore(newPeer, newPeer)
-			n.addPeer(newPeer)
-			committed = append(committed, e)
-			n.membChangeIndex = 0
-		case EntryRemovePeer:
-			peer := string(e.Data)
-			n.debug("Peer %q leaves", peer)
-			n.removePeer(peer)
-			peerIDs.Delete(peer)
-			committed = append(committed, e)
-			n.membChangeIndex = 0
-			// A leader that removed itself must hand over and stop.
-			if peer == n.id && n.State() == Leader {
-				return errNodeRemoved
-			}
+	case EntryPeerState:
+		// The leader's own peer set is the one it sent.
+		if n.State() == Leader {
+			return nil
 		}
+		if ps, err := decodePeerState(e.Data); err == nil {
+			n.processPeerState(ps)
+		}
+	case EntryAddPeer, EntryRemovePeer:
+		return n.commitMembershipChange(e.Type, string(e.Data))
 	}
 	return nil
 }
 
-// tryCommit commits every index up to index once a quorum stored it and
-// reports whether it did. Lock held.
-func (n *raft) tryCommit(index uint64) (bool, error) {
-	acks := len(n.acks[index])
-	// The leader's own copy counts while it is still a member.
-	if n.peers[n.id] != nil {
-		acks++
+// commitMembershipChange makes a committed add or remove take hold and
+// settles the pending change. The caller holds the node lock.
+func (n *raft) commitMembershipChange(t EntryType, peer string) error {
+	n.membChangeIndex = protocol.Settle(n.membChangeIndex, n.commit)
+	if t == EntryAddPeer {
+		n.debug("Peer %q joined", peer)
+		peerIDs.LoadOrStore(peer, peer)
+		n.addPeer(peer)
+		return nil
 	}
-	if acks < n.qn {
+	n.debug("Peer %q leaves", peer)
+	n.removePeer(peer)
+	peerIDs.Delete(peer)
+	if peer == n.id && n.State() == Leader {
+		return errNodeRemoved
+	}
+	return nil
+}
+
+// tryCommit commits through index once the commit rule allows it (a
+// quorum of current members stored it, and it is an entry of this term)
+// and reports whether it did. The caller holds the node lock.
+func (n *raft) tryCommit(index uint64) (bool, error) {
+	votes := protocol.Votes(n.acks, index, n.peers)
+	if _, member := n.peers[n.id]; member {
+		votes++
+	}
+	to, moves := protocol.CommitTo(protocol.CommitQuery{
+		Commit: n.commit, Index: index, LastIndex: n.pindex,
+		Votes: votes, Quorum: n.qn, Term: n.term, IndexTerm: n.termAt(index),
+	})
+	if !moves {
 		return false, nil
 	}
-	for i := n.commit + 1; i <= index; i++ {
-		if err := n.applyCommit(i); err != nil {
-			if err != errNodeClosed && err != errNodeRemoved {
-				n.error("Applying commit %d failed: %v", i, err)
-			}
-			return false, err
+	for next := n.commit + 1; next <= to; next++ {
+		err := n.applyCommit(next)
+		if err == nil {
+			continue
 		}
+		if err != errNodeClosed && err != errNodeRemoved {
+			n.error("Applying commit %d failed: %v", next, err)
+		}
+		return false, err
 	}
 	return true, nil
 }
 
-// trackResponse records a follower's successful store of an index and
-// reports whether it counts towards a quorum: only while we lead, only for
-// uncommitted indexes and only from known peers. Lock held.
+// termAt is the term of our entry at index, 0 when we cannot tell. The
+// caller holds the node lock.
+func (n *raft) termAt(index uint64) uint64 {
+	if ae := n.pae[index]; ae != nil {
+		return ae.term
+	}
+	if term, _, err := n.wal.Load(index); err == nil {
+		return term
+	}
+	return 0
+}
+
+// trackResponse records a follower's store of an index and reports
+// whether the ack counts towards a commit (see protocol.JudgeAck). The
+// caller holds the node lock.
 func (n *raft) trackResponse(ar *appendEntryResponse) bool {
-	if n.State() != Leader {
+	leading := n.State() == Leader
+	peer, member := n.peers[ar.peer]
+	if leading && member {
+		peer.li = max(peer.li, ar.index)
+	}
+	// A catchup of this peer paces itself on its acks.
+	if leading {
+		n.noteCatchupAck(ar.peer, ar.index)
+	}
+	verdict := protocol.JudgeAck(protocol.Ack{
+		Leading: leading, Member: member,
+		Index: ar.index, Commit: n.commit, LastIndex: n.pindex,
+	})
+	if verdict != protocol.AckCounted {
 		return false
 	}
-
-	ps := n.peers[ar.peer]
-	if ps != nil && ar.index > ps.li {
-		ps.li = ar.index
-	}
-
-	// A catchup in progress for this peer paces itself on its acks.
-	n.noteCatchupAck(ar.peer, ar.index)
-
-	if ar.index <= n.commit {
-		return false
-	}
-	if ps == nil {
-		return false
-	}
-
-	results := n.acks[ar.index]
-	if results == nil {
-		results = make(map[string]struct{})
-		n.acks[ar.index] = results
-	}
-	results[ar.peer] = struct{}{}
+	n.acks.Record(ar.index, ar.peer)
 	return true
 }
 
-// adjustClusterSizeAndQuorum recomputes the cluster size and quorum from
-// the known peers. Lock held.
+// adjustClusterSizeAndQuorum sizes the cluster by its known peers. A
+// grown cluster gives its new members time before quorum is judged; a
+// shrunk one may already have a quorum for pending entries, which a
+// heartbeat collects. The caller holds the node lock.
 func (n *raft) adjustClusterSizeAndQuorum() {
-	pcsz, ncsz := n.csz, 0
-	for _, peer := range n.peers {
-		if peer.kp {
-			ncsz++
+	known := 0
+	for _, p := range n.peers {
+		if p.kp {
+			known++
 		}
 	}
-	n.csz = ncsz
-	n.qn = n.csz/2 + 1
-
-	if ncsz > pcsz {
-		n.debug("Cluster grows from %d to %d", pcsz, ncsz)
-		// New peers need time to be heard from before quorum is judged.
+	rs := protocol.ResizeTo(n.csz, known)
+	if !rs.Grew && !rs.Shrank {
+		n.csz, n.qn = rs.Size, rs.Quorum
+		return
+	}
+	n.debug("Cluster resized from %d to %d", n.csz, rs.Size)
+	n.csz, n.qn = rs.Size, rs.Quorum
+	if rs.Grew {
 		n.lsut = time.Now()
-	} else if ncsz < pcsz {
-		n.debug("Cluster shrinks from %d to %d", pcsz, ncsz)
-		// A smaller quorum may already cover pending entries: a heartbeat
-		// gets the acknowledgements that commit them. It takes the lock,
-		// which the caller holds.
-		if n.State() == Leader {
-			n.wg.Add(1)
-			go func() {
-				defer n.wg.Done()
-				n.sendHeartbeat()
-			}()
-		}
 	}
-	if ncsz != pcsz {
-		if err := n.recreateInternalSubsLocked(); err != nil {
-			n.warn("Error recreating internal subscriptions: %v", err)
-		}
+	if rs.Shrank && n.State() == Leader {
+		// sendHeartbeat takes the lock, which our caller holds.
+		n.wg.Go(n.sendHeartbeat)
+	}
+	if err := n.recreateInternalSubsLocked(); err != nil {
+		n.warn("Error recreating internal subscriptions: %v", err)
 	}
 }
 
-// trackPeer notes that we heard from peer. A leader hearing from someone
-// who is not a known member proposes adding it, unless it was removed
-// recently.
+// trackPeer notes that we heard from peer. A leader hearing from a peer
+// that is not a known member proposes adding it, unless the peer was
+// removed within the peer-remove timeout. Losing leadership meanwhile, or
+// another change still pending, only defers the add: the peer's next
+// response retries it.
 func (n *raft) trackPeer(peer string) error {
 	n.Lock()
-	var needPeerAdd, isRemoved bool
-	if n.removed != nil {
-		var rts time.Time
-		rts, isRemoved = n.removed[peer]
-		if isRemoved && time.Since(rts) >= n.timing.PeerRemoveTimeout {
-			isRemoved = false
-		}
+	lp, heard := n.peers[peer]
+	if heard {
+		lp.ts = time.Now()
 	}
-	if n.State() == Leader {
-		if lp, ok := n.peers[peer]; !ok || !lp.kp {
-			needPeerAdd = !isRemoved
-		}
-	}
-	if ps := n.peers[peer]; ps != nil {
-		ps.ts = time.Now()
-	}
+	removedAt, wasRemoved := n.removed[peer]
+	recentlyRemoved := wasRemoved && time.Since(removedAt) < n.timing.PeerRemoveTimeout
+	propose := n.State() == Leader && (!heard || !lp.kp) && !recentlyRemoved
 	n.Unlock()
 
-	if !needPeerAdd {
+	if !propose {
 		return nil
 	}
-	// Losing leadership meanwhile, or another membership change still
-	// pending, only defers the add: the peer's next response retries it.
-	err := n.ProposeAddPeer(peer)
-	if errors.Is(err, errNotLeader) || errors.Is(err, errMembershipChange) {
+	switch err := n.ProposeAddPeer(peer); {
+	case errors.Is(err, errNotLeader), errors.Is(err, errMembershipChange):
 		n.debug("Deferring adding peer %q: %v", peer, err)
 		return nil
+	default:
+		return err
 	}
-	return err
 }

@@ -5,73 +5,95 @@ import (
 	"strings"
 	"time"
 
+	"github.com/porttrack-dev/porttrack/raftport/protocol"
 	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
+
+// Elections: the decisions are protocol.DecideVote (answering a ballot),
+// protocol.JudgeVoteReply with protocol.Tally (counting the answers) and
+// protocol.ChooseSuccessor (handing leadership over). This file gathers
+// what they look at, carries out what they decide, and moves the messages.
 
 // xferCampaignDelay is how soon the peer named by a leader transfer starts
 // its election: the old leader has already stepped down, so every moment
 // waited is a moment without a leader.
 const xferCampaignDelay = 10 * time.Millisecond
 
-// selectNextLeader guesses the best successor: the peer that stored the
-// most of our log. StepDown checks health more thoroughly.
-// The caller holds the node lock.
-func (n *raft) selectNextLeader() string {
-	best, bestIndex := noLeader, uint64(0)
-	for peer, ps := range n.peers {
-		if peer == n.id || ps.li <= bestIndex {
-			continue
-		}
-		best, bestIndex = peer, ps.li
+// randCampaignTimeout spreads candidates over the campaign window so that
+// they rarely split the vote.
+func randCampaignTimeout(tm *Timing) time.Duration {
+	if span := tm.MaxCampaignTimeout - tm.MinCampaignTimeout; span > 0 {
+		return tm.MinCampaignTimeout + rand.N(span)
 	}
-	return best
+	return tm.MinCampaignTimeout
 }
 
-// peerLooksHealthy reports whether a peer was heard from within three
-// heartbeats. The reference also asks the server's gossip whether the
-// peer's server is offline; a raftport host has no gossip, so recent
-// contact is the only liveness signal it has.
-// The caller holds the node lock.
-func (n *raft) peerLooksHealthy(ps *lps) bool {
-	return ps != nil && time.Since(ps.ts) < 3*n.timing.HeartbeatInterval
+// Campaign has the node start an election after a random campaign delay.
+func (n *raft) Campaign() error { return n.askForElection(false) }
+
+// CampaignImmediately has the node start an election after the shortest
+// delay, even if its log is still empty from initialization.
+func (n *raft) CampaignImmediately() error { return n.askForElection(true) }
+
+// askForElection is Campaign, or CampaignImmediately when now is set.
+func (n *raft) askForElection(now bool) error {
+	return wlocked(n, func() error {
+		if !now {
+			return n.campaign(randCampaignTimeout(&n.timing))
+		}
+		n.maybeLeader = true
+		n.resetInitializing()
+		return n.campaign(n.timing.MinCampaignTimeout / 2)
+	})
 }
+
+// campaign arms the election timer so that the run loop makes us a
+// candidate after et, unless protocol.MayCampaign refuses (we lead).
+// The caller holds the node lock.
+func (n *raft) campaign(et time.Duration) (err error) {
+	if protocol.MayCampaign(n.role()) {
+		n.debug("Campaign begins in %v", et)
+		n.resetElect(et)
+	} else {
+		err = errAlreadyLeader
+	}
+	return err
+}
+
+// xferCampaign starts the election a leader transfer asked us to win; a
+// leader already has what the transfer meant to give it.
+// The caller holds the node lock.
+func (n *raft) xferCampaign() error {
+	err := n.campaign(xferCampaignDelay)
+	n.lxfer = n.lxfer && err == nil
+	return err
+}
+
+// members lists every peer for the leadership rules, ages measured now.
+// The caller holds the node lock.
+func (n *raft) members() []protocol.Member {
+	now := time.Now()
+	out := make([]protocol.Member, 0, len(n.peers))
+	for id, ps := range n.peers {
+		out = append(out, protocol.Member{ID: id, Self: id == n.id, LastIndex: ps.li, Age: now.Sub(ps.ts)})
+	}
+	return out
+}
+
+// selectNextLeader guesses the best successor, the peer that stored the
+// most of our log (protocol.MostCaughtUp). The caller holds the node lock.
+func (n *raft) selectNextLeader() string { return protocol.MostCaughtUp(n.members()) }
 
 // StepDown makes a leader step down, handing leadership to the preferred
-// peer when it is healthy, or else to any healthy peer.
+// peer when it is healthy, or else to the healthy peer furthest along.
+// A peer counts as healthy when heard from within three heartbeats: the
+// reference also asks the server's gossip whether the peer's server is
+// offline, but a raftport host has no gossip.
 func (n *raft) StepDown(preferred ...string) error {
-	n.Lock()
-	if n.State() != Leader {
-		n.Unlock()
-		return errNotLeader
+	next, err := n.planHandover(preferred)
+	if err != nil {
+		return err
 	}
-	if len(preferred) > 1 {
-		n.Unlock()
-		return errTooManyPrefs
-	}
-	n.debug("Leadership handover requested")
-
-	wanted := noLeader
-	if len(preferred) == 1 && preferred[0] != n.id {
-		wanted = preferred[0]
-	}
-	next := noLeader
-	if wanted != noLeader && n.peerLooksHealthy(n.peers[wanted]) {
-		next = wanted
-	}
-	if next == noLeader {
-		for peer, ps := range n.peers {
-			if peer != n.id && n.peerLooksHealthy(ps) {
-				next = peer
-				break
-			}
-		}
-	}
-	n.Unlock()
-
-	if wanted != noLeader && next == noLeader {
-		n.debug("Preferred successor %q is not eligible", wanted)
-	}
-
 	// The transfer goes out directly rather than through the proposal
 	// queue: stepping down below drains that queue.
 	if next != noLeader {
@@ -82,270 +104,231 @@ func (n *raft) StepDown(preferred ...string) error {
 	return nil
 }
 
-// Campaign has the node start an election after a random campaign delay.
-func (n *raft) Campaign() error {
+// planHandover checks a step-down request and picks the successor.
+func (n *raft) planHandover(preferred []string) (string, error) {
 	n.Lock()
 	defer n.Unlock()
-	return n.campaign(randCampaignTimeout(&n.timing))
-}
-
-// CampaignImmediately has the node start an election after the shortest
-// delay, even if its log is still empty from initialization.
-func (n *raft) CampaignImmediately() error {
-	n.Lock()
-	defer n.Unlock()
-	n.maybeLeader = true
-	n.resetInitializing()
-	return n.campaign(n.timing.MinCampaignTimeout / 2)
-}
-
-// randCampaignTimeout spreads candidates over the campaign window so that
-// they rarely split the vote.
-func randCampaignTimeout(tm *Timing) time.Duration {
-	span := tm.MaxCampaignTimeout - tm.MinCampaignTimeout
-	if span <= 0 {
-		return tm.MinCampaignTimeout
+	switch {
+	case n.State() != Leader:
+		return noLeader, errNotLeader
+	case len(preferred) > 1:
+		return noLeader, errTooManyPrefs
 	}
-	return tm.MinCampaignTimeout + time.Duration(rand.Int64N(int64(span)))
-}
-
-// campaign arms the election timer so that the run loop turns us into a
-// candidate after et.
-// The caller holds the node lock.
-func (n *raft) campaign(et time.Duration) error {
-	n.debug("Campaign begins")
-	if n.State() == Leader {
-		return errAlreadyLeader
+	n.debug("Leadership handover requested")
+	wanted := strings.Join(preferred, "")
+	h := protocol.ChooseSuccessor(n.members(), wanted, 3*n.timing.HeartbeatInterval)
+	if h.PreferredRefused {
+		n.debug("Preferred successor %q is not eligible", wanted)
 	}
-	n.resetElect(et)
-	return nil
-}
-
-// xferCampaign starts the election a leader transfer asked us to win.
-// The caller holds the node lock.
-func (n *raft) xferCampaign() error {
-	n.debug("Campaign begins after a leadership handover")
-	if n.State() == Leader {
-		n.lxfer = false
-		return errAlreadyLeader
-	}
-	n.resetElect(xferCampaignDelay)
-	return nil
+	return h.Successor, nil
 }
 
 // runAsCandidate asks for votes and counts them until we win, lose to a
 // higher term, or the election times out and we try again.
 func (n *raft) runAsCandidate() {
-	n.Lock()
-	// Responses from an earlier election must not count in this one.
-	n.votes.Drain()
-	n.Unlock()
-
+	// Replies from an earlier election must not count in this one.
+	n.underLock(func() { n.votes.Drain() })
 	n.requestVote()
-	n.RLock()
-	abstain := n.abstain
-	n.RUnlock()
-	n.votes.Push(&voteResponse{term: n.Term(), peer: n.ID(), granted: true, empty: abstain})
-
-	votes := map[string]struct{}{}
-	emptyVotes := map[string]struct{}{}
-
-	for n.State() == Candidate {
-		elect := n.electTimer()
-		select {
-		case <-n.entry.Ch():
-			n.processAppendEntries()
-		case <-n.resp.Ch():
-			// Responses to a leadership we no longer hold.
-			n.resp.Drain()
-		case <-n.prop.Ch():
-			// Proposals made to a leadership we no longer hold.
-			n.prop.Drain()
-		case <-n.s.quitCh:
-			return
-		case <-n.quit:
-			return
-		case <-elect.C:
-			n.switchToCandidate()
-			return
-		case <-n.votes.Ch():
-			// A Drain may have emptied the queue after the signal.
-			vresp, ok := n.votes.PopOne()
-			if !ok {
-				continue
-			}
-			n.RLock()
-			term, csz := n.term, n.csz
-			n.RUnlock()
-
-			switch {
-			case vresp.granted && vresp.term == term:
-				// Voters become our followers, so track them.
-				n.trackPeer(vresp.peer)
-				if vresp.empty {
-					emptyVotes[vresp.peer] = struct{}{}
-				} else {
-					votes[vresp.peer] = struct{}{}
-				}
-				// A quorum of voters with logs wins. Failing that, a vote
-				// from every member wins too: the ones with empty logs
-				// cannot hold anything we lack.
-				if n.wonElection(len(votes)) || len(votes)+len(emptyVotes) == csz {
-					n.switchToLeader()
-					return
-				}
-			case vresp.term > term:
-				// Someone is in a later term: forming a quorum now would
-				// ignore them, so start over as a follower.
-				n.Lock()
-				n.debug("Abandoning candidacy: a vote reply carried term %d, ours is %d", vresp.term, n.term)
-				n.term = vresp.term
-				n.vote = noVote
-				n.writeTermVote()
-				n.lxfer = false
-				n.stepdownLocked(noLeader)
-				n.Unlock()
-			}
-		case <-n.reqs.Ch():
-			if vr, ok := n.reqs.PopOne(); ok {
-				n.processVoteRequest(vr)
-			}
-		}
+	n.votes.Push(&voteResponse{term: n.Term(), peer: n.ID(), granted: true,
+		empty: rlocked(n, func() bool { return n.abstain })})
+	var tally protocol.Tally
+	for n.State() == Candidate && n.candidateStep(&tally) {
 	}
 }
 
-// handleVoteResponse queues a vote for the candidate loop. It has the
-// subscription callback shape; only the message matters here.
+// candidateStep waits for one event of a campaign and handles it. It
+// reports false when the campaign loop must end at once: the node stops,
+// or the election timed out and the next one began.
+func (n *raft) candidateStep(tally *protocol.Tally) bool {
+	elect := n.electTimer()
+	select {
+	case <-n.quit:
+		return false
+	case <-n.s.quitCh:
+		return false
+	case <-elect.C:
+		n.switchToCandidate()
+		return false
+	case <-n.votes.Ch():
+		return n.takeVoteReply(tally)
+	case <-n.reqs.Ch():
+		n.takeVoteRequest()
+	case <-n.entry.Ch():
+		n.processAppendEntries()
+	case <-n.resp.Ch():
+		// Responses to a leadership we no longer hold.
+		n.resp.Drain()
+	case <-n.prop.Ch():
+		// Proposals made to a leadership we no longer hold.
+		n.prop.Drain()
+	}
+	return true
+}
+
+// takeVoteReply handles one queued vote reply as protocol.JudgeVoteReply
+// rules for our role: a candidate counts it in tally and takes the lead
+// once it won; a later term ends a candidacy or a leadership. It reports
+// whether the current role's loop goes on.
+func (n *raft) takeVoteReply(tally *protocol.Tally) bool {
+	vr, ok := n.votes.PopOne()
+	if !ok {
+		// A Drain may have emptied the queue after the signal.
+		return true
+	}
+	n.RLock()
+	role, term := n.role(), n.term
+	n.RUnlock()
+	v := protocol.JudgeVoteReply(role, term, protocol.VoteReply{Term: vr.term, Peer: vr.peer, Granted: vr.granted, Empty: vr.empty})
+	if v.StepDown {
+		n.underLock(func() { n.yieldToTerm(vr.term, v.AdoptTerm) })
+		return false
+	}
+	if !v.Count || tally == nil {
+		return true
+	}
+	// Voters become our followers, so track them.
+	n.trackPeer(vr.peer)
+	tally.Record(vr.peer, vr.empty)
+	if n.wonElection(tally) {
+		n.switchToLeader()
+		return false
+	}
+	return true
+}
+
+// yieldToTerm steps down because a vote reply carried a later term, which
+// a candidate adopts first: forming a quorum now would ignore whoever is
+// in that term. The caller holds the node lock.
+func (n *raft) yieldToTerm(term uint64, adopt bool) {
+	if adopt {
+		n.debug("Abandoning candidacy: a vote reply carried term %d, ours is %d", term, n.term)
+		n.term, n.vote = term, noVote
+		n.writeTermVote()
+	}
+	n.stepdownLocked(noLeader)
+}
+
+// wonElection reports whether the votes in tally elect us.
+func (n *raft) wonElection(tally *protocol.Tally) bool {
+	return rlocked(n, func() bool { return tally.Won(n.qn, n.csz) })
+}
+
+// quorumNeeded is the quorum of the current cluster size.
+func (n *raft) quorumNeeded() int { return rlocked(n, func() int { return n.qn }) }
+
+// takeVoteRequest answers one queued ballot.
+func (n *raft) takeVoteRequest() {
+	// A Drain may have emptied the queue after the signal.
+	if vr, ok := n.reqs.PopOne(); ok {
+		n.answerVoteRequest(vr)
+	}
+}
+
+// handleVoteResponse queues a vote for the candidate loop (or the leader
+// loop, which watches for later terms). It has the subscription callback
+// shape; only the message matters here.
 func (n *raft) handleVoteResponse(_ transport.Subscription, _, _ string, msg []byte) {
-	vr := decodeVoteResponse(msg)
-	if vr == nil {
+	switch vr, state := decodeVoteResponse(msg), n.State(); {
+	case vr == nil:
 		n.error("Undecodable vote reply in group %q", n.group)
-		return
-	}
-	n.debug("Vote reply in: %+v", vr)
-	if state := n.State(); state != Candidate && state != Leader {
+	case state != Candidate && state != Leader:
 		n.debug("Vote reply arrived after candidacy ended, discarding")
+	default:
+		n.debug("Vote reply in: %+v", vr)
+		n.votes.Push(vr)
+	}
+}
+
+// handleVoteRequest queues a candidate's ballot for the run loop.
+func (n *raft) handleVoteRequest(_ transport.Subscription, _, reply string, msg []byte) {
+	if vr := decodeVoteRequest(msg, reply); vr != nil {
+		n.reqs.Push(vr)
 		return
 	}
-	n.votes.Push(vr)
+	n.error("Undecodable vote request in group %q", n.group)
 }
 
 // processVoteRequest answers a candidate. A nil request is no error, so
 // callers can pass whatever a queue gave them.
 func (n *raft) processVoteRequest(vr *voteRequest) error {
-	if vr == nil {
-		return nil
+	if vr != nil {
+		n.answerVoteRequest(vr)
 	}
-	n.answerVoteRequest(vr)
 	return nil
 }
 
-// answerVoteRequest decides on a vote, persisting any change of term or
-// vote before the answer leaves, sends the answer and returns it.
+// voter is what protocol.DecideVote knows of us.
+// The caller holds the node lock.
+func (n *raft) voter() protocol.Voter {
+	return protocol.Voter{
+		Term: n.term, LastTerm: n.pterm, LastIndex: n.pindex, Vote: n.vote, Leader: n.leader,
+		Role: n.role(), Initializing: n.initializing, Abstain: n.abstain,
+	}
+}
+
+// answerVoteRequest decides on a ballot with protocol.DecideVote, carries
+// the decision out (a change of term or vote is durable before the answer
+// leaves), sends the answer and returns it.
 func (n *raft) answerVoteRequest(vr *voteRequest) *voteResponse {
 	n.debug("Vote request in: %+v", vr)
-
 	n.Lock()
-	vresp := &voteResponse{term: n.term, peer: n.id, empty: n.pindex == 0}
+	v := protocol.DecideVote(n.voter(), protocol.Ballot{
+		Term: vr.term, LastTerm: vr.lastTerm, LastIndex: vr.lastIndex, Candidate: vr.candidate,
+	})
+	n.carryOutVote(v, vr.term)
+	n.Unlock()
+	answer := &voteResponse{term: v.Term, peer: n.id, granted: v.Granted, empty: v.Empty}
+	n.debug("Vote reply out: %+v to %q", answer, vr.reply)
+	n.sendReply(vr.reply, answer.encode())
+	return answer
+}
 
-	// A request from an older term may still be in flight; refuse it
-	// without touching our state.
-	if vr.term < n.term {
-		n.Unlock()
-		n.debug("Vote reply out: %+v to %q", vresp, vr.reply)
-		n.sendReply(vr.reply, vresp.encode())
-		return vresp
+// carryOutVote does what a VoteVerdict asks, in its order.
+// The caller holds the node lock.
+func (n *raft) carryOutVote(v protocol.VoteVerdict, ballotTerm uint64) {
+	if v.StepDown {
+		n.debug("Leaving state %s: a vote request carried term %d, ours is %d",
+			strings.ToLower(n.State().String()), ballotTerm, n.term)
+		n.stepdownLocked(noLeader)
 	}
-
-	// A candidate of a term in which we already follow a leader has lost;
-	// its request may just have been overtaken by the winner's first
-	// append entry (a NATS client delivers each subscription on its own).
-	ledTerm := vr.term == n.term && n.leader != noLeader && n.State() == Follower
-
-	if vr.term > n.term {
-		if state := n.State(); state != Follower {
-			n.debug("Leaving state %s: a vote request carried term %d, ours is %d",
-				strings.ToLower(state.String()), vr.term, n.term)
-			n.stepdownLocked(noLeader)
-		}
+	if v.CancelCatchup {
 		n.cancelCatchup()
-		n.term = vr.term
-		n.vote = noVote
+	}
+	n.term, n.vote = v.Term, v.Vote
+	if v.Persist {
 		n.writeTermVote()
 	}
-
-	voteOk := n.vote == noVote || n.vote == vr.candidate
-
-	// A node still initializing (or scaling up) counts as having a log, so
-	// that a candidate it votes for needs only a quorum, not everyone.
-	if voteOk && vresp.empty && n.initializing {
-		vresp.empty = false
-	}
-	// A node that may have lost acknowledged entries votes as if empty.
-	if n.abstain {
-		vresp.empty = true
-	}
-
-	candidateUpToDate := vr.lastTerm > n.pterm || (vr.lastTerm == n.pterm && vr.lastIndex >= n.pindex)
-	if voteOk && candidateUpToDate {
-		vresp.granted = true
-		n.term = vr.term
-		n.vote = vr.candidate
-		n.writeTermVote()
+	switch {
+	case v.RestartTimer:
 		n.resetElectionTimeout()
-	} else if n.vote == noVote && n.State() != Candidate && !ledTerm {
-		// Our log is ahead and we have not voted: campaign early. A
-		// candidate must not, or any rival could keep restarting it; nor
-		// a follower of this term's leader, whom an early campaign would
-		// only unseat (the reference does, and under reordered delivery
-		// every new leader was unseated that way in turn).
+	case v.CampaignSoon:
+		// Our log is ahead and we are free to vote: campaign early. The
+		// reference also does so as a follower of this term's leader; under
+		// reordered delivery that unseated every new leader in turn.
 		n.resetElect(randCampaignTimeout(&n.timing))
 	}
-
-	// The term may have moved; answer with the current one.
-	vresp.term = n.term
-	n.Unlock()
-
-	n.debug("Vote reply out: %+v to %q", vresp, vr.reply)
-	n.sendReply(vr.reply, vresp.encode())
-	return vresp
 }
 
-// handleVoteRequest queues a candidate's request for the run loop.
-func (n *raft) handleVoteRequest(_ transport.Subscription, _, reply string, msg []byte) {
-	vr := decodeVoteRequest(msg, reply)
-	if vr == nil {
-		n.error("Undecodable vote request in group %q", n.group)
+// requestVote votes for ourselves, durably, then asks the group for
+// votes. Only a candidate asks.
+func (n *raft) requestVote() {
+	ballot, subject, inbox := n.castOwnVote()
+	if ballot == nil {
 		return
 	}
-	n.reqs.Push(vr)
+	n.debug("Vote request out: %+v", ballot)
+	n.sendRPC(subject, inbox, ballot.encode())
 }
 
-// requestVote votes for ourselves, persists that vote, then asks the group.
-func (n *raft) requestVote() {
+// castOwnVote records a candidate's vote for itself and returns its ballot
+// with where to send it; nil when we are no candidate.
+func (n *raft) castOwnVote() (*voteRequest, string, string) {
 	n.Lock()
+	defer n.Unlock()
 	if n.State() != Candidate {
-		n.Unlock()
-		return
+		return nil, "", ""
 	}
 	n.vote = n.id
 	n.writeTermVote()
-	vr := voteRequest{term: n.term, lastTerm: n.pterm, lastIndex: n.pindex, candidate: n.id}
-	subj, reply := n.vsubj, n.vreply
-	n.Unlock()
-
-	n.debug("Vote request out: %+v", vr)
-	n.sendRPC(subj, reply, vr.encode())
-}
-
-// wonElection reports whether votes reach the quorum.
-func (n *raft) wonElection(votes int) bool {
-	return votes >= n.quorumNeeded()
-}
-
-// quorumNeeded is the quorum of the current cluster size.
-func (n *raft) quorumNeeded() int {
-	n.RLock()
-	defer n.RUnlock()
-	return n.qn
+	return &voteRequest{term: n.term, lastTerm: n.pterm, lastIndex: n.pindex, candidate: n.id}, n.vsubj, n.vreply
 }

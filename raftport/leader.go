@@ -2,6 +2,9 @@ package raftport
 
 import (
 	"time"
+
+	"github.com/porttrack-dev/porttrack/raftport/protocol"
+	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
 // Proposal batching limits: one append entry carries at most this many
@@ -13,168 +16,131 @@ const (
 
 // runAsLeader is the leader's loop: it batches proposals into append
 // entries, counts acknowledgements, keeps followers alive with heartbeats
-// and steps down when it loses its quorum or meets a higher term.
+// and steps down when it loses its quorum or meets a later term.
 func (n *raft) runAsLeader() {
 	if n.State() == Closed {
 		return
 	}
-
-	n.Lock()
-	fsub, err := n.subscribe(n.psubj, n.handleForwardedProposal)
-	if err != nil {
-		n.warn("Could not listen for proposals from followers: %v", err)
-		n.stepdownLocked(noLeader)
-		n.Unlock()
+	release, ok := n.listenForForwards()
+	if !ok {
 		return
 	}
-	rpsub, err := n.subscribe(n.rpsubj, n.handleForwardedRemovePeerProposal)
-	if err != nil {
-		n.warn("Could not listen for peer removals from followers: %v", err)
-		n.unsubscribe(fsub)
-		n.stepdownLocked(noLeader)
-		n.Unlock()
-		return
-	}
-	// Only the leader takes forwarded proposals; drop the interest as soon
-	// as we stop leading so followers forward to the next leader.
+	defer release()
+	beat, check := time.NewTicker(n.timing.HeartbeatInterval), time.NewTicker(n.timing.LostQuorumCheck)
 	defer func() {
-		n.Lock()
-		n.unsubscribe(fsub)
-		n.unsubscribe(rpsub)
-		n.Unlock()
+		beat.Stop()
+		check.Stop()
 	}()
-	n.Unlock()
-
-	hb := time.NewTicker(n.timing.HeartbeatInterval)
-	defer hb.Stop()
-	lq := time.NewTicker(n.timing.LostQuorumCheck)
-	defer lq.Stop()
-
-	for n.State() == Leader {
-		select {
-		case <-n.s.quitCh:
-			return
-		case <-n.quit:
-			return
-		case <-n.resp.Ch():
-			ars := n.resp.Pop()
-			for _, ar := range ars {
-				n.processAppendEntryResponse(ar)
-			}
-			n.resp.Recycle(&ars)
-		case <-n.prop.Ch():
-			n.sendProposals()
-		case <-hb.C:
-			if n.notActive() {
-				n.sendHeartbeat()
-			}
-		case <-lq.C:
-			if n.lostQuorum() {
-				n.stepdown(noLeader)
-				return
-			}
-		case <-n.votes.Ch():
-			vresp, ok := n.votes.PopOne()
-			if !ok {
-				continue
-			}
-			if vresp.term > n.Term() {
-				n.stepdown(noLeader)
-				return
-			}
-		case <-n.reqs.Ch():
-			if voteReq, ok := n.reqs.PopOne(); ok {
-				if err := n.processVoteRequest(voteReq); err != nil {
-					n.debug("Error processing vote request: %v", err)
-				}
-			}
-		case <-n.entry.Ch():
-			n.processAppendEntries()
-		}
+	for n.State() == Leader && n.leaderStep(beat.C, check.C) {
 	}
 }
 
-// sendProposals drains the proposal queue into batched append entries.
-// Membership changes travel alone, one at a time, so they are sent apart.
-func (n *raft) sendProposals() {
-	es := n.prop.Pop()
-	var entries []*Entry
-	sz := 0
-	for _, pe := range es {
-		if pe.ChangesMembership() {
-			n.sendMembershipChange(pe.Entry)
+// forwardRoute is a subject followers forward to the leader.
+type forwardRoute struct {
+	subject, what string
+	handle        msgHandler
+}
+
+// listenForForwards subscribes to what followers forward. Only the leader
+// listens, and stops as soon as it stops leading, so that followers reach
+// the next leader. It returns how to stop listening, or false, having
+// stepped down, when a subscription failed.
+func (n *raft) listenForForwards() (release func(), ok bool) {
+	n.Lock()
+	defer n.Unlock()
+	var subs []transport.Subscription
+	drop := func() {
+		for _, sub := range subs {
+			n.unsubscribe(sub)
+		}
+	}
+	routes := []forwardRoute{
+		{n.psubj, "proposals", n.handleForwardedProposal},
+		{n.rpsubj, "peer removals", n.handleForwardedRemovePeerProposal},
+	}
+	for _, r := range routes {
+		sub, err := n.subscribe(r.subject, r.handle)
+		if err == nil {
+			subs = append(subs, sub)
 			continue
 		}
-		entries = append(entries, pe.Entry)
-		sz += len(pe.Data) + 1
-		if sz < maxProposalBatchBytes && len(entries) < maxProposalBatchEntries {
-			continue
-		}
-		n.sendAppendEntry(entries)
-		// A fresh slice: the sent one is referenced by the pending cache.
-		sz, entries = 0, nil
+		n.warn("Could not listen for %s from followers: %v", r.what, err)
+		drop()
+		n.stepdownLocked(noLeader)
+		return nil, false
 	}
-	if len(entries) > 0 {
-		n.sendAppendEntry(entries)
-	}
-	for _, pe := range es {
-		if pe.reply != "" {
-			n.sendReply(pe.reply, nil)
-		}
-		pe.returnToPool()
-	}
-	n.prop.Recycle(&es)
+	return func() { n.underLock(drop) }, true
 }
 
-// Quorum reports whether enough peers were heard from recently to form a
-// quorum. It is also asked of former leaders.
-func (n *raft) Quorum() bool {
-	n.RLock()
-	defer n.RUnlock()
-	return n.recentPeersReachQuorum()
+// leaderStep waits for one event of the leadership and handles it. It
+// reports false when the leader loop must end: the node stops, lost its
+// quorum or met a later term.
+func (n *raft) leaderStep(heartbeat, quorumCheck <-chan time.Time) bool {
+	select {
+	case <-n.quit:
+		return false
+	case <-n.s.quitCh:
+		return false
+	case <-n.resp.Ch():
+		n.countResponses()
+	case <-n.prop.Ch():
+		n.sendProposals()
+	case <-n.entry.Ch():
+		n.processAppendEntries()
+	case <-n.reqs.Ch():
+		n.takeVoteRequest()
+	case <-n.votes.Ch():
+		return n.takeVoteReply(nil)
+	case <-heartbeat:
+		if n.notActive() {
+			n.sendHeartbeat()
+		}
+	case <-quorumCheck:
+		return !n.lostQuorum() || n.giveUp()
+	}
+	return true
 }
 
-// recentPeersReachQuorum counts us plus every peer heard from within the
-// lost-quorum interval. Lock held.
-func (n *raft) recentPeersReachQuorum() bool {
-	nc := 0
-	for id, peer := range n.peers {
-		if id == n.id || time.Since(peer.ts) < n.timing.LostQuorumInterval {
-			if nc++; nc >= n.qn {
-				return true
-			}
-		}
-	}
+// giveUp steps down, having lost the quorum, and ends the leader loop.
+func (n *raft) giveUp() bool {
+	n.stepdown(noLeader)
 	return false
 }
 
-func (n *raft) lostQuorum() bool {
-	n.RLock()
-	defer n.RUnlock()
-	return n.lostQuorumLocked()
+// countResponses hands every queued append-entry response to the commit
+// rules.
+func (n *raft) countResponses() {
+	ars := n.resp.Pop()
+	for _, ar := range ars {
+		n.processAppendEntryResponse(ar)
+	}
+	n.resp.Recycle(&ars)
 }
 
-// lostQuorumLocked is the leader's decision to give up. Unprocessed
-// responses or a recent scale-up would make a healthy leader look
-// isolated, so either defers the decision. Lock held.
+// Quorum reports whether enough members were heard from recently to form
+// a quorum (protocol.HeardQuorum). It is also asked of former leaders.
+func (n *raft) Quorum() bool {
+	return rlocked(n, func() bool {
+		return protocol.HeardQuorum(n.members(), n.timing.LostQuorumInterval, n.qn)
+	})
+}
+
+func (n *raft) lostQuorum() bool { return rlocked(n, n.lostQuorumLocked) }
+
+// lostQuorumLocked is the leader's decision to give up, protocol.LostQuorum.
+// The caller holds the node lock.
 func (n *raft) lostQuorumLocked() bool {
-	if n.resp.Len() != 0 || (!n.lsut.IsZero() && time.Since(n.lsut) < n.timing.LostQuorumInterval) {
-		return false
-	}
-	return !n.recentPeersReachQuorum()
+	return protocol.LostQuorum(protocol.QuorumWatch{
+		Members: n.members(), Window: n.timing.LostQuorumInterval, Quorum: n.qn,
+		Unprocessed: n.resp.Len(), Grew: !n.lsut.IsZero(), SinceGrowth: time.Since(n.lsut),
+	})
 }
 
 // notActive reports whether the leader sent nothing for a heartbeat
 // interval, so that followers need a heartbeat to keep trusting it.
 func (n *raft) notActive() bool {
-	n.RLock()
-	defer n.RUnlock()
-	return time.Since(n.active) > n.timing.HeartbeatInterval
+	return rlocked(n, func() bool { return time.Since(n.active) > n.timing.HeartbeatInterval })
 }
 
 // Term is the node's current term.
-func (n *raft) Term() uint64 {
-	n.RLock()
-	defer n.RUnlock()
-	return n.term
-}
+func (n *raft) Term() uint64 { return rlocked(n, func() uint64 { return n.term }) }

@@ -8,80 +8,112 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport/storage"
 )
 
-// State is the node's role. Upper layers decide leadership with Leader,
-// which also requires the leader to have caught up with its own term.
-func (n *raft) State() RaftState {
-	return RaftState(n.state.Load())
+// underLock runs f with the node lock held.
+func (n *raft) underLock(f func()) {
+	n.Lock()
+	defer n.Unlock()
+	f()
 }
 
-// Progress returns the last index in the log, the commit index and the
-// applied index.
-func (n *raft) Progress() (index, commit, applied uint64) {
+// rlocked returns what f reads under the node's read lock.
+func rlocked[T any](n *raft, f func() T) T {
 	n.RLock()
 	defer n.RUnlock()
-	return n.pindex, n.commit, n.applied
+	return f()
+}
+
+// wlocked returns what f returns under the node lock.
+func wlocked[T any](n *raft, f func() T) T {
+	n.Lock()
+	defer n.Unlock()
+	return f()
+}
+
+// logMarks are the positions of the log read together under one lock.
+type logMarks struct {
+	last, commit, applied, snapshot, bytes uint64
+}
+
+func (n *raft) marks() logMarks {
+	return rlocked(n, func() logMarks {
+		return logMarks{last: n.pindex, commit: n.commit, applied: n.applied, snapshot: n.papplied, bytes: n.bytes}
+	})
 }
 
 // Size returns the entries held in the log since the last snapshot and the
 // log's bytes.
 func (n *raft) Size() (entries uint64, bytes uint64) {
-	n.RLock()
-	defer n.RUnlock()
-	return n.pindex - n.papplied, n.bytes
+	m := n.marks()
+	return m.last - m.snapshot, m.bytes
 }
 
-// ID needs no lock: the id never changes after creation.
+// Progress returns the last index in the log, the commit index and the
+// applied index.
+func (n *raft) Progress() (index, commit, applied uint64) {
+	m := n.marks()
+	return m.last, m.commit, m.applied
+}
+
+// ID, Group and Created need no lock: they never change after creation.
+
 func (n *raft) ID() string {
-	if n == nil {
-		return ""
+	if n != nil {
+		return n.id
 	}
-	return n.id
+	return ""
 }
 
-// Group needs no lock: the group never changes after creation.
-func (n *raft) Group() string {
-	return n.group
-}
+func (n *raft) Group() string      { return n.group }
+func (n *raft) Created() time.Time { return n.created }
+
+// State is the node's role. Upper layers decide leadership with Leader,
+// which also requires the leader to have caught up with its own term.
+func (n *raft) State() RaftState { return RaftState(n.state.Load()) }
+
+// LeadChangeC signals true when this node becomes leader, false when it
+// stops being one.
+func (n *raft) LeadChangeC() <-chan bool { return n.leadc }
+
+// ApplyQ is where committed entries wait for the state machine.
+func (n *raft) ApplyQ() *IPQueue[*CommittedEntry] { return n.apply }
+
+// QuitC is closed when the node stops.
+func (n *raft) QuitC() <-chan struct{} { return n.quit }
 
 // Peers describes every peer this node knows of. A peer is current when it
 // leads or has stored everything this node applied; its lag is how far its
 // log trails our commit.
 func (n *raft) Peers() []*Peer {
-	n.RLock()
-	defer n.RUnlock()
-	peers := make([]*Peer, 0, len(n.peers))
-	for id, ps := range n.peers {
-		var lag uint64
-		if n.commit > ps.li {
-			lag = n.commit - ps.li
+	return rlocked(n, func() []*Peer {
+		out := make([]*Peer, 0, len(n.peers))
+		for id, ps := range n.peers {
+			out = append(out, &Peer{ID: id, Last: ps.ts,
+				Current: id == n.leader || ps.li >= n.applied,
+				Lag:     n.commit - min(n.commit, ps.li)})
 		}
-		peers = append(peers, &Peer{
-			ID:      id,
-			Current: id == n.leader || ps.li >= n.applied,
-			Last:    ps.ts,
-			Lag:     lag,
-		})
-	}
-	return peers
+		return out
+	})
 }
 
 // ProposeKnownPeers replaces the known peers and, on the leader only,
 // replicates the new peer state to the group.
-func (n *raft) ProposeKnownPeers(knownPeers []string) {
-	n.Lock()
-	defer n.Unlock()
-	if n.State() != Leader {
-		return
-	}
-	n.updateKnownPeersLocked(knownPeers)
-	n.sendPeerState()
-}
+func (n *raft) ProposeKnownPeers(knownPeers []string) { n.setKnownPeers(knownPeers, true) }
 
 // UpdateKnownPeers replaces the known peers locally.
-func (n *raft) UpdateKnownPeers(knownPeers []string) {
+func (n *raft) UpdateKnownPeers(knownPeers []string) { n.setKnownPeers(knownPeers, false) }
+
+// setKnownPeers replaces the known peers; a proposal is the leader's to
+// make, and it sends the new peer state to the group.
+func (n *raft) setKnownPeers(peers []string, propose bool) {
 	n.Lock()
 	defer n.Unlock()
-	n.updateKnownPeersLocked(knownPeers)
+	switch leading := n.State() == Leader; {
+	case !propose:
+		n.updateKnownPeersLocked(peers)
+	case leading:
+		n.updateKnownPeersLocked(peers)
+		n.sendPeerState()
+	}
 }
 
 // updateKnownPeersLocked treats the list as a peer-state update whose
@@ -91,19 +123,14 @@ func (n *raft) updateKnownPeersLocked(knownPeers []string) {
 	n.processPeerState(&peerState{knownPeers: knownPeers, clusterSize: len(knownPeers), domainExt: n.extSt})
 }
 
-// ApplyQ is where committed entries wait for the state machine.
-func (n *raft) ApplyQ() *IPQueue[*CommittedEntry] { return n.apply }
-
-// LeadChangeC signals true when this node becomes leader, false when it
-// stops being one.
-func (n *raft) LeadChangeC() <-chan bool { return n.leadc }
-
-// QuitC is closed when the node stops.
-func (n *raft) QuitC() <-chan struct{} { return n.quit }
-
-// Created needs no lock: it never changes after creation.
-func (n *raft) Created() time.Time {
-	return n.created
+// shutdown marks the node closed and, the first time only, closes the quit
+// channel so every loop of the node stops what it is doing. It takes no
+// lock, so it is safe under the node lock.
+func (n *raft) shutdown() {
+	if prev := n.state.Swap(int32(Closed)); prev != int32(Closed) {
+		n.dropLeaderFlags()
+		close(n.quit)
+	}
 }
 
 // Stop closes the node. The run loop notices and tears everything down
@@ -119,25 +146,28 @@ func (n *raft) Stop() {
 // WaitForStop waits for the run loop of a stopped node to finish its
 // teardown; on a running node it returns at once.
 func (n *raft) WaitForStop() {
-	if n.state.Load() == int32(Closed) {
+	if n.State() == Closed {
 		n.wg.Wait()
 	}
 }
+
+// IsDeleted reports whether Delete was called.
+func (n *raft) IsDeleted() bool { return rlocked(n, func() bool { return n.deleted }) }
 
 // Delete stops the node and removes its log and store directory. The node
 // is marked deleted first so that the teardown deletes the log rather than
 // just closing it.
 func (n *raft) Delete() {
-	n.Lock()
-	n.deleted = true
-	n.Unlock()
-
+	n.underLock(func() { n.deleted = true })
 	n.Stop()
 	n.wg.Wait()
+	n.underLock(n.removeFiles)
+}
 
-	n.Lock()
-	defer n.Unlock()
-	// A node stopped before Delete has only closed its log.
+// removeFiles deletes what a deleted node leaves on disk. A node stopped
+// before Delete has only closed its log, so the log is deleted here too.
+// The caller holds the node lock.
+func (n *raft) removeFiles() {
 	if n.wal != nil {
 		if err := n.wal.Delete(); err != nil && !errors.Is(err, storage.ErrClosed) {
 			n.warn("Error deleting log: %v", err)
@@ -147,21 +177,4 @@ func (n *raft) Delete() {
 		n.warn("Error removing store directory: %v", err)
 	}
 	n.debug("Deleted")
-}
-
-func (n *raft) IsDeleted() bool {
-	n.RLock()
-	defer n.RUnlock()
-	return n.deleted
-}
-
-// shutdown marks the node closed and, the first time only, closes the quit
-// channel so every loop of the node stops what it is doing. It takes no
-// lock, so it is safe under the node lock.
-func (n *raft) shutdown() {
-	if n.state.Swap(int32(Closed)) != int32(Closed) {
-		n.leaderState.Store(false)
-		n.leaderSince.Store(nil)
-		close(n.quit)
-	}
 }

@@ -1,8 +1,10 @@
 package raftport
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"github.com/porttrack-dev/porttrack/raftport/protocol"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -13,84 +15,121 @@ import (
 )
 
 // RaftNode is one member of a Raft group, as the NATS server's RaftNode.
+// It is made of the smaller interfaces below, one per concern.
 type RaftNode interface {
+	Proposer
+	Applier
+	Leadership
+	Membership
+	Lifecycle
+}
+
+// Proposer puts entries into the log. Only the leader accepts them.
+type Proposer interface {
+	ProposeWait(ctx context.Context, entry []byte) (Outcome, error)
 	Propose(entry []byte) error
-	ProposeMulti(entries []*Entry) error
 	ForwardProposal(entry []byte) error
-	InstallSnapshot(snap []byte, force bool) error
-	CreateSnapshotCheckpoint(force bool) (RaftNodeCheckpoint, error)
-	SendSnapshot(snap []byte) error
-	NeedSnapshot() bool
-	Applied(index uint64) (entries uint64, bytes uint64)
-	Processed(index uint64, applied uint64) (entries uint64, bytes uint64)
-	State() RaftState
-	Size() (entries, bytes uint64)
-	Progress() (index, commit, applied uint64)
-	Leader() bool
-	LeaderSince() *time.Time
-	Quorum() bool
-	Current() bool
-	Healthy() bool
-	Term() uint64
-	Leaderless() bool
-	GroupLeader() string
-	HadPreviousLeader() bool
-	StepDown(preferred ...string) error
-	SetObserver(isObserver bool)
-	IsObserver() bool
-	Campaign() error
-	CampaignImmediately() error
-	ID() string
-	Group() string
-	Peers() []*Peer
-	ProposeKnownPeers(knownPeers []string)
-	UpdateKnownPeers(knownPeers []string)
-	ProposeAddPeer(peer string) error
-	ProposeRemovePeer(peer string) error
-	MembershipChangeInProgress() bool
-	AdjustClusterSize(csz int) error
-	AdjustBootClusterSize(csz int) error
-	ClusterSize() int
+	ProposeMulti(entries []*Entry) error
+}
+
+// Applier hands committed entries to the state machine and learns how
+// far it got. The application must call Applied for every CommittedEntry
+// it takes from ApplyQ, including those without Entries.
+type Applier interface {
 	ApplyQ() *IPQueue[*CommittedEntry]
+	Applied(index uint64) (entries uint64, bytes uint64)
 	PauseApply() error
+	Processed(index uint64, applied uint64) (entries uint64, bytes uint64)
 	ResumeApply()
 	DrainAndReplaySnapshot() bool
+	// Snapshots compact the log into the state machine's state.
+	InstallSnapshot(snap []byte, force bool) error
+	NeedSnapshot() bool
+	CreateSnapshotCheckpoint(force bool) (RaftNodeCheckpoint, error)
+	SendSnapshot(snap []byte) error
+}
+
+// Leadership tells who leads and how current this node is.
+type Leadership interface {
+	State() RaftState
+	Leader() bool
+	Term() uint64
+	LeaderSince() *time.Time
+	GroupLeader() string
+	StepDown(preferred ...string) error
+	Leaderless() bool
+	HadPreviousLeader() bool
+	Quorum() bool
+	Progress() (index, commit, applied uint64)
+	Current() bool
+	Healthy() bool
+	Size() (entries, bytes uint64)
+	Campaign() error
+	CampaignImmediately() error
+	SetObserver(isObserver bool)
+	IsObserver() bool
 	LeadChangeC() <-chan bool
-	QuitC() <-chan struct{}
+}
+
+// Membership changes and reports the group's peers.
+type Membership interface {
+	ID() string
+	Peers() []*Peer
+	Group() string
+	ProposeAddPeer(peer string) error
+	ClusterSize() int
+	ProposeRemovePeer(peer string) error
+	MembershipChangeInProgress() bool
+	ProposeKnownPeers(knownPeers []string)
+	AdjustClusterSize(csz int) error
+	UpdateKnownPeers(knownPeers []string)
+	AdjustBootClusterSize(csz int) error
+}
+
+// Lifecycle starts, stops and deletes a node and its subscriptions.
+type Lifecycle interface {
 	Created() time.Time
+	QuitC() <-chan struct{}
 	Stop()
-	WaitForStop()
-	Delete()
 	IsDeleted() bool
+	WaitForStop()
 	RecreateInternalSubs() error
-	IsSystemAccount() bool
+	Delete()
 	GetTrafficAccountName() string
+	IsSystemAccount() bool
+}
+
+// RaftConfig describes one node of a group.
+type RaftConfig struct {
+	// Name is the group's name; Store the directory for tav.idx,
+	// peers.idx and snapshots/.
+	Name, Store string
+	// Log is the node's log. The node owns it from start to Stop, which
+	// closes it; see the package documentation for restarting on kept
+	// storage.
+	Log storage.WAL
+	// Track checks the host's resource limits; an Observer never
+	// campaigns.
+	Track, Observer bool
+
+	// Recovering is set for a group that restarts, or is first seen after
+	// a catchup: an empty log then means lost data, not a new group. A
+	// Store that holds a term and vote file (tav.idx) from an earlier run
+	// counts as a restart whatever Recovering says.
+	Recovering bool
+	// ScaleUp marks a new, empty member of a group being scaled up: it may
+	// not campaign until its log holds something.
+	ScaleUp bool
 }
 
 // RaftNodeCheckpoint prepares a snapshot without holding up the node:
 // load the previous snapshot and the entries since, build the new state,
 // then InstallSnapshot or Abort.
 type RaftNodeCheckpoint interface {
-	LoadLastSnapshot() (snap []byte, err error)
 	AppendEntriesSeq() iter.Seq2[*appendEntry, error]
-	Abort()
+	LoadLastSnapshot() (snap []byte, err error)
 	InstallSnapshot(data []byte) (uint64, error)
-}
-
-// RaftConfig describes one node of a group.
-type RaftConfig struct {
-	Name     string      // group name
-	Store    string      // directory for tav.idx, peers.idx and snapshots/
-	Log      storage.WAL // the node's log; the node closes it on Stop
-	Track    bool        // check the host's resource limits
-	Observer bool        // never campaign
-
-	// Recovering is set for a group that restarts, or is first seen after a
-	// catchup: an empty log then means lost data, not a new group.
-	Recovering bool
-	// ScaleUp marks a new, empty member of a group being scaled up: it may
-	// not campaign until its log holds something.
-	ScaleUp bool
+	Abort()
 }
 
 // Timing holds every interval the node waits on. Tests shrink them to run
@@ -142,56 +181,77 @@ func (t Timing) withDefaults() Timing {
 	return t
 }
 
-// Wire and file constants shared with the NATS server's Raft.
+// Wire sizes shared with the NATS server's Raft.
 const (
-	idLen                  = 8
+	idLen, termLen         = 8, 8
+	termVoteLen            = idLen + termLen
 	appendEntryBaseLen     = idLen + 4*8 + 2
 	appendEntryResponseLen = 24 + 1
 	voteRequestLen         = 24 + idLen
 	voteResponseLen        = 8 + 8 + 1
 	minSnapshotLen         = 28
-	termLen                = 8
-	termVoteLen            = idLen + termLen
+)
 
-	snapshotsDir  = "snapshots"
-	snapFileT     = "snap.%d.%d"
-	peerStateFile = "peers.idx"
-	termVoteFile  = "tav.idx"
+// What a store directory holds, as the NATS server names it.
+const (
+	termVoteFile, peerStateFile = "tav.idx", "peers.idx"
+	snapshotsDir, snapFileT     = "snapshots", "snap.%d.%d"
+)
 
-	noLeader = ""
-	noVote   = ""
+// No leader known, no vote cast.
+const noLeader, noVote = "", ""
 
-	// Pending append-entry cache limits: past the drop threshold the
-	// leader stops caching and reloads from the WAL.
+// Pending append-entry cache limits: past the drop threshold the leader
+// stops caching and reloads from the WAL.
+const (
 	paeDropThreshold = 20_000
 	paeWarnThreshold = 10_000
 	paeWarnModulo    = 5_000
 )
 
+// The exported errors under the names the package uses inside.
 var (
-	errNotLeader         = errors.New("raft: not leader")
-	errAlreadyLeader     = errors.New("raft: already leader")
-	errNilCfg            = errors.New("raft: no config given")
-	errCorruptPeers      = errors.New("raft: corrupt peer state")
-	errEntryLoadFailed   = errors.New("raft: could not load entry from WAL")
-	errEntryStoreFailed  = errors.New("raft: could not store entry to WAL")
-	errNodeClosed        = errors.New("raft: node is closed")
-	errNodeRemoved       = errors.New("raft: peer was removed")
-	errBadSnapName       = errors.New("raft: snapshot name could not be parsed")
-	errNoSnapAvailable   = errors.New("raft: no snapshot available")
-	errSnapInProgress    = errors.New("raft: snapshot is already in progress")
-	errSnapAborted       = errors.New("raft: snapshot was aborted")
-	errCatchupsRunning   = errors.New("raft: snapshot can not be installed while catchups running")
-	errSnapshotCorrupt   = errors.New("raft: snapshot corrupt")
+	errNotLeader, errNodeClosed            = ErrNotLeader, ErrNodeClosed
+	errMembershipChange, errRemoveLastNode = ErrMembershipChange, ErrRemoveLastNode
+)
+
+// Errors of the node's own state.
+var (
+	errAlreadyLeader = errors.New("raft: already leader")
+	errNilCfg        = errors.New("raft: no config given")
+	errNodeRemoved   = errors.New("raft: peer was removed")
+)
+
+// Errors of requests the node refuses.
+var (
 	errTooManyPrefs      = errors.New("raft: stepdown requires at most one preferred new leader")
-	errNoPeerState       = errors.New("raft: no peerstate")
 	errAdjustBootCluster = errors.New("raft: can not adjust boot peer size on established group")
-	errLeaderLen         = fmt.Errorf("raft: leader should be exactly %d bytes", idLen)
-	errTooManyEntries    = errors.New("raft: append entry can contain a max of 64k entries")
-	errBadAppendEntry    = errors.New("raft: append entry corrupt")
 	errNoInternalClient  = errors.New("raft: no internal client")
-	errMembershipChange  = errors.New("raft: membership change in progress")
-	errRemoveLastNode    = errors.New("raft: cannot remove the last peer")
+)
+
+// Errors of the log and the state files.
+var (
+	errEntryLoadFailed  = errors.New("raft: could not load entry from WAL")
+	errEntryStoreFailed = errors.New("raft: could not store entry to WAL")
+	errCorruptPeers     = errors.New("raft: corrupt peer state")
+	errNoPeerState      = errors.New("raft: no peerstate")
+)
+
+// Errors of snapshots.
+var (
+	errBadSnapName     = errors.New("raft: snapshot name could not be parsed")
+	errNoSnapAvailable = errors.New("raft: no snapshot available")
+	errSnapInProgress  = errors.New("raft: snapshot is already in progress")
+	errSnapAborted     = errors.New("raft: snapshot was aborted")
+)
+
+// More errors of snapshots, and those of the wire format.
+var (
+	errCatchupsRunning = errors.New("raft: snapshot can not be installed while catchups running")
+	errSnapshotCorrupt = errors.New("raft: snapshot corrupt")
+	errLeaderLen       = fmt.Errorf("raft: leader should be exactly %d bytes", idLen)
+	errTooManyEntries  = errors.New("raft: append entry can contain a max of 64k entries")
+	errBadAppendEntry  = errors.New("raft: append entry corrupt")
 )
 
 // msgHandler is a subscription callback that also learns which
@@ -199,57 +259,49 @@ var (
 type msgHandler func(sub transport.Subscription, subject, reply string, msg []byte)
 
 // raft is the node. One goroutine (run) owns the protocol state machine;
-// the transport's callbacks only decode and queue.
+// the transport's callbacks only decode and queue. Its fields are grouped
+// by concern; the run loop's queues and the host's handles are set once,
+// at creation.
 type raft struct {
 	sync.RWMutex
 
-	created time.Time
-	accName string         // account whose traffic this group's messages travel in
-	conn    transport.Conn // the connection of that account
-	group   string
-	sd      string // directory for the log, snapshots and state files
-	id      string
-	wg      sync.WaitGroup // goroutines to wait for on stop
-	timing  Timing
+	// Identity and host: node ID, group name, store directory, the
+	// account whose traffic the group uses and the one behind conn.
+	id, group, sd       string
+	accName, trafficAcc string
+	s                   *Server
+	created             time.Time
+	timing              Timing
+	wg                  sync.WaitGroup // goroutines to wait for on stop
 
-	wal   storage.WAL
-	wtype walKind
-	bytes uint64 // bytes in the WAL, kept here to spare State() calls
-	werr  error  // last write error; once set the node stops writing
+	// The log and what is persisted beside it: bytes held (to spare
+	// State calls), the last write error (once set, nothing more is
+	// written), and the encoded term-and-vote and peer set awaiting their
+	// write.
+	wal      storage.WAL
+	wtype    walKind
+	bytes    uint64
+	werr     error
+	wtv, wps []byte
+	snapfile string
 
-	state       atomic.Int32
-	leaderState atomic.Bool // a leader that has applied everything of its term
-	leaderSince atomic.Pointer[time.Time]
-	snapfile    string
+	// Positions in the log: the term, the last entry's term and index,
+	// the commit, what the state machine processed and applied, and the
+	// applied index of the last snapshot.
+	term, pterm, pindex, commit  uint64
+	processed, applied, papplied uint64
+	// The commit when applies were paused; the index to signal the
+	// upper layer at once applied after winning (0: off); an uncommitted
+	// membership change (0: none).
+	hcommit, aflr, membChangeIndex uint64
 
-	csz   int             // cluster size
-	qn    int             // quorum
-	peers map[string]*lps // every peer, us included
-
-	removed map[string]time.Time
-	acks    map[uint64]map[string]struct{} // index -> peers that stored it
-	pae     map[uint64]*appendEntry        // pending append entries, by index
-
-	elect  *time.Timer
-	etlr   time.Time // last election-timer reset, for tests
-	active time.Time // last activity, e.g. a heartbeat
-	llqrt  time.Time // last time quorum was lost
-	lsut   time.Time // when the cluster size last grew
-
-	term      uint64
-	pterm     uint64 // term of the last entry in the log
-	pindex    uint64 // index of the last entry in the log
-	commit    uint64
-	processed uint64
-	applied   uint64
-	papplied  uint64 // applied index of the last snapshot
-
-	membChangeIndex uint64 // uncommitted membership change, 0 when none
-
-	aflr uint64 // as leader: signal once this index is applied; 0 = off
-
-	leader string
-	vote   string
+	// Roles: our state, whom we follow and voted for, and the lock-free
+	// flags others read: leading with everything of our term applied, a
+	// leader known now, ever, the system account in use.
+	state                                     atomic.Int32
+	leader, vote                              string
+	leaderState, hasleader, pleader, isSysAcc atomic.Bool
+	leaderSince                               atomic.Pointer[time.Time]
 
 	// abstain is set when this node may have lost log entries it had
 	// acknowledged (its log was cut or found empty on restart): until a
@@ -258,66 +310,67 @@ type raft struct {
 	// help elect a leader that lacks what it lost.
 	abstain bool
 
-	s *Server
+	// Membership and quorum: cluster size and quorum, every peer (us
+	// included), recently removed peers, acks per uncommitted index, and
+	// the leader's entries awaiting commit.
+	csz, qn int
+	peers   map[string]*lps
+	removed map[string]time.Time
+	acks    protocol.Acks
+	pae     map[uint64]*appendEntry
+	extSt   extensionState
 
-	hasleader atomic.Bool
-	pleader   atomic.Bool // the group has had a leader at some point
-	isSysAcc  atomic.Bool
+	// Time: the election timer and its last reset (for tests), the last
+	// activity, the last lost quorum, the last scale-up.
+	elect                     *time.Timer
+	etlr, active, llqrt, lsut time.Time
 
-	extSt extensionState
-
-	track bool
-	dflag bool
-
-	psubj  string
-	rpsubj string
-	vsubj  string
-	vreply string
-	asubj  string
-	areply string
-
-	aesub transport.Subscription
-	subs  []transport.Subscription // every live subscription, for RecreateInternalSubs
-
-	wtv []byte // encoded term and vote awaiting their write to disk
-	wps []byte // encoded peer set awaiting its write to disk
-
-	catchup *catchupState
-
-	hcommit uint64 // commit when applies were paused
-
+	// The run loop's queues and signals.
 	prop  *IPQueue[*proposedEntry]
+	leadc chan bool
 	entry *IPQueue[*appendEntry]
 	resp  *IPQueue[*appendEntryResponse]
+	quit  chan struct{}
 	apply *IPQueue[*CommittedEntry]
 	reqs  *IPQueue[*voteRequest]
 	votes *IPQueue[*voteResponse]
-	leadc chan bool
-	quit  chan struct{}
 
-	lxfer        bool // leadership transfer under way
-	hcbehind     bool // behind at the last health check
-	maybeLeader  bool
-	paused       bool
-	observer     bool
-	initializing bool
-	scaleUp      bool
-	deleted      bool
-	snapshotting bool
+	// Catchup: ours from a leader (the streams are in cu).
+	catchup *catchupState
 
-	// Foundation (N1): the traffic account behind conn; a lock-free view of
-	// conn for sends made with or without the lock; the once-only teardown
-	// that Stop runs itself when no run loop was started; and the
-	// rate-limiting of identical warnings, as the reference server does.
-	trafficAcc string
-	sendConn   atomic.Pointer[transport.Conn]
-	runStarted atomic.Bool
-	teardown   sync.Once
-	warnMu     sync.Mutex
-	warned     map[string]time.Time
-	// debugOn mirrors dflag for debug(), which runs with and without the
-	// lock while SetDebug may change the flag.
-	debugOn atomic.Bool
+	// The transport: the connection (and a lock-free view of it for
+	// sends made with or without the lock), the subjects and the live
+	// subscriptions, for RecreateInternalSubs.
+	conn     transport.Conn
+	sendConn atomic.Pointer[transport.Conn]
+	subjects
+	aesub transport.Subscription
+	subs  []transport.Subscription
 
-	cu catchupLedger // catchup streams: those we send as leader, ours as follower
+	// Switches: resource tracking, debug logging (debugOn mirrors dflag
+	// for debug(), which runs with and without the lock), a leadership
+	// transfer under way, behind at the last health check, maybe leading
+	// before a scale-up, applies paused, observer, new group, new member
+	// of a scale-up, deleted, snapshotting.
+	track, dflag, lxfer, hcbehind, maybeLeader       bool
+	paused, observer, initializing, scaleUp, deleted bool
+	snapshotting                                     bool
+	debugOn, runStarted                              atomic.Bool
+
+	// Shutdown runs once, by run or by Stop when no run loop started;
+	// identical warnings are rate-limited as the reference server does.
+	teardown sync.Once
+	warnMu   sync.Mutex
+	warned   map[string]time.Time
+
+	// Per-concern state.
+	outcomes outcomeTracker // the proposals ProposeWait waits on
+	cu       catchupLedger  // catchup streams: those we send as leader, ours as follower
+}
+
+// subjects are the group's NATS subjects and our inboxes on them.
+type subjects struct {
+	psubj, rpsubj string // proposals and peer removals forwarded to the leader
+	vsubj, vreply string // vote requests, and our inbox for the responses
+	asubj, areply string // append entries, and our inbox for the responses
 }

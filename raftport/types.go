@@ -153,6 +153,7 @@ func (ae *appendEntry) String() string {
 type proposedEntry struct {
 	*Entry
 	reply string
+	wait  *waiter // the ProposeWait call waiting on it, if any
 }
 
 func newProposedEntry(entry *Entry, reply string) *proposedEntry {
@@ -163,7 +164,7 @@ func newProposedEntry(entry *Entry, reply string) *proposedEntry {
 }
 
 func (pe *proposedEntry) returnToPool() {
-	pe.Entry, pe.reply = nil, ""
+	pe.Entry, pe.reply, pe.wait = nil, "", nil
 	pePool.Put(pe)
 }
 
@@ -257,3 +258,13 @@ const (
 	fileWAL walKind = iota
 	memoryWAL
 )
+
+// reachesStateMachine is true for the entry types the state machine gets
+// on the apply queue once committed; the node keeps the rest to itself.
+func (t EntryType) reachesStateMachine() bool {
+	switch t {
+	case EntryNormal, EntrySnapshot, EntryAddPeer, EntryRemovePeer:
+		return true
+	}
+	return false
+}

@@ -6,6 +6,34 @@
 //
 // # Elections and leadership
 //
+// A node's role (Follower, Candidate, Leader, Closed) changes only through
+// Enter; votes, vote replies, candidacies, quorum loss, handovers and
+// health checks are each one rule (vote.go, role.go, leader.go). Times
+// reach these rules as durations the shell measured, never as clocks.
+//
+//   - DecideVote: grant or refuse a ballot and what to persist first (stale
+//     term, later term, already voted, shorter or older log, empty,
+//     initializing and abstaining voters, early campaign). Test: TestDecideVote
+//   - JudgeVoteReply: a candidate counts granted votes of its term; a later
+//     term makes a candidate (adopting it) or a leader step down. Test: TestJudgeVoteReply
+//   - ElectionWon: a quorum of voters with a log, or every member, wins
+//     (Tally.Won). Test: TestElectionWon
+//   - Enter: what a switch of role resets and signals (leader marks, acks,
+//     transfer, term, leader queues, pending cache, announcement). Test: TestEnter
+//   - StandForElection: observers, paused and unprocessed nodes retry later;
+//     a repeated candidacy without quorum is signalled at most once per two
+//     windows. Test: TestStandForElection
+//   - MayCampaign: only a non-leader may ask for an election. Test: TestMayCampaign
+//   - HeardQuorum: a quorum of members was heard within the window, the node
+//     itself included. Test: TestHeardQuorum
+//   - LostQuorum: a leader steps down without a heard quorum, unless responses
+//     are queued or the cluster just grew. Test: TestLostQuorum
+//   - MostCaughtUp: the peer that stored most of the log. Test: TestMostCaughtUp
+//   - ChooseSuccessor: the healthy preferred peer, or else the healthy peer
+//     furthest along, for a leadership transfer. Test: TestChooseSuccessor
+//   - JudgeHealth: current, behind (and why) or lagging in applies. Test: TestJudgeHealth
+//   - ApplyProgress: a lagging node closes its apply gap. Test: TestApplyProgress
+//
 // # Append entries
 //
 // # Catchup
@@ -32,4 +60,13 @@
 //     stalled. Test: TestStall
 //
 // # Commit, quorum and membership
+//
+//   - QuorumOf: a quorum is more than half of the cluster size. Test: TestQuorumOf
+//   - Sized: a cluster sized by hand is never below MinClusterSize (2), so a lone node with unknown peers is not its own quorum. Test: TestSized
+//   - JudgeAck: an ack counts only while leading, for an uncommitted index within the leader's log, from a current member. Test: TestJudgeAck
+//   - Acks.Record, Votes: a peer counts once per index however often it acks, and only while still a member (a removed peer's acks stop counting). Test: TestAcksRecordAndVotes
+//   - CommitTo: an index commits once a quorum holds it and it is an entry of the leader's own term; earlier terms' entries commit only with one. Test: TestCommitTo
+//   - MayChange: only the leader starts a membership change, with its log healthy, one at a time, never removing the last peer. Test: TestMayChange
+//   - Settle: a committed change at or below the pending index ends it. Test: TestSettle
+//   - ResizeTo: the cluster size is the count of known peers, its quorum follows; growth and shrinkage are reported. Test: TestResizeTo
 package protocol
