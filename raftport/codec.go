@@ -10,59 +10,150 @@ import (
 
 // Every wire format here is little endian and byte-for-byte the NATS
 // server's, so that a capture of either implementation decodes with the
-// other.
+// other. Messages are written by appending their fields in order with a
+// fieldWriter and read back with a fieldReader.
 var wire = binary.LittleEndian
 
-// encode lays out an append entry as
+// fieldWriter appends a message's fields to buf.
+type fieldWriter struct{ buf []byte }
+
+// into starts a message of size bytes in b when b has room for it, so a
+// caller can encode into a buffer it keeps, else in a new buffer.
+func into(b []byte, size uint64) fieldWriter {
+	if uint64(cap(b)) >= size {
+		return fieldWriter{buf: b[:0]}
+	}
+	return fieldWriter{buf: make([]byte, 0, size)}
+}
+
+func (w *fieldWriter) u64(vs ...uint64) {
+	for _, v := range vs {
+		w.buf = wire.AppendUint64(w.buf, v)
+	}
+}
+
+func (w *fieldWriter) u32(vs ...uint32) {
+	for _, v := range vs {
+		w.buf = wire.AppendUint32(w.buf, v)
+	}
+}
+
+// id writes a peer ID in its idLen bytes: zero-padded when shorter (an
+// unnamed leader's heartbeat leaves it all zeros), cut when longer.
+func (w *fieldWriter) id(peer string) {
+	at := len(w.buf)
+	w.buf = append(w.buf, make([]byte, idLen)...)
+	copy(w.buf[at:], peer)
+}
+
+// flags writes one byte whose bit i is set when bits[i] is true.
+func (w *fieldWriter) flags(bits ...bool) {
+	var b byte
+	for i, on := range bits {
+		if on {
+			b |= 1 << i
+		}
+	}
+	w.buf = append(w.buf, b)
+}
+
+// fieldReader takes a message's fields in order. The caller checks the
+// length of fixed-size messages first; variable parts check as they go.
+type fieldReader struct {
+	msg []byte
+	at  uint64
+}
+
+func (r *fieldReader) u64() uint64 {
+	v := wire.Uint64(r.msg[r.at:])
+	r.at += 8
+	return v
+}
+
+func (r *fieldReader) u32() uint32 {
+	v := wire.Uint32(r.msg[r.at:])
+	r.at += 4
+	return v
+}
+
+func (r *fieldReader) u16() uint16 {
+	v := wire.Uint16(r.msg[r.at:])
+	r.at += 2
+	return v
+}
+
+func (r *fieldReader) id() string {
+	v := string(r.msg[r.at : r.at+idLen])
+	r.at += idLen
+	return v
+}
+
+// flag reads bit of the current byte, without moving on.
+func (r *fieldReader) flag(bit byte) bool { return r.msg[r.at]&bit != 0 }
+
+// left is how many bytes remain.
+func (r *fieldReader) left() uint64 { return uint64(len(r.msg)) - r.at }
+
+// entry reads size[4] type[1] data[size-1], the data aliasing msg; false
+// when the message ends first or the size is zero.
+func (r *fieldReader) entry() (*Entry, bool) {
+	// Room is needed for at least the size field and a type byte.
+	if r.left() <= 4 {
+		return nil, false
+	}
+	size := uint64(r.u32())
+	if size == 0 || size > r.left() {
+		return nil, false
+	}
+	e := newEntry(EntryType(r.msg[r.at]), r.msg[r.at+1:r.at+size])
+	r.at += size
+	return e, true
+}
+
+// encodedLen checks that ae can be encoded and returns its length:
 //
 //	leader[8] term[8] commit[8] pterm[8] pindex[8] count[2]
 //	count × ( size[4] type[1] data[size-1] )
 //	lterm (uvarint, may be absent)
 //
 // lterm trails the entries because older decoders stop after the last
-// entry and simply ignore it. b is reused when it has room for the whole
-// message, so a caller can encode into a buffer it keeps.
-func (ae *appendEntry) encode(b []byte) ([]byte, error) {
-	if ll := len(ae.leader); ll != idLen && ll != 0 {
-		return nil, errLeaderLen
+// entry and simply ignore it.
+func (ae *appendEntry) encodedLen() (uint64, error) {
+	switch {
+	case len(ae.leader) != idLen && len(ae.leader) != 0:
+		return 0, errLeaderLen
+	case len(ae.entries) > math.MaxUint16:
+		return 0, errTooManyEntries
 	}
-	if len(ae.entries) > math.MaxUint16 {
-		return nil, errTooManyEntries
-	}
-	var entriesLen uint64
+	var lterm [binary.MaxVarintLen64]byte
+	total := uint64(appendEntryBaseLen + binary.PutUvarint(lterm[:], ae.lterm))
 	for _, e := range ae.entries {
-		// MaxInt32, not MaxUint32, keeps size+1 from overflowing an int on
-		// 32-bit platforms.
-		dl := uint64(len(e.Data))
-		if dl > math.MaxInt32 {
-			return nil, errBadAppendEntry
+		// MaxInt32, not MaxUint32, keeps size+1 from overflowing an int
+		// on 32-bit platforms.
+		if uint64(len(e.Data)) > math.MaxInt32 {
+			return 0, errBadAppendEntry
 		}
-		entriesLen += 4 + 1 + dl
+		total += 4 + 1 + uint64(len(e.Data))
 	}
-	var ltermBuf [binary.MaxVarintLen64]byte
-	lterm := ltermBuf[:binary.PutUvarint(ltermBuf[:], ae.lterm)]
-	total := uint64(appendEntryBaseLen) + entriesLen + uint64(len(lterm))
+	return total, nil
+}
 
-	var buf []byte
-	if uint64(cap(b)) >= total {
-		buf = b[:idLen]
-	} else {
-		buf = make([]byte, idLen, total)
+// encode lays out an append entry (see encodedLen), in b when it has room.
+func (ae *appendEntry) encode(b []byte) ([]byte, error) {
+	total, err := ae.encodedLen()
+	if err != nil {
+		return nil, err
 	}
-	// A heartbeat from an unnamed leader leaves the id zeroed.
-	clear(buf)
-	copy(buf, ae.leader)
-	buf = wire.AppendUint64(buf, ae.term)
-	buf = wire.AppendUint64(buf, ae.commit)
-	buf = wire.AppendUint64(buf, ae.pterm)
-	buf = wire.AppendUint64(buf, ae.pindex)
-	buf = wire.AppendUint16(buf, uint16(len(ae.entries)))
+	w := into(b, total)
+	w.id(ae.leader)
+	w.u64(ae.term, ae.commit, ae.pterm, ae.pindex)
+	w.buf = wire.AppendUint16(w.buf, uint16(len(ae.entries)))
 	for _, e := range ae.entries {
-		buf = wire.AppendUint32(buf, uint32(1+len(e.Data)))
-		buf = append(buf, byte(e.Type))
-		buf = append(buf, e.Data...)
+		w.u32(uint32(1 + len(e.Data)))
+		w.buf = append(append(w.buf, byte(e.Type)), e.Data...)
 	}
-	return append(buf, lterm...), nil
+	w.buf = binary.AppendUvarint(w.buf, ae.lterm)
+	return w.buf, nil
 }
 
 // decodeAppendEntry parses msg without copying: the entries' data alias
@@ -71,63 +162,41 @@ func decodeAppendEntry(msg []byte, sub transport.Subscription, reply string) (*a
 	if len(msg) < appendEntryBaseLen {
 		return nil, errBadAppendEntry
 	}
-	ae := newAppendEntry(string(msg[:idLen]), wire.Uint64(msg[8:]), wire.Uint64(msg[16:]),
-		wire.Uint64(msg[24:]), wire.Uint64(msg[32:]), nil)
-	ae.reply, ae.sub = reply, sub
-
-	count := int(wire.Uint16(msg[40:]))
-	ri, end := uint64(appendEntryBaseLen), uint64(len(msg))
-	for range count {
-		// Room is needed for at least the size field and a type byte.
-		if ri+4 >= end {
+	r := fieldReader{msg: msg}
+	leader := r.id()
+	term, commit, pterm, pindex := r.u64(), r.u64(), r.u64(), r.u64()
+	ae := newAppendEntry(leader, term, commit, pterm, pindex, nil)
+	ae.reply, ae.sub, ae.buf = reply, sub, msg
+	for count := r.u16(); count > 0; count-- {
+		e, ok := r.entry()
+		if !ok {
 			ae.returnToPool()
 			return nil, errBadAppendEntry
 		}
-		size := uint64(wire.Uint32(msg[ri:]))
-		ri += 4
-		if size == 0 || ri+size > end {
-			ae.returnToPool()
-			return nil, errBadAppendEntry
-		}
-		ae.entries = append(ae.entries, newEntry(EntryType(msg[ri]), msg[ri+1:ri+size]))
-		ri += size
+		ae.entries = append(ae.entries, e)
 	}
-	if ri < end {
-		if lterm, n := binary.Uvarint(msg[ri:]); n > 0 {
-			ae.lterm = lterm
-		}
+	if lterm, n := binary.Uvarint(msg[r.at:]); n > 0 {
+		ae.lterm = lterm
 	}
-	ae.buf = msg
 	return ae, nil
 }
 
-// newAppendEntryResponse takes a response from the pool; reply is always
-// cleared because a pooled response may still carry an old one.
+// newAppendEntryResponse takes a response from the pool, with no reply (a
+// pooled one may still carry an old one).
 func newAppendEntryResponse(term, index uint64, peer string, success bool) *appendEntryResponse {
 	ar := arPool.Get().(*appendEntryResponse)
-	ar.term, ar.index, ar.peer, ar.success = term, index, peer, success
-	ar.reply = ""
+	*ar = appendEntryResponse{term: term, index: index, peer: peer, success: success}
 	return ar
 }
 
 // encode lays out a response as term[8] index[8] peer[8] success[1],
-// reusing b when it is large enough.
+// in b when it has room.
 func (ar *appendEntryResponse) encode(b []byte) []byte {
-	var buf []byte
-	if cap(b) >= appendEntryResponseLen {
-		buf = b[:appendEntryResponseLen]
-	} else {
-		buf = make([]byte, appendEntryResponseLen)
-	}
-	wire.PutUint64(buf[0:], ar.term)
-	wire.PutUint64(buf[8:], ar.index)
-	clear(buf[16 : 16+idLen])
-	copy(buf[16:16+idLen], ar.peer)
-	buf[24] = 0
-	if ar.success {
-		buf[24] = 1
-	}
-	return buf
+	w := into(b, appendEntryResponseLen)
+	w.u64(ar.term, ar.index)
+	w.id(ar.peer)
+	w.flags(ar.success)
+	return w.buf
 }
 
 // peerIDs interns the peer IDs seen in responses: a leader decodes one
@@ -148,13 +217,9 @@ func decodeAppendEntryResponse(msg []byte) *appendEntryResponse {
 	if len(msg) != appendEntryResponseLen {
 		return nil
 	}
-	ar := arPool.Get().(*appendEntryResponse)
-	ar.term = wire.Uint64(msg[0:])
-	ar.index = wire.Uint64(msg[8:])
-	ar.peer = internPeerID(msg[16 : 16+idLen])
-	ar.success = msg[24] == 1
-	ar.reply = ""
-	return ar
+	r := fieldReader{msg: msg}
+	term, index := r.u64(), r.u64()
+	return newAppendEntryResponse(term, index, internPeerID(msg[16:16+idLen]), msg[24] == 1)
 }
 
 // shouldStore is false for heartbeats, which carry no entries and so have
@@ -168,37 +233,36 @@ func peerStateBufSize(ps *peerState) int {
 	return 4 + 4 + idLen*len(ps.knownPeers) + 2
 }
 
+// encodePeerState lays out ps as peerStateBufSize describes.
 func encodePeerState(ps *peerState) []byte {
-	buf := make([]byte, peerStateBufSize(ps))
-	wire.PutUint32(buf[0:], uint32(ps.clusterSize))
-	wire.PutUint32(buf[4:], uint32(len(ps.knownPeers)))
-	wi := 8
+	w := fieldWriter{buf: make([]byte, 0, peerStateBufSize(ps))}
+	w.u32(uint32(ps.clusterSize), uint32(len(ps.knownPeers)))
 	for _, p := range ps.knownPeers {
-		copy(buf[wi:wi+idLen], p)
-		wi += idLen
+		w.id(p)
 	}
-	wire.PutUint16(buf[wi:], uint16(ps.domainExt))
-	return buf
+	return wire.AppendUint16(w.buf, uint16(ps.domainExt))
 }
 
 // decodePeerState accepts a missing domain extension, which older writers
 // did not emit, but not a short peer list.
 func decodePeerState(buf []byte) (*peerState, error) {
-	if len(buf) < 8 {
+	r := fieldReader{msg: buf}
+	if r.left() < 8 {
 		return nil, errCorruptPeers
 	}
-	ps := &peerState{clusterSize: int(wire.Uint32(buf[0:]))}
-	want := int(wire.Uint32(buf[4:]))
-	rest := buf[8:]
-	if want > len(rest)/idLen {
+	ps := &peerState{clusterSize: int(r.u32())}
+	count := uint64(r.u32())
+	if count > r.left()/idLen {
 		return nil, errCorruptPeers
 	}
-	for range want {
-		ps.knownPeers = append(ps.knownPeers, string(rest[:idLen]))
-		rest = rest[idLen:]
+	if count > 0 {
+		ps.knownPeers = make([]string, 0, count)
 	}
-	if len(rest) >= 2 {
-		ps.domainExt = extensionState(wire.Uint16(rest))
+	for range count {
+		ps.knownPeers = append(ps.knownPeers, r.id())
+	}
+	if r.left() >= 2 {
+		ps.domainExt = extensionState(r.u16())
 	}
 	return ps, nil
 }
@@ -206,12 +270,10 @@ func decodePeerState(buf []byte) (*peerState, error) {
 // encode lays out a vote request as term[8] lastTerm[8] lastIndex[8]
 // candidate[8].
 func (vr *voteRequest) encode() []byte {
-	buf := make([]byte, voteRequestLen)
-	wire.PutUint64(buf[0:], vr.term)
-	wire.PutUint64(buf[8:], vr.lastTerm)
-	wire.PutUint64(buf[16:], vr.lastIndex)
-	copy(buf[24:24+idLen], vr.candidate)
-	return buf
+	w := into(nil, voteRequestLen)
+	w.u64(vr.term, vr.lastTerm, vr.lastIndex)
+	w.id(vr.candidate)
+	return w.buf
 }
 
 // decodeVoteRequest returns nil for a message of the wrong size.
@@ -219,16 +281,14 @@ func decodeVoteRequest(msg []byte, reply string) *voteRequest {
 	if len(msg) != voteRequestLen {
 		return nil
 	}
-	return &voteRequest{
-		term:      wire.Uint64(msg[0:]),
-		lastTerm:  wire.Uint64(msg[8:]),
-		lastIndex: wire.Uint64(msg[16:]),
-		candidate: string(msg[24 : 24+idLen]),
-		reply:     reply,
-	}
+	r := fieldReader{msg: msg}
+	vr := &voteRequest{reply: reply}
+	vr.term, vr.lastTerm, vr.lastIndex, vr.candidate = r.u64(), r.u64(), r.u64(), r.id()
+	return vr
 }
 
-// Flag bits of a vote response's last byte.
+// Flag bits of a vote response's last byte, in the order fieldWriter.flags
+// takes them.
 const (
 	voteGrantedBit = 1 << 0
 	voteEmptyBit   = 1 << 1
@@ -236,16 +296,11 @@ const (
 
 // encode lays out a vote response as term[8] peer[8] flags[1].
 func (vr *voteResponse) encode() []byte {
-	buf := make([]byte, voteResponseLen)
-	wire.PutUint64(buf[0:], vr.term)
-	copy(buf[8:8+idLen], vr.peer)
-	if vr.granted {
-		buf[16] |= voteGrantedBit
-	}
-	if vr.empty {
-		buf[16] |= voteEmptyBit
-	}
-	return buf
+	w := into(nil, voteResponseLen)
+	w.u64(vr.term)
+	w.id(vr.peer)
+	w.flags(vr.granted, vr.empty)
+	return w.buf
 }
 
 // decodeVoteResponse returns nil for a message of the wrong size.
@@ -253,10 +308,6 @@ func decodeVoteResponse(msg []byte) *voteResponse {
 	if len(msg) != voteResponseLen {
 		return nil
 	}
-	return &voteResponse{
-		term:    wire.Uint64(msg[0:]),
-		peer:    string(msg[8 : 8+idLen]),
-		granted: msg[16]&voteGrantedBit != 0,
-		empty:   msg[16]&voteEmptyBit != 0,
-	}
+	r := fieldReader{msg: msg}
+	return &voteResponse{term: r.u64(), peer: r.id(), granted: r.flag(voteGrantedBit), empty: r.flag(voteEmptyBit)}
 }

@@ -72,14 +72,20 @@ func (n *raft) addPeer(peer string) {
 // its late messages do not make it look like a new member. The caller
 // holds the node lock.
 func (n *raft) removePeer(peer string) {
+	_, member := n.peers[peer]
+	delete(n.peers, peer)
+	n.noteRemoved(peer)
+	if member {
+		n.membershipChanged()
+	}
+}
+
+// noteRemoved remembers when peer left. The caller holds the node lock.
+func (n *raft) noteRemoved(peer string) {
 	if n.removed == nil {
 		n.removed = make(map[string]time.Time)
 	}
 	n.removed[peer] = time.Now()
-	if _, member := n.peers[peer]; member {
-		delete(n.peers, peer)
-		n.membershipChanged()
-	}
 }
 
 // membershipChanged resizes the cluster and persists the peer set. The
@@ -101,22 +107,28 @@ func (n *raft) sendMembershipChange(e *Entry) bool {
 	}
 	// Pending before the send: a lone node commits during it.
 	n.membChangeIndex = n.pindex + 1
-	if err := n.sendAppendEntryLocked([]*Entry{e}, true); err != nil {
+	sent := n.sendAppendEntryLocked([]*Entry{e}, true) == nil
+	if sent {
+		n.adoptOwnChange(e.Type, string(e.Data))
+	} else {
 		n.membChangeIndex = 0
-		return false
 	}
-	peer := string(e.Data)
-	if e.Type == EntryAddPeer {
+	return sent
+}
+
+// adoptOwnChange applies a membership change the leader just logged to its
+// own view at once. The caller holds the node lock.
+func (n *raft) adoptOwnChange(t EntryType, peer string) {
+	if t == EntryAddPeer {
 		n.addPeer(peer)
-		return true
+		return
 	}
 	n.removePeer(peer)
 	if n.csz != 1 {
-		return true
+		return
 	}
 	// Alone now, nobody else will ack: commit on our own.
 	if _, err := n.tryCommit(n.pindex); err != nil {
 		n.warn("Could not commit membership change at %d: %v", n.pindex, err)
 	}
-	return true
 }

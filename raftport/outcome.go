@@ -133,11 +133,14 @@ func (t *outcomeTracker) unplace(ws []*waiter, err error) {
 func (t *outcomeTracker) take(index uint64) []*waiter {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	ws := t.placed[index]
-	if ws != nil {
-		delete(t.placed, index)
-	}
-	return ws
+	return pop(t.placed, index)
+}
+
+// pop deletes key from m and returns what it held.
+func pop[K comparable, V any](m map[K]V, key K) V {
+	v := m[key]
+	delete(m, key)
+	return v
 }
 
 // settle ends w's wait with r.

@@ -77,10 +77,15 @@ func (n *raft) mayProposeLocked() error {
 // reference, whose older peers would not answer one.
 func (n *raft) ForwardProposal(entry []byte) error {
 	if n.State() != Leader {
-		n.sendRPC(n.psubj, "", entry)
-		return nil
+		return n.forward(n.psubj, entry)
 	}
 	return n.Propose(entry)
+}
+
+// forward sends data to the leader on subj, without waiting for an answer.
+func (n *raft) forward(subj string, data []byte) error {
+	n.sendRPC(subj, "", data)
+	return nil
 }
 
 // ProposeAddPeer proposes adding peer to the group; see changeVerdict
@@ -108,8 +113,7 @@ func (n *raft) proposeChange(kind protocol.ChangeKind, peer string) error {
 		prop.Push(newProposedEntry(newEntry(changeEntryType[kind], []byte(peer)), ""))
 		return nil
 	case verdict == protocol.ChangeNotLeader && kind == protocol.RemovePeer:
-		n.sendRPC(forwardTo, "", []byte(peer))
-		return nil
+		return n.forward(forwardTo, []byte(peer))
 	case verdict == protocol.ChangeWriteFailed:
 		return werr
 	}
@@ -149,26 +153,29 @@ func (n *raft) MembershipChangeInProgress() bool {
 // AdjustBootClusterSize changes the expected size of a group that has
 // never had a leader, e.g. when the boot peer count was a guess.
 func (n *raft) AdjustBootClusterSize(csz int) error {
-	n.Lock()
-	defer n.Unlock()
-	if established := n.leader != noLeader || n.pleader.Load(); established {
-		return errAdjustBootCluster
-	}
-	n.csz, n.qn = protocol.Sized(csz)
-	return nil
+	return n.resize(csz, false, func() bool { return n.leader == noLeader && !n.pleader.Load() }, errAdjustBootCluster)
 }
 
 // AdjustClusterSize changes the group size and tells the followers. Only
 // the leader may.
 func (n *raft) AdjustClusterSize(csz int) error {
+	return n.resize(csz, true, func() bool { return n.State() == Leader }, errNotLeader)
+}
+
+// resize sets the cluster size by hand (protocol.Sized) when allowed,
+// asked under the node lock, says so, and then announces the new peer
+// state to the followers if told to; otherwise it returns refusal.
+func (n *raft) resize(csz int, announce bool, allowed func() bool, refusal error) error {
 	n.Lock()
 	defer n.Unlock()
-	if n.State() == Leader {
-		n.csz, n.qn = protocol.Sized(csz)
-		n.sendPeerState()
-		return nil
+	if !allowed() {
+		return refusal
 	}
-	return errNotLeader
+	n.csz, n.qn = protocol.Sized(csz)
+	if announce {
+		n.sendPeerState()
+	}
+	return nil
 }
 
 // ClusterSize is the group size that quorum is computed from.

@@ -11,51 +11,55 @@ import (
 // RaftState is where a node stands in the protocol.
 type RaftState uint8
 
+// The states. Their values are those of the NATS server, which tests and
+// logs may compare.
 const (
-	Follower RaftState = iota
-	Leader
-	Candidate
-	Closed
+	Follower  RaftState = 0
+	Leader    RaftState = 1
+	Candidate RaftState = 2
+	Closed    RaftState = 3
 )
 
+// stateNames are the states as logs and String show them.
+var stateNames = [...]string{Follower: "FOLLOWER", Leader: "LEADER", Candidate: "CANDIDATE", Closed: "CLOSED"}
+
 func (state RaftState) String() string {
-	names := [...]string{Follower: "FOLLOWER", Leader: "LEADER", Candidate: "CANDIDATE", Closed: "CLOSED"}
-	if int(state) < len(names) {
-		return names[state]
+	if int(state) >= len(stateNames) {
+		return "UNKNOWN"
 	}
-	return "UNKNOWN"
+	return stateNames[state]
 }
 
 // EntryType tells the node and the state machine how to read an Entry.
 // The numeric values are part of the wire and WAL format.
 type EntryType uint8
 
+// The entry types, numbered as on the wire and in the WAL.
 const (
-	EntryNormal EntryType = iota
-	EntryOldSnapshot
-	EntryPeerState
-	EntryAddPeer
-	EntryRemovePeer
-	EntryLeaderTransfer
-	EntrySnapshot
+	EntryNormal         EntryType = 0 // a command for the state machine
+	EntryOldSnapshot    EntryType = 1 // a snapshot in the older format; read as EntrySnapshot
+	EntryPeerState      EntryType = 2 // the leader's peer set; the node applies it
+	EntryAddPeer        EntryType = 3 // a peer joins
+	EntryRemovePeer     EntryType = 4 // a peer leaves
+	EntryLeaderTransfer EntryType = 5 // a leadership transfer
+	EntrySnapshot       EntryType = 6 // a snapshot of the state machine
 	// EntryCatchup is local only: it tells the state machine that a catchup
 	// started; a nil CommittedEntry follows when it ends. It is never sent
 	// or stored.
-	EntryCatchup
+	EntryCatchup EntryType = 7
 )
 
+// entryTypeNames are the types as String shows them; EntryCatchup, never
+// on the wire, has none.
+var entryTypeNames = map[EntryType]string{
+	EntryNormal: "Normal", EntryOldSnapshot: "OldSnapshot", EntryPeerState: "PeerState",
+	EntryAddPeer: "AddPeer", EntryRemovePeer: "RemovePeer",
+	EntryLeaderTransfer: "LeaderTransfer", EntrySnapshot: "Snapshot",
+}
+
 func (t EntryType) String() string {
-	names := [...]string{
-		EntryNormal:         "Normal",
-		EntryOldSnapshot:    "OldSnapshot",
-		EntryPeerState:      "PeerState",
-		EntryAddPeer:        "AddPeer",
-		EntryRemovePeer:     "RemovePeer",
-		EntryLeaderTransfer: "LeaderTransfer",
-		EntrySnapshot:       "Snapshot",
-	}
-	if int(t) < len(names) && names[t] != "" {
-		return names[t]
+	if name, known := entryTypeNames[t]; known {
+		return name
 	}
 	return fmt.Sprintf("Unknown [%d]", uint8(t))
 }
@@ -119,17 +123,18 @@ func newEntry(t EntryType, data []byte) *Entry {
 // appendEntry is the replication message: the leader's view (term, commit)
 // plus the consistency check (pterm, pindex) for the entries it carries.
 type appendEntry struct {
-	leader  string
-	term    uint64
-	commit  uint64
-	pterm   uint64
-	pindex  uint64
-	entries []*Entry
-	// Local only, never encoded:
-	lterm uint64                 // leader's term as seen by a catchup; 0 means use term
-	reply string                 // where to answer once stored
-	sub   transport.Subscription // which subscription delivered it (catchup or live)
-	buf   []byte                 // encoded form, as stored in the WAL
+	leader                      string
+	term, commit, pterm, pindex uint64
+	entries                     []*Entry
+
+	// Local only, never encoded: the leader's term as a catchup sees it
+	// (0: use term), where to answer once stored, the subscription that
+	// delivered it (catchup or live), and the encoded form, as stored in
+	// the WAL.
+	lterm uint64
+	reply string
+	sub   transport.Subscription
+	buf   []byte
 }
 
 func newAppendEntry(leader string, term, commit, pterm, pindex uint64, entries []*Entry) *appendEntry {
@@ -169,102 +174,100 @@ func (pe *proposedEntry) returnToPool() {
 }
 
 // appendEntryResponse acknowledges (or refuses) an append entry.
+// Its reply is local only: where a follower asks to be caught up.
 type appendEntryResponse struct {
-	term    uint64
-	index   uint64
-	peer    string
-	reply   string // local only
-	success bool
+	term, index uint64
+	peer, reply string
+	success     bool
 }
 
+// voteRequest asks for a vote; reply is local only.
 type voteRequest struct {
-	term      uint64
-	lastTerm  uint64
-	lastIndex uint64
-	candidate string
-	reply     string // local only
+	term, lastTerm, lastIndex uint64
+	candidate, reply          string
 }
 
+// voteResponse answers one; empty says the voter's log is empty.
 type voteResponse struct {
-	term    uint64
-	peer    string
-	granted bool
-	empty   bool // the voter's log is empty
+	term           uint64
+	peer           string
+	granted, empty bool
 }
 
 // extensionState records whether a JetStream domain extension was seen;
 // raftport keeps it because it is part of the peer-state wire format.
 type extensionState uint16
 
+// The extension states, numbered as in peers.idx.
 const (
-	extUndetermined extensionState = iota
-	extExtended
-	extNotExtended
+	extUndetermined extensionState = 0
+	extExtended     extensionState = 1
+	extNotExtended  extensionState = 2
 )
 
+// peerState is the peer set as peers.idx and EntryPeerState carry it.
 type peerState struct {
 	knownPeers  []string
 	clusterSize int
 	domainExt   extensionState
 }
 
+// snapshot is a snapshot file's contents.
 type snapshot struct {
-	lastTerm  uint64
-	lastIndex uint64
-	peerstate []byte
-	data      []byte
+	lastTerm, lastIndex uint64
+	peerstate, data     []byte
 }
 
 // checkpoint is a snapshot being prepared outside the node lock.
 type checkpoint struct {
-	n         *raft
-	term      uint64 // term of the last entry the snapshot covers
-	applied   uint64 // index the snapshot will cover, the log is compacted to it
-	papplied  uint64 // applied index of the previous snapshot
-	snapFile  string
-	peerstate []byte
+	n *raft
+	// The term of the last entry the snapshot covers, the index it will
+	// cover (the log is compacted to it), and the applied index of the
+	// previous snapshot.
+	term, applied, papplied uint64
+	snapFile                string
+	peerstate               []byte
 }
 
 // catchupState is a follower's view of a catchup stream from the leader.
 type catchupState struct {
-	sub    transport.Subscription
-	cterm  uint64 // term we are catching up to
-	cindex uint64 // index we are catching up to
-	pterm  uint64 // where the catchup started
-	pindex uint64
-	active time.Time
-	signal bool // EntryCatchup was sent to the state machine
+	sub transport.Subscription
+	// The term and index we catch up to, and those we started from.
+	cterm, cindex, pterm, pindex uint64
+	active                       time.Time
+	signal                       bool // EntryCatchup was sent to the state machine
 }
 
 // lps is what a leader knows of one peer.
 type lps struct {
-	ts time.Time // last heard from
-	li uint64    // last index it stored
 	kp bool      // a known (voting) peer, not just someone we heard
+	li uint64    // last index it stored
+	ts time.Time // last heard from
 }
 
 // Peer is the public view of lps.
 type Peer struct {
+	// ID names the peer; Current says whether it is caught up; Last is
+	// when it was last heard from, and Lag how many entries it is behind.
 	ID      string
-	Current bool
 	Last    time.Time
 	Lag     uint64
+	Current bool
 }
 
 // walKind says where a node's WAL lives.
 type walKind int
 
+// The kinds of WAL.
 const (
-	fileWAL walKind = iota
-	memoryWAL
+	fileWAL   walKind = 0
+	memoryWAL walKind = 1
 )
 
 // reachesStateMachine is true for the entry types the state machine gets
 // on the apply queue once committed; the node keeps the rest to itself.
 func (t EntryType) reachesStateMachine() bool {
-	switch t {
-	case EntryNormal, EntrySnapshot, EntryAddPeer, EntryRemovePeer:
-		return true
-	}
-	return false
+	return int(t) < len(forStateMachine) && forStateMachine[t]
 }
+
+var forStateMachine = [...]bool{EntryNormal: true, EntrySnapshot: true, EntryAddPeer: true, EntryRemovePeer: true}
