@@ -37,6 +37,8 @@ type member struct {
 	host *raftport.Server
 	node *kv.Node
 	svc  *kv.Service
+
+	pastStats raftport.NodeStats // Stats of this member's earlier nodes
 }
 
 func (m *member) dir() string { return filepath.Join(m.base, fmt.Sprintf("gen-%d", m.gen)) }
@@ -161,6 +163,7 @@ func (c *cluster) start(m *member, peers []string) error {
 		raw.Close()
 		return err
 	}
+	m.pastStats = addNodeStats(m.pastStats, nodeStats(m.node))
 	m.conn, m.host, m.node, m.svc, m.up = conn, host, node, svc, true
 	return nil
 }

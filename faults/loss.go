@@ -57,7 +57,10 @@ func LossTable(seeds []int64, duration time.Duration, run func(Config) *Report) 
 }
 
 // FormatLossTable prints the rows with the medians of the counters that
-// explain them.
+// explain them: the nodes' catchups asked for and streamed, entries
+// re-sent, live entries held during catchups, elections and proposals
+// dropped, then the messages the network lost and the client attempts
+// left without a known outcome.
 func FormatLossTable(rows []LossRow) string {
 	median := func(rs []*Report, f func(*Report) float64) float64 {
 		var v []float64
@@ -68,14 +71,21 @@ func FormatLossTable(rows []LossRow) string {
 		return v[len(v)/2]
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-18s %5s %8s %6s %9s %9s %7s %9s %9s\n", "faults", "loss", "ops/s", "ratio", "catchups", "re-sent", "votes", "msgs lost", "unknown")
+	fmt.Fprintf(&b, "%-18s %5s %8s %6s %7s %7s %7s %7s %5s %7s %9s %9s\n", "faults", "loss", "ops/s", "ratio",
+		"asked", "streams", "re-sent", "held", "elect", "dropped", "msgs lost", "unknown")
 	for _, r := range rows {
-		fmt.Fprintf(&b, "%-18s %4.0f%% %8.0f %5.0f%% %9.0f %9.0f %7.0f %9.0f %9.0f\n", r.Faults, 100*r.Loss, r.OpsPerS, 100*r.Ratio,
-			median(r.Runs, func(x *Report) float64 { return float64(x.Counters.CatchupStarts) }),
-			median(r.Runs, func(x *Report) float64 { return float64(x.Counters.CatchupEntries) }),
-			median(r.Runs, func(x *Report) float64 { return float64(x.Counters.VoteRequests) }),
-			median(r.Runs, func(x *Report) float64 { return float64(x.Counters.Messages.Dropped) }),
-			median(r.Runs, func(x *Report) float64 { return float64(x.Counters.Clients.Unknown) }))
+		med := func(f func(*Report) uint64) float64 {
+			return median(r.Runs, func(x *Report) float64 { return float64(f(x)) })
+		}
+		fmt.Fprintf(&b, "%-18s %4.0f%% %8.0f %5.0f%% %7.0f %7.0f %7.0f %7.0f %5.0f %7.0f %9.0f %9.0f\n", r.Faults, 100*r.Loss, r.OpsPerS, 100*r.Ratio,
+			med(func(x *Report) uint64 { return x.Counters.Node.CatchupsRequested }),
+			med(func(x *Report) uint64 { return x.Counters.Node.CatchupStreams }),
+			med(func(x *Report) uint64 { return x.Counters.Node.EntriesResent }),
+			med(func(x *Report) uint64 { return x.Counters.Node.LiveHeld }),
+			med(func(x *Report) uint64 { return x.Counters.Node.Elections }),
+			med(func(x *Report) uint64 { return x.Counters.Node.ProposalsDropped }),
+			med(func(x *Report) uint64 { return x.Counters.Messages.Dropped }),
+			med(func(x *Report) uint64 { return x.Counters.Clients.Unknown }))
 	}
 	return b.String()
 }

@@ -86,22 +86,22 @@ func (c *checkpoint) LoadLastSnapshot() ([]byte, error) {
 // loading each under the lock and yielding it without, so the node keeps
 // running while the caller builds its state. It stops with errSnapAborted
 // once the checkpoint is aborted or superseded.
-func (c *checkpoint) AppendEntriesSeq() iter.Seq2[*appendEntry, error] {
-	return func(yield func(*appendEntry, error) bool) {
+func (c *checkpoint) AppendEntriesSeq() iter.Seq2[LogEntry, error] {
+	return func(yield func(LogEntry, error) bool) {
 		for index := c.papplied + 1; index <= c.applied; index++ {
 			c.n.Lock()
 			if !c.n.snapshotting {
 				c.n.Unlock()
-				yield(nil, errSnapAborted)
+				yield(LogEntry{}, errSnapAborted)
 				return
 			}
 			ae, err := c.n.loadEntry(index)
 			c.n.Unlock()
 			if err != nil {
-				yield(nil, err)
+				yield(LogEntry{}, err)
 				return
 			}
-			more := yield(ae, nil)
+			more := yield(LogEntry{Index: index, Term: ae.term, Entries: ae.entries}, nil)
 			ae.returnToPool()
 			if !more {
 				return

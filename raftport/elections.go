@@ -147,7 +147,7 @@ func (n *raft) candidateStep(tally *protocol.Tally) bool {
 	case <-n.s.quitCh:
 		return false
 	case <-elect.C:
-		n.switchToCandidate()
+		n.startElection()
 		return false
 	case <-n.votes.Ch():
 		return n.takeVoteReply(tally)
@@ -160,7 +160,7 @@ func (n *raft) candidateStep(tally *protocol.Tally) bool {
 		n.resp.Drain()
 	case <-n.prop.Ch():
 		// Proposals made to a leadership we no longer hold.
-		n.prop.Drain()
+		n.dropProposals()
 	}
 	return true
 }

@@ -126,7 +126,7 @@ type RaftConfig struct {
 // load the previous snapshot and the entries since, build the new state,
 // then InstallSnapshot or Abort.
 type RaftNodeCheckpoint interface {
-	AppendEntriesSeq() iter.Seq2[*appendEntry, error]
+	AppendEntriesSeq() iter.Seq2[LogEntry, error]
 	LoadLastSnapshot() (snap []byte, err error)
 	InstallSnapshot(data []byte) (uint64, error)
 	Abort()
@@ -365,6 +365,7 @@ type raft struct {
 
 	// Per-concern state.
 	outcomes outcomeTracker // the proposals ProposeWait waits on
+	ap       appendTrack    // append shell: recovery counters and held entries (run.go)
 	cu       catchupLedger  // catchup streams: those we send as leader, ours as follower
 }
 

@@ -1,15 +1,15 @@
 package raftport
 
+import (
+	"maps"
+	"slices"
+)
+
 // peerNames lists the known (voting) peers, us included when we are one.
 // Lock held.
 func (n *raft) peerNames() []string {
-	var names []string
-	for name, peer := range n.peers {
-		if peer.kp {
-			names = append(names, name)
-		}
-	}
-	return names
+	ids := slices.Collect(maps.Keys(n.peers))
+	return slices.DeleteFunc(ids, func(id string) bool { return !n.peers[id].kp })
 }
 
 func (n *raft) currentPeerState() *peerState {

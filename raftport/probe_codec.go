@@ -27,10 +27,6 @@ func probeSpecOf(ae *appendEntry) probeSpec {
 	return s
 }
 
-// Spec makes the entries yielded by RaftNodeCheckpoint.AppendEntriesSeq
-// readable outside the package.
-func (ae *appendEntry) Spec() probeSpec { return probeSpecOf(ae) }
-
 // probeDecode decodes msg as the transport hands it to the node, arriving on
 // via (nil for a replay of the node's own log).
 func probeDecode(msg *probeMsg, via raftprobe.Sub) (*appendEntry, error) {

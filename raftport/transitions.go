@@ -97,7 +97,7 @@ func (n *raft) switchState(state RaftState) bool {
 	}
 	if tr.DropLeaderQueues {
 		n.resp.Drain()
-		n.prop.Drain()
+		n.dropProposals()
 		n.outcomes.leadershipLost()
 	}
 	if tr.DropPending && len(n.pae) > 0 {
