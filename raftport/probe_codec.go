@@ -35,10 +35,10 @@ func probeDecode(msg *probeMsg, via raftprobe.Sub) (*appendEntry, error) {
 
 func (probeCodec) EncodeAppendEntry(spec probeSpec) (*probeMsg, error) {
 	wire, err := probeAppendEntry(spec).encode(nil)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		return raftprobe.NewAppendEntryMsg(spec, wire), nil
 	}
-	return raftprobe.NewAppendEntryMsg(spec, wire), nil
+	return nil, err
 }
 
 func (probeCodec) EncodeAppendEntryInto(spec probeSpec, b []byte) ([]byte, error) {

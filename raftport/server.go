@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -165,29 +167,28 @@ func (s *Server) bootstrapRaftNode(cfg *RaftConfig, knownPeers []string, allPeer
 	if cfg == nil {
 		return errNilCfg
 	}
-	for _, p := range knownPeers {
-		if len(p) != idLen {
-			return fmt.Errorf("raft: illegal peer: %q", p)
-		}
+	if bad := slices.IndexFunc(knownPeers, func(p string) bool { return len(p) != idLen }); bad >= 0 {
+		return fmt.Errorf("raft: illegal peer: %q", knownPeers[bad])
 	}
-	expected := len(knownPeers)
-	if !allPeersKnown {
-		// Until the group has met, size it by the hosts we know of, so
-		// that a partial list cannot elect a leader on its own.
-		s.log.Debug("Determining expected peer size for group", "group", cfg.Name)
-		expected = max(expected, 2)
-		s.mu.RLock()
-		others := len(s.nodeInfo) - 1
-		s.mu.RUnlock()
-		if expected < others {
-			expected = others
-			s.log.Debug("Adjusting expected peer set size", "expected", expected, "known", len(knownPeers))
-		}
-	}
+	size := s.bootClusterSize(cfg.Name, len(knownPeers), allPeersKnown)
 	if err := checkStoreDir(cfg.Store); err != nil {
 		return err
 	}
-	return writePeerState(cfg.Store, &peerState{knownPeers: knownPeers, clusterSize: expected, domainExt: extUndetermined})
+	return writePeerState(cfg.Store, &peerState{knownPeers: knownPeers, clusterSize: size, domainExt: extUndetermined})
+}
+
+// bootClusterSize is the cluster size a new group starts with: the known
+// peers when they are the whole group. Otherwise, until the group has met,
+// it is sized by the hosts we know of, and at least 2, so that a partial
+// list cannot elect a leader on its own.
+func (s *Server) bootClusterSize(group string, known int, complete bool) int {
+	if complete {
+		return known
+	}
+	others := hostRead(s, func() int { return len(s.nodeInfo) - 1 })
+	size := max(known, 2, others)
+	s.log.Debug("Expected peer set size of a group with peers still unknown", "group", group, "expected", size, "known", known)
+	return size
 }
 
 // checkStoreDir makes sure dir exists, is a directory and can be written.
@@ -327,22 +328,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	n.Lock()
 	n.resetElectionTimeout()
 	n.llqrt = time.Now()
-	// A new group's empty log is expected, not lost data, so relax the
-	// empty-log checks until the first entry. A new member of a group
-	// being scaled up must not campaign until the leader has sent data.
-	// A restarting durable node with neither log nor snapshot lost what
-	// it held (its log was removed), unlike a memory log, empty by design.
-	if cfg.Recovering && n.pindex == 0 && n.snapfile == "" && n.wtype == fileWAL {
-		n.warn("Restarted without log or snapshot; abstaining from votes until caught up")
-		n.abstain = true
-	}
-	if !cfg.Recovering && n.pindex == 0 {
-		n.initializing = true
-		if !cfg.Observer && cfg.ScaleUp {
-			n.scaleUp = true
-			n.setObserverLocked(true, extUndetermined)
-		}
-	}
+	n.noteEmptyStart(cfg)
 	n.Unlock()
 
 	s.registerRaftNode(n.group, n)
@@ -357,6 +343,30 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 		return nil, errServerShutdown
 	}
 	return n, nil
+}
+
+// noteEmptyStart judges a node that starts with an empty log. A restarting
+// durable node with neither log nor snapshot lost what it held (its log
+// was removed), unlike a memory log, empty by design: it abstains. A new
+// group's empty log is expected, not lost data, so the empty-log checks
+// relax until the first entry; a new member of a group being scaled up
+// observes, so that it does not campaign before the leader sent it data.
+// The caller holds the node lock.
+func (n *raft) noteEmptyStart(cfg *RaftConfig) {
+	if n.pindex != 0 {
+		return
+	}
+	switch {
+	case !cfg.Recovering:
+		n.initializing = true
+		n.scaleUp = cfg.ScaleUp && !cfg.Observer
+	case n.snapfile == "" && n.wtype == fileWAL:
+		n.warn("Restarted without log or snapshot; abstaining from votes until caught up")
+		n.abstain = true
+	}
+	if n.scaleUp {
+		n.setObserverLocked(true, extUndetermined)
+	}
 }
 
 // walType tells memory logs from durable ones, which keep snapshots.
@@ -395,57 +405,68 @@ func (n *raft) replayWAL() {
 	queued := 0
 	for index := st.FirstIndex; index <= st.LastIndex; index++ {
 		ae, err := n.loadEntry(index)
+		if cut, ok := n.replayCheck(index, st, ae, err); !ok {
+			truncate(cut)
+			return
+		}
 		if index == st.FirstIndex {
-			// Checked first: a misaligned start means truncating back to
-			// the snapshot, further than this index.
-			if err != nil || ae == nil || ae.pindex != index-1 || n.pindex != ae.pindex {
-				if err != nil {
-					n.warn("Reading index %d from the log (state %+v) failed: %v", index, st, err)
-				} else {
-					n.warn("Log entry sits at the wrong index, cutting the log there")
-				}
-				truncate(n.pindex)
-				return
-			}
 			n.pterm, n.pindex = ae.pterm, ae.pindex
-			if ae.commit > n.commit {
-				n.commit = ae.commit
-			}
-		}
-		if err != nil {
-			n.warn("Reading index %d from the log (state %+v) failed: %v", index, st, err)
-			truncate(index - 1)
-			return
-		}
-		if ae.pindex != index-1 {
-			n.warn("Log entry is damaged, cutting the log there")
-			truncate(index - 1)
-			return
+			n.commit = max(n.commit, ae.commit)
 		}
 		n.processAppendEntry(ae, nil)
-		for _, e := range ae.entries {
-			queued += len(e.Data)
-			if queued > maxReplayQueueBytes && !n.paused {
-				if err := n.PauseApply(); err != nil {
-					n.warn("Could not pause applies during replay: %v", err)
-				}
-			}
+		queued = n.throttleReplay(queued, ae)
+	}
+}
+
+// replayCheck tells whether the entry loaded at index may be replayed, or
+// else where to cut the log: a first entry must follow the snapshot, so a
+// misfit cuts back to the snapshot; a later one cuts at its predecessor.
+func (n *raft) replayCheck(index uint64, st storage.State, ae *appendEntry, err error) (cutAt uint64, ok bool) {
+	first := index == st.FirstIndex
+	switch {
+	case err != nil:
+		n.warn("Reading index %d from the log (state %+v) failed: %v", index, st, err)
+	case ae == nil || ae.pindex != index-1 || (first && ae.pindex != n.pindex):
+		n.warn("Log entry at index %d does not follow its predecessor, cutting the log there", index)
+	default:
+		return 0, true
+	}
+	if first {
+		return n.pindex, false
+	}
+	return index - 1, false
+}
+
+// throttleReplay pauses applies once a replay queued more than
+// maxReplayQueueBytes for the state machine; run resumes them. It returns
+// the bytes queued so far.
+func (n *raft) throttleReplay(queued int, ae *appendEntry) int {
+	for _, e := range ae.entries {
+		queued += len(e.Data)
+	}
+	if queued > maxReplayQueueBytes && !n.paused {
+		if err := n.PauseApply(); err != nil {
+			n.warn("Could not pause applies during replay: %v", err)
 		}
 	}
+	return queued
 }
 
 // abandon undoes a partial initRaftNode: the node is marked closed and
 // leaves the transport, while the WAL stays with the caller that gave it.
 func (n *raft) abandon() {
 	n.shutdown()
-	n.Lock()
-	n.releaseTransport()
-	n.Unlock()
+	n.underLock(n.releaseTransport)
 }
 
 // startRaftNode initializes a node and starts its run loop.
 func (s *Server) startRaftNode(accName string, cfg *RaftConfig) (RaftNode, error) {
-	n, err := s.initRaftNode(accName, cfg)
+	return running(s.initRaftNode(accName, cfg))
+}
+
+// running starts the run loop of a node initRaftNode made; on failure the
+// node stays a nil interface.
+func running(n *raft, err error) (RaftNode, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -469,57 +490,47 @@ func (s *Server) ClusterNameForNode(node string) string { return s.clusterNameFo
 // NumRaftNodes is how many nodes this host runs.
 func (s *Server) NumRaftNodes() int { return s.numRaftNodes() }
 
-// serverNameForNode maps a node ID back to its host's name, "" if unknown.
-func (s *Server) serverNameForNode(node string) string {
+// hostRead returns what f reads under the host's read lock.
+func hostRead[T any](s *Server, f func() T) T {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.nodeInfo[node].Name
+	return f()
+}
+
+// serverNameForNode maps a node ID back to its host's name, "" if unknown.
+func (s *Server) serverNameForNode(node string) string {
+	return hostRead(s, func() string { return s.nodeInfo[node].Name })
 }
 
 // clusterNameForNode maps a node ID back to its host's cluster, "" if unknown.
 func (s *Server) clusterNameForNode(node string) string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.nodeInfo[node].Cluster
+	return hostRead(s, func() string { return s.nodeInfo[node].Cluster })
 }
+
+// The registry of the host's nodes, by group. NewServer makes the table.
 
 func (s *Server) registerRaftNode(group string, n RaftNode) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.raftNodes == nil {
-		s.raftNodes = make(map[string]RaftNode)
-	}
 	s.raftNodes[group] = n
+	s.mu.Unlock()
 }
 
 func (s *Server) unregisterRaftNode(group string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	delete(s.raftNodes, group)
+	s.mu.Unlock()
 }
 
-func (s *Server) numRaftNodes() int {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return len(s.raftNodes)
-}
+func (s *Server) numRaftNodes() int { return hostRead(s, func() int { return len(s.raftNodes) }) }
 
 func (s *Server) lookupRaftNode(group string) RaftNode {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	return s.raftNodes[group]
+	return hostRead(s, func() RaftNode { return s.raftNodes[group] })
 }
 
 // nodes returns the registered nodes, so callers can act on them without
 // holding the host lock while they take node locks.
 func (s *Server) nodes() []RaftNode {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	out := make([]RaftNode, 0, len(s.raftNodes))
-	for _, n := range s.raftNodes {
-		out = append(out, n)
-	}
-	return out
+	return hostRead(s, func() []RaftNode { return slices.Collect(maps.Values(s.raftNodes)) })
 }
 
 // SetDebug switches the debug logging of this host's nodes, including the
@@ -529,19 +540,27 @@ func (s *Server) SetDebug(debug bool) { s.reloadDebugRaftNodes(debug) }
 // reloadDebugRaftNodes switches debug logging of every node, after the
 // host's logging configuration changed.
 func (s *Server) reloadDebugRaftNodes(debug bool) {
+	for _, node := range s.recordDebug(debug) {
+		node.(*raft).setDebug(debug)
+	}
+}
+
+// recordDebug keeps the debug setting for the nodes started from now on and
+// returns the nodes running now; a nil host has none.
+func (s *Server) recordDebug(debug bool) []RaftNode {
 	if s == nil {
-		return
+		return nil
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.cfg.Debug = debug
-	s.mu.Unlock()
-	for _, node := range s.nodes() {
-		n := node.(*raft)
-		n.Lock()
-		n.dflag = debug
-		n.Unlock()
-		n.debugOn.Store(debug)
-	}
+	return slices.Collect(maps.Values(s.raftNodes))
+}
+
+// setDebug switches the node's debug logging.
+func (n *raft) setDebug(debug bool) {
+	n.underLock(func() { n.dflag = debug })
+	n.debugOn.Store(debug)
 }
 
 // stepdownRaftNodes asks every leader to step down and makes every node an

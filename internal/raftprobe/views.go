@@ -93,11 +93,13 @@ type CatchupView struct {
 	Signal        bool
 }
 
-// PeerView is a copy of what a node tracks of one peer.
+// PeerView is a copy of what a node tracks of one peer: when it last heard
+// from it, the last index it stored, and whether it is a voting member
+// rather than just someone the node heard from.
 type PeerView struct {
-	LastSeen  time.Time
+	Known     bool
 	LastIndex uint64
-	Known     bool // a voting member, not just someone we heard from
+	LastSeen  time.Time
 }
 
 // PeerStateView is a node's peer state as it would persist or send it.
@@ -112,15 +114,13 @@ type SnapshotView struct {
 	PeerState, Data     []byte
 }
 
-// Subjects are the subjects a node's group uses for elections, append
-// entries and forwarded proposals.
+// Subjects are the subjects a node's group uses: candidates ask for votes
+// on Vote and this node's vote answers arrive on VoteReply; the leader
+// publishes append entries on Append and this node's answers to them
+// arrive on AppendResp; followers forward proposals to Propose and peer
+// removals to RemovePeer.
 type Subjects struct {
-	Vote       string // where candidates ask for votes
-	VoteReply  string // where this node's vote answers arrive
-	Append     string // where the leader publishes append entries
-	AppendResp string // where this node's append-entry answers arrive
-	Propose    string // where followers forward proposals
-	RemovePeer string // where followers forward peer removals
+	Vote, VoteReply, Append, AppendResp, Propose, RemovePeer string
 }
 
 // Sub names the subscription an append entry is delivered on. The zero Sub

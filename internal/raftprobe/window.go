@@ -23,24 +23,24 @@ type Window[E, S any] interface {
 	ReplicationLocked() ReplicationState[S]
 	StartupFlags() StartupFlags
 	Catchup() (CatchupView, bool)
+	CatchupSub() Sub            // zero when not catching up
 	CatchupFollowers() []string // the followers a leader streams its log to
+	CurrentPeerState() PeerStateView
 	PeerViews() map[string]PeerView
 	KnownPeers() []string
-	CurrentPeerState() PeerStateView
+	SelectNextLeader() string
 	PeerStateEntry() *E // the peer state as the EntryPeerState a leader sends
-	Acks() map[uint64][]string
 	Subjects() Subjects
 	AppendSubject() string
 	AESub() Sub
-	CatchupSub() Sub // zero when not catching up
-	ElectionTimerReset() time.Time
-	ElectionTimerResetLocked() time.Time
+	Acks() map[uint64][]string
 	PendingProposals() int
 	PendingResponses() int
 	PendingAppendEntries() int
+	ElectionTimerReset() time.Time
 	LostQuorum() bool
 	OutOfResources() bool
-	SelectNextLeader() string
+	ElectionTimerResetLocked() time.Time
 
 	// Storage.
 	StoreDir() string
