@@ -1,5 +1,3 @@
-//go:build catchupbound
-
 package faults
 
 import (
@@ -10,11 +8,9 @@ import (
 
 // TestCatchupBound is the bound of issue 15: under crashes and
 // partitions, a follower is sent at most one catchup stream at a time and
-// few catchups per second. Today's raftport breaks it (the catchup
-// storm: replaced streams keep sending, stale entries cancel new
-// catchups), so it is built only with -tags catchupbound (make
-// catchup-bound) until the fix lands; the core engineer then drops the
-// build tag and it joins the CI budget.
+// few catchups per second. Before the fix (streams with an identity both
+// ends check) raftport broke it: replaced streams kept sending and stale
+// entries cancelled new catchups.
 func TestCatchupBound(t *testing.T) {
 	for _, tc := range []struct {
 		nodes int

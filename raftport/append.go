@@ -98,6 +98,12 @@ func (n *raft) receiveLocked(ae *appendEntry, sub transport.Subscription) aeAnsw
 		return aeAnswer{}
 	}
 	via := n.aeVia(sub)
+	// A catchup stream that is not our current one is stale, whatever
+	// the entry's index (see admitStreamEntry).
+	if !n.admitStreamEntry(ae, sub, via == protocol.ViaLive) {
+		n.debug("Dropping entry [%d:%d] of a catchup stream we left", ae.pterm, ae.pindex)
+		return aeAnswer{}
+	}
 	v := protocol.Receive(n.aeLocal(), ae.arrival(via))
 	n.adoptVerdict(v, ae)
 
@@ -719,7 +725,7 @@ func (n *raft) resendLocked(ar *appendEntryResponse) bool {
 	st := n.wal.State()
 	plan := protocol.Resend(ar.index, protocol.Log{
 		FirstIndex: st.FirstIndex, LastIndex: n.pindex, Entries: st.Entries,
-		Streaming: n.progress[ar.peer] != nil,
+		Streaming: n.streamingTo(ar.peer),
 	})
 	if !plan.Resend {
 		return false

@@ -38,7 +38,7 @@ func (n *raft) createSnapshotCheckpointLocked(force bool) (*checkpoint, error) {
 	}
 	// Followers being caught up read the log we would compact. force
 	// overrides that, so a long catchup cannot let the log grow forever.
-	if !force && len(n.progress) > 0 {
+	if !force && n.catchupsRunning() > 0 {
 		return nil, errCatchupsRunning
 	}
 	if n.applied == 0 {

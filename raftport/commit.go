@@ -194,8 +194,8 @@ func (n *raft) trackResponse(ar *appendEntryResponse) bool {
 		peer.li = max(peer.li, ar.index)
 	}
 	// A catchup of this peer paces itself on its acks.
-	if paced, ok := n.progress[ar.peer]; leading && ok {
-		paced.Push(ar.index)
+	if leading {
+		n.noteCatchupAck(ar.peer, ar.index)
 	}
 	verdict := protocol.JudgeAck(protocol.Ack{
 		Leading: leading, Member: member,

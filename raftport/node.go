@@ -335,9 +335,8 @@ type raft struct {
 	reqs  *IPQueue[*voteRequest]
 	votes *IPQueue[*voteResponse]
 
-	// Catchup: ours from a leader, and the followers we catch up.
-	catchup  *catchupState
-	progress map[string]*IPQueue[uint64]
+	// Catchup: ours from a leader (the streams are in cu).
+	catchup *catchupState
 
 	// The transport: the connection (and a lock-free view of it for
 	// sends made with or without the lock), the subjects and the live
@@ -367,6 +366,7 @@ type raft struct {
 	// Per-concern state.
 	outcomes outcomeTracker // the proposals ProposeWait waits on
 	ap       appendTrack    // append shell: recovery counters and held entries (run.go)
+	cu       catchupLedger  // catchup streams: those we send as leader, ours as follower
 }
 
 // subjects are the group's NATS subjects and our inboxes on them.

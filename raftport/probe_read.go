@@ -47,7 +47,7 @@ func (w nodeWindow) Catchup() (raftprobe.CatchupView, bool) {
 }
 
 func (w nodeWindow) CatchupFollowers() []string {
-	return windowRead(w, func(n *raft) []string { return slices.Collect(maps.Keys(n.progress)) })
+	return windowRead(w, func(n *raft) []string { return slices.Collect(maps.Keys(n.cu.out)) })
 }
 
 func (w nodeWindow) PeerViews() map[string]raftprobe.PeerView {

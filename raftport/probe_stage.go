@@ -61,10 +61,10 @@ func (w nodeWindow) CachePendingLocked(index uint64, spec probeSpec) {
 // holds off snapshots that are not forced.
 func (w nodeWindow) AddCatchupInProgress(name string) {
 	w.set(func(n *raft) {
-		if n.progress == nil {
-			n.progress = map[string]*IPQueue[uint64]{}
+		if n.cu.out == nil {
+			n.cu.out = map[string]*outStream{}
 		}
-		n.progress[name] = newIPQueue[uint64](name)
+		n.cu.out[name] = &outStream{peer: name, acks: newIPQueue[uint64](name), halt: make(chan struct{})}
 	})
 }
 

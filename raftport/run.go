@@ -78,6 +78,8 @@ func (n *raft) finishShutdown() {
 	n.Lock()
 	defer n.Unlock()
 
+	// Our catchup streams read the log: halt them before it closes.
+	n.stopCatchupStreams()
 	n.releaseTransport()
 	n.reqs.Drain()
 	n.votes.Drain()

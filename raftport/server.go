@@ -283,6 +283,9 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 		n.term = term
 		n.vote = vote
 	}
+	// A term on file means this node took part in the group before: it
+	// restarts, whatever the caller said, so an empty log is lost data.
+	recovering := cfg.Recovering || n.term > 0
 	// A log cut at open (a damaged or torn final record) may have held
 	// acknowledged entries.
 	if r, ok := cfg.Log.(interface{ Recovery() storage.Recovery }); ok && r.Recovery().TornSize > 0 {
@@ -328,7 +331,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	n.Lock()
 	n.resetElectionTimeout()
 	n.llqrt = time.Now()
-	n.noteEmptyStart(cfg)
+	n.noteEmptyStart(cfg, recovering)
 	n.Unlock()
 
 	s.registerRaftNode(n.group, n)
@@ -351,13 +354,14 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 // group's empty log is expected, not lost data, so the empty-log checks
 // relax until the first entry; a new member of a group being scaled up
 // observes, so that it does not campaign before the leader sent it data.
+// recovering is RaftConfig.Recovering, or a restart the store showed.
 // The caller holds the node lock.
-func (n *raft) noteEmptyStart(cfg *RaftConfig) {
+func (n *raft) noteEmptyStart(cfg *RaftConfig, recovering bool) {
 	if n.pindex != 0 {
 		return
 	}
 	switch {
-	case !cfg.Recovering:
+	case !recovering:
 		n.initializing = true
 		n.scaleUp = cfg.ScaleUp && !cfg.Observer
 	case n.snapfile == "" && n.wtype == fileWAL:
@@ -370,8 +374,10 @@ func (n *raft) noteEmptyStart(cfg *RaftConfig) {
 }
 
 // walType tells memory logs from durable ones, which keep snapshots.
+// A volatile log kept across a restart (MemWAL.Reopen) counts as durable:
+// only a fresh one has nothing a snapshot could line up with.
 func walType(wal storage.WAL) walKind {
-	if _, ok := wal.(*storage.MemWAL); ok {
+	if st := wal.State(); wal.Volatile() && st.FirstIndex <= 1 && st.LastIndex == 0 {
 		return memoryWAL
 	}
 	return fileWAL

@@ -133,6 +133,9 @@ func (w *FileWAL) Sync() error {
 	return w.waitDurable(seq)
 }
 
+// Volatile is false: a FileWAL outlives the process.
+func (w *FileWAL) Volatile() bool { return false }
+
 // Close syncs and closes the segments. After a failure (including a CrashFS
 // crash) it still releases everything and reports the failure.
 func (w *FileWAL) Close() error {

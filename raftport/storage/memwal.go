@@ -6,7 +6,9 @@ import (
 )
 
 // MemWAL is a WAL held in memory. It loses everything when the process
-// ends; tests and nodes that need no durability use it.
+// ends; tests and nodes that need no durability use it. Close keeps the
+// entries, so a node can restart on the same log: Reopen it and pass it
+// to the new node.
 type MemWAL struct {
 	mu      sync.Mutex
 	first   uint64
@@ -136,6 +138,7 @@ func (w *MemWAL) Sync() error {
 	return nil
 }
 
+// Close refuses every later call until Reopen; the entries stay.
 func (w *MemWAL) Close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -143,11 +146,29 @@ func (w *MemWAL) Close() error {
 		return ErrClosed
 	}
 	w.closed = true
-	w.entries = nil
 	return nil
 }
 
 // Delete drops every entry and closes the WAL.
 func (w *MemWAL) Delete() error {
-	return w.Close()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return ErrClosed
+	}
+	w.closed, w.first, w.entries, w.bytes = true, 1, nil, 0
+	return nil
 }
+
+// Reopen makes a closed (not deleted) MemWAL usable again with the entries
+// it held, as reopening a file log would, and returns it. A node stopped
+// on it has closed it; a node started on the reopened log recovers them.
+func (w *MemWAL) Reopen() *MemWAL {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = false
+	return w
+}
+
+// Volatile is true: a MemWAL does not outlive the process.
+func (w *MemWAL) Volatile() bool { return true }

@@ -47,6 +47,11 @@ type WAL interface {
 	Compact(index uint64) error
 	// Sync makes every appended entry durable.
 	Sync() error
+	// Volatile reports whether the log lives only in this process's
+	// memory (MemWAL), so that a new one starts empty. A node on a fresh
+	// volatile log gets its state from the leader instead of its own
+	// snapshots. A wrapper that embeds a WAL reports what it wraps.
+	Volatile() bool
 	Close() error
 	// Delete closes the WAL and removes its files.
 	Delete() error
