@@ -87,11 +87,15 @@ func startRaftport(cfg clusterConfig, openWAL func(dir string) (storage.WAL, err
 	for i := range GroupSize {
 		name := fmt.Sprintf("bench-%d", i+1)
 		conn, err := connect(i, name)
-		if err == nil && cfg.wrap != nil {
-			conn, err = cfg.wrap(raftport.NodeID(name), conn)
-		}
 		if err != nil {
 			return nil, errors.Join(err, c.close())
+		}
+		if cfg.wrap != nil {
+			wrapped, err := cfg.wrap(raftport.NodeID(name), conn)
+			if err != nil {
+				return nil, errors.Join(err, conn.Close(), c.close())
+			}
+			conn = wrapped
 		}
 		srv, err := raftport.NewServer(raftport.ServerConfig{
 			Name:    name,
