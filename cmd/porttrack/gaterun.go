@@ -56,6 +56,7 @@ func targetOf(it db.Item) string {
 type gateOptions struct {
 	Mutants  int // per feature; 0 leaves the mutation gate out
 	Parallel int // test processes at once; 0 means the gates' default
+	MaxTests int // covering tests a mutant runs against; 0 means the gates' default
 	// skipCoverage leaves the coverage gate out (audit checks its recorded
 	// evidence instead); onlyMutation runs the mutation gate alone.
 	skipCoverage, onlyMutation bool
@@ -105,17 +106,18 @@ func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, o
 		return nil, err
 	}
 	all := &gates.Input{
-		MutationFeatures: extra,
-		RepoDir:          root,
-		Items:            toGateItems(items),
-		CalleeStatus:     callees,
-		TestPackages:     testPkgs,
-		TargetPackages:   featurePackages(append(slices.Clone(items), fromGateItems(extra)...)),
-		ClaimTests:       claims,
-		Excused:          excused,
-		Mutants:          opts.Mutants,
-		Parallel:         opts.Parallel,
-		Progress:         progress,
+		MutationFeatures:  extra,
+		RepoDir:           root,
+		Items:             toGateItems(items),
+		CalleeStatus:      callees,
+		TestPackages:      testPkgs,
+		TargetPackages:    featurePackages(append(slices.Clone(items), fromGateItems(extra)...)),
+		ClaimTests:        claims,
+		Excused:           excused,
+		Mutants:           opts.Mutants,
+		Parallel:          opts.Parallel,
+		MaxTestsPerMutant: opts.MaxTests,
+		Progress:          progress,
 	}
 	if err := run.hashAll(ctx, d, root, runBatches); err != nil {
 		return nil, err

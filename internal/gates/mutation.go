@@ -148,7 +148,7 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 				names = append(names, t.Ref.String())
 			}
 			j.cacheID = shortHash(strings.Join(append([]string{"mutant-v2", tree, it.TargetFile,
-				fmt.Sprint(m.kind, m.start, m.end, m.to)}, names...), "\n"))
+				fmt.Sprint(m.kind, m.start, m.end, m.to), fmt.Sprint("max-tests ", in.maxTestsPerMutant())}, names...), "\n"))
 			jobs = append(jobs, j)
 			perFeature[it.ID] = append(perFeature[it.ID], j)
 		}
