@@ -85,13 +85,16 @@ type mutantJob struct {
 	id      int // its switch in the schema, from 1
 	pkg     string
 	endLine int
-	it      Item
-	m       mutant
-	key     string
-	src     []byte
-	tests   []*testRun
-	cacheID string
-	row     *MatrixRow
+	// fnFrom..fnTo are the lines of the mutated function: "missing return"
+	// is reported at its closing brace, not at the dropped return.
+	fnFrom, fnTo int
+	it           Item
+	m            mutant
+	key          string
+	src          []byte
+	tests        []*testRun
+	cacheID      string
+	row          *MatrixRow
 }
 
 func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
@@ -141,8 +144,9 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 			pos := p.fset.Position(p.fset.File(fd.Pos()).Pos(m.start))
 			j := &mutantJob{it: it, m: m.mutant, key: m.key, src: p.src, pkg: p.file.Name.Name,
 				endLine: p.fset.Position(p.fset.File(fd.Pos()).Pos(m.end)).Line,
-				tests:   pt.covering(claims, it.TargetFile, pos.Line, pos.Column),
-				row:     &MatrixRow{Key: m.key, Line: m.line}}
+				fnFrom:  p.line(fd.Pos()), fnTo: p.line(fd.End()),
+				tests: pt.covering(claims, it.TargetFile, pos.Line, pos.Column),
+				row:   &MatrixRow{Key: m.key, Line: m.line}}
 			var names []string
 			for _, t := range j.tests {
 				names = append(names, t.Ref.String())
@@ -408,12 +412,28 @@ func buildSchema(ctx context.Context, in *Input, jobs []*mutantJob, tmp string) 
 }
 
 // discardRefused marks invalid the mutants on the lines the compiler
-// names; false if it names none of them.
+// names, or, for an error on no mutant's line (a missing return is reported
+// at the closing brace), every mutant of the function holding that line;
+// false if it blames none.
 func discardRefused(jobs []*mutantJob, stderr []byte) bool {
 	any := false
 	for _, f := range compilerFindings(stderr) {
+		same := func(j *mutantJob) bool { return filepath.Base(f.File) == filepath.Base(j.it.TargetFile) }
+		hit := false
 		for _, j := range jobs {
-			if j.row.Outcome != mutantInvalid && filepath.Base(f.File) == filepath.Base(j.it.TargetFile) && f.Line >= j.m.line && f.Line <= j.endLine {
+			if same(j) && f.Line >= j.m.line && f.Line <= j.endLine {
+				hit = true
+				if j.row.Outcome != mutantInvalid {
+					j.row.Outcome = mutantInvalid
+					any = true
+				}
+			}
+		}
+		if hit {
+			continue
+		}
+		for _, j := range jobs {
+			if same(j) && f.Line >= j.fnFrom && f.Line <= j.fnTo && j.row.Outcome != mutantInvalid && (j.m.kind == "drop" || !strings.Contains(f.Message, "missing return")) {
 				j.row.Outcome = mutantInvalid
 				any = true
 			}

@@ -147,3 +147,20 @@ func TestMutantSelection(t *testing.T) {
 		t.Errorf("pickMutants does not stop at the number of sites")
 	}
 }
+
+// Dropping a return that ends an if/else leaves a missing return, reported
+// at the function's closing brace: those mutants are discarded, the others
+// of the same schema build still judged (v <= 0 survives: it is equivalent,
+// since Abs(0) is 0 either way).
+func TestMutationDiscardsMutantsThatDoNotCompile(t *testing.T) {
+	abs := Item{Kind: KindFeature, ID: 29, TargetFile: "calc/planted.go", TargetSymbol: "Abs"}
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, TargetPackages: []string{"./calc"},
+		Mutants: 10, CacheDir: t.TempDir(), Items: []Item{abs, featSign},
+		ClaimTests: map[int][]TestRef{0: {{Dir: "calctest", Name: "TestAbs"}, refSign}}}
+	got := mutate(t, in)
+	r := got[ItemKey{KindFeature, abs.ID}]
+	if r.Detail["discarded"] != 2 || r.Detail["killed"] != 1 {
+		t.Fatalf("Abs: %v", r.Detail)
+	}
+	expect(t, got, featSign, true, "", 0)
+}
