@@ -723,7 +723,7 @@ func (n *raft) serveGap(ar *appendEntryResponse) {
 // nothing unless every entry loads. Lock held.
 func (n *raft) resendLocked(ar *appendEntryResponse) bool {
 	st := n.wal.State()
-	plan := protocol.Resend(ar.index, protocol.Log{
+	plan := protocol.Resend(n.catchupAnchor(ar), protocol.Log{
 		FirstIndex: st.FirstIndex, LastIndex: n.pindex, Entries: st.Entries,
 		Streaming: n.streamingTo(ar.peer),
 	})
