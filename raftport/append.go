@@ -207,6 +207,9 @@ func (n *raft) reconcile(ae *appendEntry, via protocol.Via) bool {
 	if ae.pindex >= n.commit {
 		if ours, _ := n.loadEntry(ae.pindex); ours != nil {
 			held = protocol.Held{Found: true, Term: ours.term, PrevTerm: ours.pterm, PrevIndex: ours.pindex}
+			if after, _ := n.loadEntry(ae.pindex + 1); after != nil {
+				held.HasNext, held.NextTerm = true, after.term
+			}
 		} else if snap, err := n.loadLastSnapshot(); err == nil && snap != nil {
 			held.SnapTerm, held.SnapIndex = snap.lastTerm, snap.lastIndex
 		}
@@ -231,7 +234,7 @@ func (n *raft) reconcile(ae *appendEntry, via protocol.Via) bool {
 // acceptEntry stores ae, which continues our log, applies what its leader
 // committed and, for a live entry, acknowledges it. Lock held.
 func (n *raft) acceptEntry(ae *appendEntry, via protocol.Via) aeAnswer {
-	live := via == protocol.ViaLive
+	live, arrivalAt := via == protocol.ViaLive, ae.arrival(via)
 	if ae.shouldStore() && !n.keepEntry(ae, via) {
 		return aeAnswer{}
 	}
@@ -241,8 +244,12 @@ func (n *raft) acceptEntry(ae *appendEntry, via protocol.Via) aeAnswer {
 	commit, reply, leader := ae.commit, ae.reply, ae.leader
 	n.followCommit(commit)
 	if !live {
-		// A success for a catchup entry would count towards a quorum for
-		// a log we do not fully hold.
+		// A catchup entry is acked only once it fills the gap
+		// (protocol.AckCatchup): before, a success would count towards a
+		// quorum for a log we do not fully hold.
+		if via == protocol.ViaCatchup && protocol.AckCatchup(n.aeLocal(), arrivalAt) {
+			return aeAnswer{to: reply, ar: newAppendEntryResponse(n.pterm, n.pindex, n.id, true)}
+		}
 		return aeAnswer{}
 	}
 	if n.abstain {

@@ -32,8 +32,8 @@ type Config struct {
 	// and snapshots.
 	Dir string
 	// Log is the node's write-ahead log. The node owns it from Start on:
-	// raftport closes it when the node stops, so every start needs a newly
-	// opened log (trap: the node closes the WAL it was given on Stop).
+	// raftport closes it when the node stops, so every start needs the
+	// log opened again (storage.OpenFileWAL on the same directory).
 	Log storage.WAL
 	// SnapshotEvery overrides DefaultSnapshotEvery; negative disables.
 	SnapshotEvery int
@@ -45,7 +45,6 @@ type Config struct {
 type Node struct {
 	raft  raftport.RaftNode
 	store *Store
-	prop  *tagProposer
 	log   *slog.Logger
 	every int
 
@@ -76,9 +75,9 @@ func Start(cfg Config) (*Node, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	// Trap: raftport cannot tell a restart from a new member by itself; a
-	// restarting node must say Recovering, or an empty log would pass for
-	// a new group instead of lost data. The store directory tells.
+	// A store with state is a restart: no bootstrap. raftport tells a
+	// restart from tav.idx by itself too; Recovering also covers a store
+	// that has only peers.idx, written by a bootstrap before a crash.
 	restart := hasState(cfg.Dir)
 	rc := &raftport.RaftConfig{Name: cfg.Group, Store: cfg.Dir, Log: cfg.Log, Recovering: restart}
 	if !restart {
@@ -97,7 +96,6 @@ func Start(cfg Config) (*Node, error) {
 	n := &Node{
 		raft:    rn,
 		store:   NewStore(),
-		prop:    newTagProposer(rn),
 		log:     logger.With("group", cfg.Group, "node", rn.ID()),
 		every:   every,
 		snapReq: make(chan chan error),
@@ -108,12 +106,10 @@ func Start(cfg Config) (*Node, error) {
 	return n, nil
 }
 
-// run hands committed entries to the store and leadership changes to the
-// proposer until the node stops.
+// run hands committed entries to the store until the node stops.
 func (n *Node) run() {
 	defer n.wg.Done()
-	defer n.prop.stop()
-	aq, lch, quit := n.raft.ApplyQ(), n.raft.LeadChangeC(), n.raft.QuitC()
+	aq, quit := n.raft.ApplyQ(), n.raft.QuitC()
 	sinceSnapshot := 0
 	for {
 		select {
@@ -121,10 +117,6 @@ func (n *Node) run() {
 			return
 		case <-n.done:
 			return
-		case leading := <-lch:
-			if !leading {
-				n.prop.leadershipLost()
-			}
 		case reply := <-n.snapReq:
 			err := n.snapshot()
 			if err == nil {
@@ -161,7 +153,7 @@ func (n *Node) applyBatch(ce *raftport.CommittedEntry) bool {
 	for _, e := range ce.Entries {
 		switch e.Type {
 		case raftport.EntryNormal:
-			raw := n.prop.applied(e.Data, ce.Index)
+			raw := e.Data
 			var cmd Command
 			if err := json.Unmarshal(raw, &cmd); err != nil {
 				// Every replica skips it alike, so they stay in step.
@@ -176,10 +168,10 @@ func (n *Node) applyBatch(ce *raftport.CommittedEntry) bool {
 			n.log.Debug("restored snapshot", "index", ce.Index, "digest", n.store.digestOf())
 		}
 	}
-	// Trap: Applied must be called for every committed batch, including
-	// those holding nothing for the store (peer state, membership, a new
-	// leader's first entry): otherwise the node never campaigns nor
-	// reports Leader().
+	// Applied is called for every committed batch, including those
+	// holding nothing for the store (peer state, membership, a new
+	// leader's first entry), as raftport's package documentation requires:
+	// otherwise the node never campaigns nor reports Leader().
 	n.raft.Applied(ce.Index)
 	n.store.setIndex(ce.Index)
 	if n.log.Enabled(context.Background(), slog.LevelDebug) {
@@ -223,7 +215,7 @@ func (n *Node) Do(ctx context.Context, cmd Command) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	at, err := n.prop.ProposeWait(ctx, data)
+	at, err := propose(ctx, n.raft, data)
 	if err != nil {
 		return Result{}, err
 	}

@@ -2,10 +2,7 @@ package kv
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/binary"
 	"errors"
-	"sync"
 
 	"github.com/porttrack-dev/porttrack/raftport"
 )
@@ -25,143 +22,24 @@ var (
 	ErrStopped = errors.New("kv: node stopped")
 )
 
-// committed is where the log applied a proposed entry: the index of the
-// batch (raftport's CommittedEntry.Index) that held it. Trap: that index
-// names a batch of commands, not one; waiting for it to be applied is
-// enough here, but it cannot order two commands of one batch.
-type committed struct {
-	Index uint64
-}
-
-// outcomeProposer proposes an entry and waits to learn what became of it.
-// It is the shape of raftport's planned ProposeWait(ctx, entry)
-// (Committed, error); tagProposer provides it on today's fire-and-forget
-// Propose, and is to be replaced by a thin wrapper once raftport has it.
-type outcomeProposer interface {
-	ProposeWait(ctx context.Context, entry []byte) (committed, error)
-}
-
-// tagLen is the size of the tag tagProposer puts before every entry: an
-// 8-byte random prefix drawn when the proposer starts (so tags of a
-// restarted node never collide with those in its log) and an 8-byte count.
-const tagLen = 16
-
-type proposalTag [tagLen]byte
-
-type outcome struct {
-	at  committed
-	err error
-}
-
-// tagProposer learns a proposal's outcome as a raftport user has to today:
-// Propose returns nothing about the entry's fate, so each entry carries a
-// unique tag, the apply loop reports every tag it applies (applied), and
-// the loop's lead-change signal fails every pending wait (leadershipLost),
-// since raftport drops the proposals a leader had queued when it steps
-// down, without notice (trap: queued proposals vanish on step-down).
-type tagProposer struct {
-	node   raftport.RaftNode
-	prefix [8]byte
-
-	mu      sync.Mutex
-	next    uint64
-	waiting map[proposalTag]chan outcome
-	stopped bool
-}
-
-func newTagProposer(node raftport.RaftNode) *tagProposer {
-	p := &tagProposer{node: node, waiting: map[proposalTag]chan outcome{}}
-	rand.Read(p.prefix[:])
-	return p
-}
-
-var _ outcomeProposer = (*tagProposer)(nil)
-
-// ProposeWait proposes entry on this node and waits until it is applied
-// here, this node stops leading, the node stops, or ctx ends.
-func (p *tagProposer) ProposeWait(ctx context.Context, entry []byte) (committed, error) {
-	if !p.node.Leader() {
-		return committed{}, ErrNotLeader
+// propose proposes entry on node and waits for raftport's outcome
+// (RaftNode.ProposeWait): where it committed, or why that is not known,
+// in this package's errors. raftport reports the commit before the store
+// applied it; Do waits for that.
+func propose(ctx context.Context, node raftport.RaftNode, entry []byte) (raftport.Outcome, error) {
+	at, err := node.ProposeWait(ctx, entry)
+	switch {
+	case err == nil:
+		return at, nil
+	case errors.Is(err, raftport.ErrNotLeader):
+		// Never reached the log.
+		return at, ErrNotLeader
+	case errors.Is(err, raftport.ErrNodeClosed):
+		return at, ErrStopped
+	case errors.Is(err, raftport.ErrOutcomeUnknown), ctx.Err() != nil:
+		// A wait that ended before the proposal was sent withdrew it, but
+		// the client cannot tell that from one that ended later.
+		return at, ErrOutcomeUnknown
 	}
-	tag, ch, err := p.register()
-	if err != nil {
-		return committed{}, err
-	}
-	defer p.forget(tag)
-	if err := p.node.Propose(append(tag[:], entry...)); err != nil {
-		// Trap: raftport's not-leader error is unexported, so the state
-		// tells it apart from a storage failure.
-		if p.node.State() != raftport.Leader {
-			return committed{}, ErrNotLeader
-		}
-		return committed{}, err
-	}
-	select {
-	case o := <-ch:
-		return o.at, o.err
-	case <-ctx.Done():
-		return committed{}, ErrOutcomeUnknown
-	}
+	return at, err
 }
-
-func (p *tagProposer) register() (proposalTag, chan outcome, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stopped {
-		return proposalTag{}, nil, ErrStopped
-	}
-	var tag proposalTag
-	copy(tag[:8], p.prefix[:])
-	p.next++
-	binary.BigEndian.PutUint64(tag[8:], p.next)
-	ch := make(chan outcome, 1)
-	p.waiting[tag] = ch
-	return tag, ch, nil
-}
-
-func (p *tagProposer) forget(tag proposalTag) {
-	p.mu.Lock()
-	delete(p.waiting, tag)
-	p.mu.Unlock()
-}
-
-// applied is called by the apply loop for every normal entry, after the
-// store applied it; it returns the entry without its tag. An entry too
-// short to carry a tag is returned as it is.
-func (p *tagProposer) applied(entry []byte, index uint64) []byte {
-	if len(entry) < tagLen {
-		return entry
-	}
-	tag := proposalTag(entry[:tagLen])
-	p.resolve(tag, outcome{at: committed{Index: index}})
-	return entry[tagLen:]
-}
-
-func (p *tagProposer) resolve(tag proposalTag, o outcome) {
-	p.mu.Lock()
-	ch, ok := p.waiting[tag]
-	delete(p.waiting, tag)
-	p.mu.Unlock()
-	if ok {
-		ch <- o
-	}
-}
-
-// failAll ends every pending wait with err; stop also refuses new ones.
-func (p *tagProposer) failAll(err error, stop bool) {
-	p.mu.Lock()
-	waiting := p.waiting
-	p.waiting = map[proposalTag]chan outcome{}
-	p.stopped = p.stopped || stop
-	p.mu.Unlock()
-	for _, ch := range waiting {
-		ch <- outcome{err: err}
-	}
-}
-
-// leadershipLost fails every pending wait: what a leader had not yet
-// committed may commit under the next leader, or be dropped.
-func (p *tagProposer) leadershipLost() { p.failAll(ErrOutcomeUnknown, false) }
-
-// stop fails every pending wait and refuses new proposals.
-func (p *tagProposer) stop() { p.failAll(ErrStopped, true) }

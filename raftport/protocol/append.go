@@ -173,6 +173,9 @@ type Held struct {
 	// itself following the entry at (PrevTerm, PrevIndex).
 	Found                     bool
 	Term, PrevTerm, PrevIndex uint64
+	// HasNext: our log also has the entry after it, of term NextTerm.
+	HasNext  bool
+	NextTerm uint64
 	// SnapTerm and SnapIndex are our last snapshot's position (zero when
 	// there is none).
 	SnapTerm, SnapIndex uint64
@@ -200,6 +203,11 @@ func Reconcile(l Local, a Arrival, h Held) Repair {
 	switch {
 	case a.PrevIndex < l.Commit:
 		return Repair{Covered: true}
+	case h.Found && h.Term == a.PrevTerm && h.HasNext && h.NextTerm == a.Term:
+		// We hold this very entry (same index, same term): a duplicate
+		// or a late copy. Cutting the log back to it would drop entries
+		// we may have acknowledged.
+		return Repair{Covered: true}
 	case h.Found && h.Term == a.PrevTerm:
 		return Repair{Truncate: true, Term: a.PrevTerm, Index: a.PrevIndex, Resume: true}
 	case h.Found:
@@ -221,7 +229,7 @@ func Reconcile(l Local, a Arrival, h Held) Repair {
 // ReaskAfter is how many live entries a follower holds back while its
 // catchup makes no progress before it asks the leader again: its request,
 // or the first entries answering it, were probably lost.
-const ReaskAfter = 16
+const ReaskAfter = 4
 
 // Reask decides whether a follower holding a live entry asks for its
 // catchup again: held live entries arrived since its log last grew, and
@@ -229,6 +237,17 @@ const ReaskAfter = 16
 // AppendReask.
 func Reask(held int, stalled bool) bool {
 	return stalled || held >= ReaskAfter
+}
+
+// AckCatchup decides whether a catchup entry just stored is acknowledged:
+// only one of the stream we follow, from a leader of our own term, that
+// brought our log to the catchup's target. Its previous entry matched
+// ours, so our log holds the leader's up to it, and the leader learns at
+// once that the gap is filled instead of on the next live entry. l is our
+// state after the store. Rule AppendCatchupAck.
+func AckCatchup(l Local, a Arrival) bool {
+	return a.Via == ViaCatchup && a.LeaderTerm == l.Term && l.CatchingUp &&
+		l.LastTerm >= l.WantTerm && l.LastIndex >= l.WantIndex
 }
 
 // Leader side.

@@ -132,6 +132,10 @@ func TestAppendReconcile(t *testing.T) {
 		{"entry behind commit: already held", steady, next(4, 7), Held{}, Repair{Covered: true}},
 		{"a follower past the leader's commit keeps what matches and cuts the rest", steady, next(5, 9),
 			Held{Found: true, Term: 5, PrevTerm: 5, PrevIndex: 8}, Repair{Truncate: true, Term: 5, Index: 9, Resume: true}},
+		{"late copy of an entry we hold: nothing cut", steady, next(5, 9),
+			Held{Found: true, Term: 5, PrevTerm: 5, PrevIndex: 8, HasNext: true, NextTerm: 5}, Repair{Covered: true}},
+		{"our entry after pindex conflicts: cut back to pindex and store", steady, next(5, 9),
+			Held{Found: true, Term: 5, PrevTerm: 5, PrevIndex: 8, HasNext: true, NextTerm: 4}, Repair{Truncate: true, Term: 5, Index: 9, Resume: true}},
 		{"mismatch at pindex: our entry and what follows go", steady, next(5, 9),
 			Held{Found: true, Term: 4, PrevTerm: 4, PrevIndex: 8}, Repair{Truncate: true, Term: 4, Index: 8}},
 		{"last entry of another term: take the leader's", with(steady, func(l *Local) { l.LastTerm = 4 }), next(5, 10),
@@ -157,6 +161,29 @@ func TestAppendReask(t *testing.T) {
 	}{{0, false, false}, {ReaskAfter - 1, false, false}, {ReaskAfter, false, true}, {1, true, true}}
 	for _, c := range cases {
 		expect(t, fmt.Sprintf("Reask(%d, %v)", c.held, c.stalled), Reask(c.held, c.stalled), c.want)
+	}
+}
+
+func TestAppendCatchupAck(t *testing.T) {
+	reached := with(steady, func(l *Local) { l.CatchingUp, l.WantTerm, l.WantIndex = true, 5, 10 })
+	short := with(reached, func(l *Local) { l.WantIndex = 12 })
+	stream := Arrival{Via: ViaCatchup, Term: 4, LeaderTerm: 5, PrevTerm: 4, PrevIndex: 9}
+	cases := []struct {
+		name string
+		l    Local
+		a    Arrival
+		want bool
+	}{
+		{"target reached by the current stream of our term", reached, stream, true},
+		{"target not reached yet", short, stream, false},
+		{"stream of an older leader", reached, arrive(stream, func(a *Arrival) { a.LeaderTerm = 4 }), false},
+		{"old server's stream without a leader term", reached, arrive(stream, func(a *Arrival) { a.LeaderTerm = 0 }), false},
+		{"a stream we left", reached, arrive(stream, func(a *Arrival) { a.Via = ViaOldCatchup }), false},
+		{"live entries are acked by Store itself", reached, arrive(stream, func(a *Arrival) { a.Via = ViaLive }), false},
+		{"not catching up", steady, stream, false},
+	}
+	for _, c := range cases {
+		expect(t, c.name, AckCatchup(c.l, c.a), c.want)
 	}
 }
 

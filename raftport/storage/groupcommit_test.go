@@ -27,10 +27,10 @@ type gateFile struct {
 
 func (g *gateFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
 	f, err := g.FS.OpenFile(name, flag, perm)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		return gateFile{File: f, fs: g}, nil
 	}
-	return gateFile{File: f, fs: g}, nil
+	return nil, err
 }
 
 func (f gateFile) Sync() error {

@@ -140,13 +140,18 @@ func (w *MemWAL) Sync() error {
 
 // Close refuses every later call until Reopen; the entries stay.
 func (w *MemWAL) Close() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.closed {
+	if w.markClosed(true) {
 		return ErrClosed
 	}
-	w.closed = true
 	return nil
+}
+
+// markClosed sets whether the WAL is closed and says whether it was.
+func (w *MemWAL) markClosed(closed bool) (was bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	was, w.closed = w.closed, closed
+	return was
 }
 
 // Delete drops every entry and closes the WAL.
@@ -164,9 +169,7 @@ func (w *MemWAL) Delete() error {
 // it held, as reopening a file log would, and returns it. A node stopped
 // on it has closed it; a node started on the reopened log recovers them.
 func (w *MemWAL) Reopen() *MemWAL {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.closed = false
+	w.markClosed(false)
 	return w
 }
 

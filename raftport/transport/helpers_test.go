@@ -42,9 +42,10 @@ func (r *recorder) snapshot() []received {
 }
 
 func (r *recorder) data() []string {
-	var out []string
-	for _, m := range r.snapshot() {
-		out = append(out, m.Data)
+	msgs := r.snapshot()
+	out := make([]string, len(msgs))
+	for i := range msgs {
+		out[i] = msgs[i].Data
 	}
 	return out
 }

@@ -8,7 +8,6 @@ import (
 )
 
 func newTestNetwork(t *testing.T, opts NetworkOptions) *Network {
-	t.Helper()
 	n := NewNetwork(opts)
 	t.Cleanup(n.Close)
 	return n

@@ -30,16 +30,16 @@ const (
 	NATSAsyncError
 )
 
+var natsEventNames = map[NATSEvent]string{
+	NATSDisconnected: "disconnected",
+	NATSReconnected:  "reconnected",
+	NATSClosed:       "closed",
+	NATSAsyncError:   "async error",
+}
+
 func (e NATSEvent) String() string {
-	switch e {
-	case NATSDisconnected:
-		return "disconnected"
-	case NATSReconnected:
-		return "reconnected"
-	case NATSClosed:
-		return "closed"
-	case NATSAsyncError:
-		return "async error"
+	if name, ok := natsEventNames[e]; ok {
+		return name
 	}
 	return fmt.Sprintf("NATSEvent(%d)", int(e))
 }
