@@ -182,7 +182,7 @@ func (n *raft) holdLive(ae *appendEntry) aeAnswer {
 		n.ap.heldAt, n.ap.heldRun = n.pindex, 0
 	}
 	n.ap.heldRun++
-	if !protocol.Reask(n.ap.heldRun, n.catchupStalled()) {
+	if !protocol.Reask(n.ap.heldRun, n.catchupStalled()) || !n.catchupQuiet() {
 		return aeAnswer{}
 	}
 	n.debug("Catchup looks stuck at %d, asking the leader again", n.pindex)

@@ -426,6 +426,17 @@ func (n *raft) catchupStalled() bool {
 	return stalled
 }
 
+// catchupQuiet reports whether the catchup under way was asked for, or
+// last moved, at least a heartbeat ago. Only then may live entries held
+// back be taken as a sign that the request or its answer was lost: a
+// burst of live entries queued before the answer could arrive is none,
+// and asking again for each few of them started a stream per ask. Lock
+// held.
+func (n *raft) catchupQuiet() bool {
+	cs := n.catchup
+	return cs == nil || time.Since(cs.active) >= n.timing.HeartbeatInterval
+}
+
 // sendCatchupSignal tells the state machine that the entries that follow
 // are catchup entries, up to a nil entry. Lock held.
 func (n *raft) sendCatchupSignal() {
