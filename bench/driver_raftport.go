@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/porttrack-dev/porttrack/raftport"
@@ -44,6 +45,8 @@ type raftportNode struct {
 	// snapReq asks the apply loop for a snapshot between two batches,
 	// where the state machine and the node's applied index agree.
 	snapReq chan chan error
+	// applied is how far the apply loop of the running node got.
+	applied *appliedMark
 	loop    sync.WaitGroup
 	// fsyncsBefore adds up the fsyncs of the logs of earlier runs of this
 	// node (before a restart).
@@ -84,11 +87,15 @@ func startRaftport(cfg clusterConfig, openWAL func(dir string) (storage.WAL, err
 	for i := range GroupSize {
 		name := fmt.Sprintf("bench-%d", i+1)
 		conn, err := connect(i, name)
-		if err == nil && cfg.wrap != nil {
-			conn, err = cfg.wrap(raftport.NodeID(name), conn)
-		}
 		if err != nil {
 			return nil, errors.Join(err, c.close())
+		}
+		if cfg.wrap != nil {
+			wrapped, err := cfg.wrap(raftport.NodeID(name), conn)
+			if err != nil {
+				return nil, errors.Join(err, conn.Close(), c.close())
+			}
+			conn = wrapped
 		}
 		srv, err := raftport.NewServer(raftport.ServerConfig{
 			Name:    name,
@@ -143,46 +150,108 @@ func (c *raftportCluster) startNode(i int) error {
 	rn.mu.Lock()
 	rn.node, rn.wal = n, wal
 	rn.snapReq = make(chan chan error)
+	rn.applied = newAppliedMark()
+	loop := applyLoop{c: c, i: i, rn: rn, n: n, snapReq: rn.snapReq, applied: rn.applied}
 	rn.mu.Unlock()
 	rn.loop.Add(1)
-	go c.applyLoop(i, rn, n, rn.snapReq)
+	go loop.run()
 	return nil
 }
 
 // applyLoop is node i's state machine loop, as a NATS stream's: drain the
 // apply queue, report each committed index as applied, recycle.
-func (c *raftportCluster) applyLoop(i int, rn *raftportNode, n raftport.RaftNode, snapReq chan chan error) {
-	defer rn.loop.Done()
-	quit, aq := n.QuitC(), n.ApplyQ()
+type applyLoop struct {
+	c       *raftportCluster
+	i       int
+	rn      *raftportNode
+	n       raftport.RaftNode
+	snapReq chan chan error
+	applied *appliedMark
+}
+
+func (l applyLoop) run() {
+	defer l.rn.loop.Done()
+	quit, aq := l.n.QuitC(), l.n.ApplyQ()
 	for {
 		select {
 		case <-quit:
 			return
-		case done := <-snapReq:
-			done <- n.InstallSnapshot(c.cfg.sm.snapshot(i), false)
+		case done := <-l.snapReq:
+			done <- l.n.InstallSnapshot(l.c.cfg.sm.snapshot(l.i), false)
 		case <-aq.Ch():
 			batch := aq.Pop()
 			for _, ce := range batch {
 				// A nil entry ends a replay or catchup: nothing to apply.
-				if ce == nil {
-					continue
+				if ce != nil {
+					l.apply(ce)
 				}
-				for _, e := range ce.Entries {
-					switch e.Type {
-					case raftport.EntryNormal:
-						c.cfg.sm.apply(i, e.Data)
-					case raftport.EntrySnapshot:
-						if err := c.cfg.sm.restore(i, e.Data); err != nil {
-							c.cfg.fail(err)
-						}
-					}
-				}
-				n.Applied(ce.Index)
-				ce.ReturnToPool()
 			}
 			aq.Recycle(&batch)
 		}
 	}
+}
+
+// apply hands ce's entries to the state machine, then tells the node and
+// the proposers waiting on the index.
+func (l applyLoop) apply(ce *raftport.CommittedEntry) {
+	sm := l.c.cfg.sm
+	for _, e := range ce.Entries {
+		switch e.Type {
+		case raftport.EntryNormal:
+			sm.apply(l.i, e.Data)
+		case raftport.EntrySnapshot:
+			if err := sm.restore(l.i, e.Data); err != nil {
+				l.c.cfg.fail(err)
+			}
+		}
+	}
+	l.n.Applied(ce.Index)
+	l.applied.advance(ce.Index)
+	ce.ReturnToPool()
+}
+
+// appliedMark is the index of the last CommittedEntry an apply loop
+// applied (the loop is its only writer, and indexes only grow), with a
+// channel closed and replaced each time it moves.
+type appliedMark struct {
+	index atomic.Uint64
+	mu    sync.Mutex
+	moved chan struct{}
+}
+
+func newAppliedMark() *appliedMark { return &appliedMark{moved: make(chan struct{})} }
+
+func (m *appliedMark) advance(index uint64) {
+	m.index.Store(index)
+	m.mu.Lock()
+	close(m.moved)
+	m.moved = make(chan struct{})
+	m.mu.Unlock()
+}
+
+// next is the channel the next advance closes.
+func (m *appliedMark) next() <-chan struct{} {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.moved
+}
+
+// reached returns once the loop applied index, or when ctx ends. The
+// index is read again after taking the channel: an advance stores before
+// it swaps, so none is missed between the two.
+func (m *appliedMark) reached(ctx context.Context, index uint64) error {
+	for m.index.Load() < index {
+		moved := m.next()
+		if m.index.Load() >= index {
+			break
+		}
+		select {
+		case <-moved:
+		case <-ctx.Done():
+			return fmt.Errorf("the leader applied up to index %d, not %d: %w", m.index.Load(), index, ctx.Err())
+		}
+	}
+	return nil
 }
 
 func (c *raftportCluster) leader(all bool) int {
@@ -209,19 +278,24 @@ func (c *raftportCluster) propose(node int, data []byte) error {
 	return c.nodes[node].running().Propose(data)
 }
 
-func (c *raftportCluster) commit(ctx context.Context, node int, data []byte, t ticket) error {
-	return raftportProposeWait(ctx, c.nodes[node].running(), data, t)
-}
-
-// raftportProposeWait is how a raftport user waits for a commit today:
-// Propose returns once the leader queued the entry, so the user tags the
-// entry (here by its header) and watches the leader's apply queue for it.
-// This is the one place to switch to ProposeWait once raftport has it.
-func raftportProposeWait(ctx context.Context, n raftport.RaftNode, data []byte, t ticket) error {
-	if err := n.Propose(data); err != nil {
+// commit blocks as a raftport user does: ProposeWait returns once the
+// leader committed the entry, with its index; it does so before the state
+// machine applied it, so the proposer then waits for its own apply loop to
+// pass that index, as a user who needs the command's effect does. That is
+// where hashicorp's Apply future and etcd's wait return too.
+func (c *raftportCluster) commit(ctx context.Context, node int, data []byte, _ ticket) error {
+	rn := c.nodes[node]
+	rn.mu.Lock()
+	n, applied := rn.node, rn.applied
+	rn.mu.Unlock()
+	if n == nil {
+		return fmt.Errorf("node %d is stopped", node)
+	}
+	at, err := n.ProposeWait(ctx, data)
+	if err != nil {
 		return err
 	}
-	return t.wait(ctx)
+	return applied.reached(ctx, at.Index)
 }
 
 func (c *raftportCluster) stop(node int) error {

@@ -73,13 +73,16 @@ type options struct {
 	dir        string // where logs go ("" = $TMPDIR)
 	out        string // where runs.json and runs.csv go ("" = none)
 	cpuProfile string // where a CPU profile of the whole invocation goes ("" = none)
+	// authKey, with -auth, is the group key of the raftport+auth column:
+	// raftport again, its transport authenticated (nil = no such column).
+	authKey []byte
 }
 
 func (o options) has(section string) bool { return slices.Contains(o.sections, section) }
 
 const usage = "usage: raftbench [-runs n] [-warmup d] [-measure d] [-sizes list] [-proposers list] [-window n] " +
 	"[-libs list] [-modes memory,durable] [-only sections] [-failover-trials n] [-catchup-behind n] " +
-	"[-catchup-size bytes] [-nats-window n] [-election d] [-timeout d] [-attempts n] [-dir path] [-out path] [-cpuprofile file]"
+	"[-catchup-size bytes] [-nats-window n] [-election d] [-timeout d] [-attempts n] [-dir path] [-out path] [-cpuprofile file] [-auth]"
 
 func parseFlags(args []string) (options, error) {
 	fs := flag.NewFlagSet("raftbench", flag.ContinueOnError)
@@ -105,6 +108,7 @@ func parseFlags(args []string) (options, error) {
 	fs.StringVar(&o.dir, "dir", "", "directory for the durable logs (default $TMPDIR)")
 	fs.StringVar(&o.out, "out", "", "directory for runs.json and runs.csv (default none)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the whole invocation to this file (narrow it with -libs, -modes, -only)")
+	auth := fs.Bool("auth", false, "also run raftport with HMAC-authenticated transport connections (transport.AuthConn), as the column raftport+auth")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -152,6 +156,15 @@ func parseFlags(args []string) (options, error) {
 		return options{}, fmt.Errorf("-timeout must be positive, got %v", o.timeout)
 	case o.election < 10*time.Millisecond:
 		return options{}, fmt.Errorf("-election must be at least 10ms, got %v", o.election)
+	}
+	if *auth {
+		hasRaftport := o.has(secNATS) || slices.ContainsFunc(o.libs, func(l bench.Library) bool { return l.Name == "raftport" })
+		if !hasRaftport {
+			return options{}, errors.New("-auth: raftport is not among -libs (nor is the nats section chosen)")
+		}
+		if o.authKey, err = bench.NewAuthKey(); err != nil {
+			return options{}, fmt.Errorf("-auth: %w", err)
+		}
 	}
 	return o, nil
 }

@@ -38,6 +38,7 @@ func TestBadFlagsExitTwoWithOneLine(t *testing.T) {
 		{[]string{"-runs", "ten"}, `invalid value "ten" for flag -runs`},
 		{[]string{"-bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"-auth", "-libs", "etcd", "-only", "blocking"}, "-auth: raftport is not among -libs"},
 	} {
 		var stdout, stderr bytes.Buffer
 		code := run(tc.args, &stdout, &stderr)
@@ -131,6 +132,45 @@ func TestThroughputSectionsReportEveryLibraryAndMode(t *testing.T) {
 	}
 	if lines := strings.Count(string(csv), "\n"); lines != 15 {
 		t.Errorf("runs.csv has %d lines, want a header and 14 runs", lines)
+	}
+}
+
+// TestAuthAddsALabelledRaftportColumn runs -auth: raftport again with
+// authenticated connections, in its own column next to raftport's (and
+// over NATS next to raftport over NATS), named so in the per-run files.
+func TestAuthAddsALabelledRaftportColumn(t *testing.T) {
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	args := append([]string{"-auth", "-only", "blocking,nats", "-libs", "raftport", "-modes", "memory", "-proposers", "2", "-nats-window", "8", "-out", out}, quick...)
+	if code := run(args, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d, stderr %s", code, stderr.String())
+	}
+	report := stdout.String()
+	if rows := tableRows(report, "Throughput, blocking"); len(rows) != 2 || strings.Join(rows[0][3:], " ") != "raftport raftport+auth raftport ÷ raftport+auth" {
+		t.Errorf("blocking table %q, want raftport, raftport+auth and their ratio", rows)
+	}
+	for _, want := range []string{"raftport+auth (FileWAL)", "raftport+auth ÷ JetStream", "raftport+auth: raftport on the same logs, each node's transport connection wrapped in transport.NewAuthConn"} {
+		if !strings.Contains(report, want) {
+			t.Errorf("report lacks %q:\n%s", want, report)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(out, "runs.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs struct{ Runs []flatRecord }
+	if err := json.Unmarshal(raw, &runs); err != nil {
+		t.Fatal(err)
+	}
+	bySection := map[string]int{}
+	for _, r := range runs.Runs {
+		if r.Library == "raftport+auth" && r.Error == "" && r.EntriesPerSec != nil {
+			bySection[r.Section]++
+		}
+	}
+	// One blocking row; two NATS rows (1 synchronous, 8 in flight).
+	if bySection[secBlocking] != 1 || bySection[secNATS] != 2 {
+		t.Errorf("raftport+auth runs by section %v, want 1 blocking and 2 over NATS", bySection)
 	}
 }
 

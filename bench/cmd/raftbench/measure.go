@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/porttrack-dev/porttrack/bench"
+	"github.com/porttrack-dev/porttrack/raftport/transport"
 )
 
 // row is one line of a section's table; its cells are the section's
@@ -79,9 +80,10 @@ type job struct {
 func measure(o options, progress io.Writer) *results {
 	res := newResults()
 	base := bench.Options{Timeout: o.timeout, ElectionTimeout: o.election}
+	cols := columnsOf(o)
 	var libNames []string
-	for _, lib := range o.libs {
-		libNames = append(libNames, lib.Name)
+	for _, col := range cols {
+		libNames = append(libNames, col.name)
 	}
 	throughputJobs := func(section string, workloads func(size int) []bench.Workload) []job {
 		var jobs []job
@@ -91,13 +93,13 @@ func measure(o options, progress io.Writer) *results {
 				for _, w := range workloads(size) {
 					rw := row{mode: mode, workload: w}
 					res.rows[section] = append(res.rows[section], rw)
-					for _, lib := range o.libs {
-						target, ok := lib.Target(mode)
+					for _, col := range cols {
+						target, ok := col.lib.Target(mode)
 						if !ok {
 							continue
 						}
-						jobs = append(jobs, job{key: cellKey{section, rw, lib.Name}, do: func(opts bench.Options) (record, error) {
-							r, err := bench.Throughput(target, w, o.timing, opts)
+						jobs = append(jobs, job{key: cellKey{section, rw, col.name}, do: func(opts bench.Options) (record, error) {
+							r, err := bench.Throughput(target, w, o.timing, col.options(opts))
 							return record{throughput: &r}, err
 						}})
 					}
@@ -129,10 +131,10 @@ func measure(o options, progress io.Writer) *results {
 		for _, mode := range o.modes {
 			rw := row{mode: mode}
 			res.rows[secFailover] = append(res.rows[secFailover], rw)
-			for _, lib := range o.libs {
-				if target, ok := lib.Target(mode); ok {
-					jobs = append(jobs, job{key: cellKey{secFailover, rw, lib.Name}, do: func(opts bench.Options) (record, error) {
-						d, err := bench.Failover(target, opts)
+			for _, col := range cols {
+				if target, ok := col.lib.Target(mode); ok {
+					jobs = append(jobs, job{key: cellKey{secFailover, rw, col.name}, do: func(opts bench.Options) (record, error) {
+						d, err := bench.Failover(target, col.options(opts))
 						return record{failover: d}, err
 					}})
 				}
@@ -148,10 +150,10 @@ func measure(o options, progress io.Writer) *results {
 			for _, snap := range []bool{false, true} {
 				rw := row{mode: mode, snapshot: snap}
 				res.rows[secCatchup] = append(res.rows[secCatchup], rw)
-				for _, lib := range o.libs {
-					if target, ok := lib.Target(mode); ok {
-						jobs = append(jobs, job{key: cellKey{secCatchup, rw, lib.Name}, do: func(opts bench.Options) (record, error) {
-							r, err := bench.Catchup(target, o.catchupBehind, o.catchupSize, snap, opts)
+				for _, col := range cols {
+					if target, ok := col.lib.Target(mode); ok {
+						jobs = append(jobs, job{key: cellKey{secCatchup, rw, col.name}, do: func(opts bench.Options) (record, error) {
+							r, err := bench.Catchup(target, o.catchupBehind, o.catchupSize, snap, col.options(opts))
 							return record{catchup: &r}, err
 						}})
 					}
@@ -176,6 +178,37 @@ const (
 	colJetStream    = "jetstream"
 )
 
+// colRaftportAuth is raftport with -auth: its transport authenticated.
+const colRaftportAuth = "raftport+auth"
+
+// column is one library column of the tables: a library, and the options
+// it runs with (raftport+auth wraps raftport's connections).
+type column struct {
+	name string
+	lib  bench.Library
+	wrap func(node string, c transport.Conn) (transport.Conn, error)
+}
+
+func (c column) options(opts bench.Options) bench.Options {
+	if c.wrap != nil {
+		opts.WrapConn = c.wrap
+	}
+	return opts
+}
+
+// columnsOf is the chosen libraries in order, with raftport+auth right
+// after raftport when -auth is on.
+func columnsOf(o options) []column {
+	var cols []column
+	for _, lib := range o.libs {
+		cols = append(cols, column{name: lib.Name, lib: lib})
+		if lib.Name == "raftport" && o.authKey != nil {
+			cols = append(cols, column{name: colRaftportAuth, lib: lib, wrap: bench.AuthWrap(o.authKey, nil)})
+		}
+	}
+	return cols
+}
+
 func measureNATS(res *results, o options, base bench.Options, progress io.Writer) error {
 	dir, err := os.MkdirTemp(o.dir, "nats-")
 	if err != nil {
@@ -192,17 +225,26 @@ func measureNATS(res *results, o options, base bench.Options, progress io.Writer
 		return err
 	}
 	target, _ := raftport.Target(bench.Durable)
-	res.columns[secNATS] = []string{colRaftportNATS, colJetStream}
+	raftportCols := []column{{name: colRaftportNATS, lib: raftport}}
+	if o.authKey != nil {
+		raftportCols = append(raftportCols, column{name: colRaftportAuth, lib: raftport, wrap: bench.AuthWrap(o.authKey, nil)})
+	}
+	for _, col := range raftportCols {
+		res.columns[secNATS] = append(res.columns[secNATS], col.name)
+	}
+	res.columns[secNATS] = append(res.columns[secNATS], colJetStream)
 	var jobs []job
 	for _, size := range o.sizes {
 		for _, w := range []bench.Workload{{Proposers: 1, EntrySize: size}, {Window: o.natsWindow, EntrySize: size}} {
 			rw := row{mode: bench.Durable, workload: w}
 			res.rows[secNATS] = append(res.rows[secNATS], rw)
-			jobs = append(jobs,
-				job{key: cellKey{secNATS, rw, colRaftportNATS}, do: func(opts bench.Options) (record, error) {
-					r, err := bench.Throughput(target, w, o.timing, cluster.RaftportOverNATS(opts))
+			for _, col := range raftportCols {
+				jobs = append(jobs, job{key: cellKey{secNATS, rw, col.name}, do: func(opts bench.Options) (record, error) {
+					r, err := bench.Throughput(target, w, o.timing, cluster.RaftportOverNATS(col.options(opts)))
 					return record{throughput: &r}, err
-				}},
+				}})
+			}
+			jobs = append(jobs,
 				job{key: cellKey{secNATS, rw, colJetStream}, do: func(opts bench.Options) (record, error) {
 					r, err := cluster.JetStreamThroughput(w, o.timing, opts.Timeout)
 					return record{throughput: &r}, err

@@ -80,8 +80,11 @@ func (p *printer) titles(section string) []string {
 }
 
 func columnTitle(col string) string {
-	if col == colJetStream {
+	switch col {
+	case colJetStream:
 		return "JetStream R3"
+	case colRaftportAuth:
+		return "raftport+auth"
 	}
 	if lib, err := bench.LookupLibrary(col); err == nil {
 		return lib.Title
@@ -332,12 +335,28 @@ func (p *printer) natsTable() {
 		return
 	}
 	header := []string{"size", "publisher"}
-	header = append(header, "raftport (FileWAL)", "JetStream R3 (sync always)", "raftport ÷ JetStream")
+	var raftports []string // the columns before JetStream's
+	for _, col := range p.res.columns[secNATS] {
+		if col != colJetStream {
+			raftports = append(raftports, col)
+			header = append(header, columnTitle(col)+" (FileWAL)")
+		}
+	}
+	header = append(header, "JetStream R3 (sync always)")
+	for _, col := range raftports {
+		header = append(header, columnTitle(col)+" ÷ JetStream")
+	}
 	var rows [][]string
 	for _, rw := range p.res.rows[secNATS] {
 		line := rowLabel(secNATS, rw)
-		a, b := cellKey{secNATS, rw, colRaftportNATS}, cellKey{secNATS, rw, colJetStream}
-		line = append(line, p.cell(a, entriesPerSec, si), p.cell(b, entriesPerSec, si), ratio(p.median(a, entriesPerSec), p.median(b, entriesPerSec)))
+		js := cellKey{secNATS, rw, colJetStream}
+		for _, col := range raftports {
+			line = append(line, p.cell(cellKey{secNATS, rw, col}, entriesPerSec, si))
+		}
+		line = append(line, p.cell(js, entriesPerSec, si))
+		for _, col := range raftports {
+			line = append(line, ratio(p.median(cellKey{secNATS, rw, col}, entriesPerSec), p.median(js, entriesPerSec)))
+		}
 		rows = append(rows, line)
 	}
 	p.table(fmt.Sprintf("Over NATS, durable: 3 embedded NATS servers on 127.0.0.1. raftport: FileWAL (fsync before ack), node i connected\n"+
@@ -359,6 +378,9 @@ func (p *printer) notes() {
 		}
 	}
 	p.printf("  %s\n", bench.NoDurableLog)
+	if p.o.authKey != nil {
+		p.printf("raftport+auth: raftport on the same logs, %s.\n", bench.AuthDesc)
+	}
 	p.printf("Transports: each library's own in-process one (hashicorp's InmemTransport and the etcd driver pass messages by\n" +
 		"pointer; raftport's encodes them and copies the bytes per receiver). 3 nodes in this one process, proposals on the leader.\n")
 	var failed []string
