@@ -35,12 +35,12 @@ func exampleHost(network *transport.Network, name string) *raftport.Server {
 }
 
 // applyLoop is the state machine's side of a node: it takes every
-// CommittedEntry from the apply queue and calls Applied for each, also for
-// those without Entries (the node's own entries, such as a new leader's
-// peer state, arrive empty). A node whose application skips them has its
-// applied index lag its commit, and never campaigns or reports Leader().
-// It sends each command to out.
-func applyLoop(node raftport.RaftNode, out chan<- string) {
+// CommittedEntry from the apply queue, hands it to apply and calls Applied
+// for it, also for those without Entries (the node's own entries, such as
+// a new leader's peer state, arrive empty). A node whose application skips
+// them has its applied index lag its commit, and never campaigns or
+// reports Leader().
+func applyLoop(node raftport.RaftNode, apply func(*raftport.CommittedEntry)) {
 	q := node.ApplyQ()
 	for {
 		select {
@@ -52,13 +52,20 @@ func applyLoop(node raftport.RaftNode, out chan<- string) {
 			if ce == nil {
 				continue // the end of a replay or of a catchup
 			}
-			for _, e := range ce.Entries {
-				if e.Type == raftport.EntryNormal {
-					out <- string(e.Data)
-				}
-			}
+			apply(ce)
 			node.Applied(ce.Index)
 			ce.ReturnToPool()
+		}
+	}
+}
+
+// commands sends each command of a batch to out.
+func commands(out chan<- string) func(*raftport.CommittedEntry) {
+	return func(ce *raftport.CommittedEntry) {
+		for _, e := range ce.Entries {
+			if e.Type == raftport.EntryNormal {
+				out <- string(e.Data)
+			}
 		}
 	}
 }
@@ -91,7 +98,7 @@ func Example() {
 		panic(err)
 	}
 	applied := make(chan string, 16)
-	go applyLoop(node, applied)
+	go applyLoop(node, commands(applied))
 	waitLeader(node)
 
 	// One index names a batch of commands (a CommittedEntry); the outcome
@@ -139,7 +146,7 @@ func ExampleRaftConfig_restart() {
 			panic(err)
 		}
 		applied := make(chan string, 16)
-		go applyLoop(node, applied)
+		go applyLoop(node, commands(applied))
 		waitLeader(node)
 		return node, applied
 	}

@@ -41,7 +41,7 @@ func TestProposeWaitAcrossStepDown(t *testing.T) {
 		}
 		defer node.Stop()
 		nodes[i], logs[i] = node, &appliedLog{at: map[raftport.Outcome]string{}}
-		go logs[i].run(node)
+		go applyLoop(node, logs[i].record)
 	}
 	leader := -1
 	for deadline := time.Now().Add(20 * time.Second); leader < 0; {
@@ -121,26 +121,12 @@ type appliedLog struct {
 	at map[raftport.Outcome]string
 }
 
-func (l *appliedLog) run(node raftport.RaftNode) {
-	q := node.ApplyQ()
-	for {
-		select {
-		case <-node.QuitC():
-			return
-		case <-q.Ch():
-		}
-		for _, ce := range q.Pop() {
-			if ce == nil {
-				continue
-			}
-			l.mu.Lock()
-			for pos, e := range ce.Entries {
-				l.at[raftport.Outcome{Index: ce.Index, Pos: pos}] = string(e.Data)
-			}
-			l.mu.Unlock()
-			node.Applied(ce.Index)
-			ce.ReturnToPool()
-		}
+// record notes each entry of ce at its position.
+func (l *appliedLog) record(ce *raftport.CommittedEntry) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for pos, e := range ce.Entries {
+		l.at[raftport.Outcome{Index: ce.Index, Pos: pos}] = string(e.Data)
 	}
 }
 

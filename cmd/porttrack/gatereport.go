@@ -92,6 +92,7 @@ func (r *gateRun) itemEvidence(p provenance) ([]db.Evidence, error) {
 			Kind: it.Kind, ItemID: it.ID, BatchID: it.BatchID, Gate: g, Passed: res.Passed,
 			Command: cmd, ExitCode: res.ExitCode, Summary: res.Summary, Detail: string(detail),
 			GitCommit: p.Git.Commit, TreeDirty: !p.Git.clean(), GoVersion: p.GoVersion, CodeHash: r.Hashes[it.BatchID],
+			Target: targetOf(it), TargetHash: r.TargetHashes[itemKey(it)],
 		})
 	}
 	return evs, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"path"
 	"slices"
 
@@ -19,6 +20,19 @@ type gateRun struct {
 	Verdicts map[gates.ItemKey]bool
 	// Hashes is each batch's code hash, the same before and after the run.
 	Hashes map[int]string
+	// TargetHashes is each item's target function's source hash.
+	TargetHashes map[gates.ItemKey]string
+	// Culprits are the items whose target changed since their last passing
+	// evidence: when tests fail, the first suspects.
+	Culprits []db.Item
+}
+
+// targetOf names an item's mapping as evidence stores it.
+func targetOf(it db.Item) string {
+	if it.TargetFile == "" {
+		return ""
+	}
+	return it.TargetFile + ":" + it.TargetSymbol
 }
 
 // runItemGates judges items with the default gates. The dependency gate runs
@@ -38,7 +52,16 @@ type gateRun struct {
 // callee in a later group of the caller's own batch, since the plan takes
 // groups in order and the call graph has cycles across them. Such a callee
 // is judged by its code instead: it must be mapped and pass the stub scan.
-func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, mutants int, progress io.Writer) (*gateRun, error) {
+// gateOptions are the knobs of a run of the item gates.
+type gateOptions struct {
+	Mutants  int // per feature; 0 leaves the mutation gate out
+	Parallel int // test processes at once; 0 means the gates' default
+	// skipCoverage leaves the coverage gate out (audit checks its recorded
+	// evidence instead); onlyMutation runs the mutation gate alone.
+	skipCoverage, onlyMutation bool
+}
+
+func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, opts gateOptions, progress io.Writer) (*gateRun, error) {
 	batches, err := d.Batches(ctx)
 	if err != nil {
 		return nil, err
@@ -47,7 +70,7 @@ func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, m
 	for _, b := range batches {
 		byID[b.ID] = b
 	}
-	run := &gateRun{Items: items, Hashes: map[int]string{}}
+	run := &gateRun{Items: items, Hashes: map[int]string{}, TargetHashes: map[gates.ItemKey]string{}}
 	inRun := map[gates.ItemKey]bool{}
 	var runBatches []int
 	for _, it := range items {
@@ -69,19 +92,38 @@ func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, m
 	if err != nil {
 		return nil, err
 	}
+	claims, err := claimingTests(ctx, d, runBatches, byID)
+	if err != nil {
+		return nil, err
+	}
+	excused, err := d.MutantExcuses(ctx)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := mutationFeatures(ctx, d, items)
+	if err != nil {
+		return nil, err
+	}
 	all := &gates.Input{
-		RepoDir:        root,
-		Items:          toGateItems(items),
-		CalleeStatus:   callees,
-		TestPackages:   testPkgs,
-		TargetPackages: featurePackages(items),
-		Mutants:        mutants,
-		Progress:       progress,
+		MutationFeatures: extra,
+		RepoDir:          root,
+		Items:            toGateItems(items),
+		CalleeStatus:     callees,
+		TestPackages:     testPkgs,
+		TargetPackages:   featurePackages(append(slices.Clone(items), fromGateItems(extra)...)),
+		ClaimTests:       claims,
+		Excused:          excused,
+		Mutants:          opts.Mutants,
+		Parallel:         opts.Parallel,
+		Progress:         progress,
 	}
 	if err := run.hashAll(ctx, d, root, runBatches); err != nil {
 		return nil, err
 	}
 	for _, id := range runBatches {
+		if opts.onlyMutation {
+			break
+		}
 		canStart, reason := batchCanStart(byID[id], byID)
 		in := *all
 		in.Items = toGateItems(itemsOfBatch(items, id))
@@ -94,7 +136,11 @@ func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, m
 	}
 	var rest []gates.Gate
 	for _, g := range gates.Default(all) {
-		if g.Name() != gates.GateDependency {
+		switch {
+		case g.Name() == gates.GateDependency:
+		case opts.skipCoverage && g.Name() == gates.GateCoverage:
+		case opts.onlyMutation && g.Name() != gates.GateMutation:
+		default:
 			rest = append(rest, g)
 		}
 	}
@@ -108,15 +154,38 @@ func runItemGates(ctx context.Context, d *db.DB, root string, items []db.Item, m
 	}
 	run.Verdicts = gates.Verdicts(all.Items, run.Results)
 	run.judgeCallees(items, judged)
+	if err := run.findCulprits(ctx, d); err != nil {
+		return nil, err
+	}
 	return run, nil
+}
+
+// findCulprits lists the run's items whose target code changed since their
+// last passing evidence (its target hash differs from the function's now).
+func (r *gateRun) findCulprits(ctx context.Context, d *db.DB) error {
+	for _, it := range r.Items {
+		evs, err := d.EvidenceOf(ctx, it.Kind, it.ID)
+		if err != nil {
+			return err
+		}
+		for i := len(evs) - 1; i >= 0; i-- {
+			if ev := evs[i]; ev.Passed && ev.TargetHash != "" {
+				if ev.TargetHash != r.TargetHashes[itemKey(it)] {
+					r.Culprits = append(r.Culprits, it)
+				}
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // runAndPrintItemGates runs the gates with live progress on e.Out, then
 // prints the per-gate and per-item tables, as verify and audit both show
 // them before deciding anything.
-func runAndPrintItemGates(ctx context.Context, e *env, d *db.DB, root string, items []db.Item, mutants int) (*gateRun, error) {
+func runAndPrintItemGates(ctx context.Context, e *env, d *db.DB, root string, items []db.Item, opts gateOptions) (*gateRun, error) {
 	prog := newProgress(e.Out)
-	run, err := runItemGates(ctx, d, root, items, mutants, prog)
+	run, err := runItemGates(ctx, d, root, items, opts, prog)
 	prog.done()
 	if err != nil {
 		return nil, err
@@ -127,7 +196,30 @@ func runAndPrintItemGates(ctx context.Context, e *env, d *db.DB, root string, it
 	if err := run.printItemTable(e.Out); err != nil {
 		return nil, err
 	}
+	printCulprits(e, run)
 	return run, nil
+}
+
+// printCulprits names, when any run gate failed, the items whose target
+// code changed since their last passing evidence, before anything else.
+func printCulprits(e *env, run *gateRun) {
+	if run == nil || len(run.Culprits) == 0 {
+		return
+	}
+	failed := false
+	for _, res := range run.Results {
+		switch res.Gate {
+		case gates.GateTest, gates.GateCoverage, gates.GateMutation, gates.GateBuild:
+			failed = failed || !res.Passed
+		}
+	}
+	if !failed {
+		return
+	}
+	fmt.Fprintf(e.Out, "Culprits first: %d items whose target changed since their last passing evidence:\n", len(run.Culprits))
+	for _, it := range run.Culprits {
+		fmt.Fprintf(e.Out, "  CULPRIT %s %d %s (%s)\n", it.Kind, it.ID, it.TargetSymbol, it.TargetFile)
+	}
 }
 
 func itemKey(it db.Item) gates.ItemKey { return gates.ItemKey{Kind: string(it.Kind), ID: it.ID} }
@@ -162,13 +254,12 @@ func batchCanStart(b db.Batch, byID map[int]db.Batch) (bool, string) {
 	return true, ""
 }
 
-// testPackages are the directories of the mapped tests of the batches and of
-// every batch they depend on, directly or not: a feature may be covered by an
-// earlier batch's tests.
-func testPackages(ctx context.Context, d *db.DB, batchIDs []int, byID map[int]db.Batch) ([]string, error) {
+// withDependencies is the batches and every batch they depend on,
+// directly or not, each once.
+func withDependencies(batchIDs []int, byID map[int]db.Batch) []int {
 	seen := map[int]bool{}
 	queue := slices.Clone(batchIDs)
-	var pkgs []string
+	var out []int
 	for len(queue) > 0 {
 		id := queue[0]
 		queue = queue[1:]
@@ -176,7 +267,18 @@ func testPackages(ctx context.Context, d *db.DB, batchIDs []int, byID map[int]db
 			continue
 		}
 		seen[id] = true
+		out = append(out, id)
 		queue = append(queue, byID[id].DependsOn...)
+	}
+	return out
+}
+
+// testPackages are the directories of the mapped tests of the batches and of
+// every batch they depend on, directly or not: a feature may be covered by an
+// earlier batch's tests.
+func testPackages(ctx context.Context, d *db.DB, batchIDs []int, byID map[int]db.Batch) ([]string, error) {
+	var pkgs []string
+	for _, id := range withDependencies(batchIDs, byID) {
 		tests, err := d.Items(ctx, db.KindTest, db.ItemFilter{BatchID: id})
 		if err != nil {
 			return nil, err
@@ -189,6 +291,65 @@ func testPackages(ctx context.Context, d *db.DB, batchIDs []int, byID map[int]db
 	}
 	slices.Sort(pkgs)
 	return pkgs, nil
+}
+
+// fromGateItems keeps what featurePackages reads of gate items.
+func fromGateItems(its []gates.Item) []db.Item {
+	out := make([]db.Item, len(its))
+	for i, it := range its {
+		out[i] = db.Item{Kind: db.ItemKind(it.Kind), ID: it.ID, BatchID: it.Batch, TargetFile: it.TargetFile, TargetSymbol: it.TargetSymbol}
+	}
+	return out
+}
+
+// mutationFeatures are, when the run holds tests, the mapped features of
+// their batches that the run does not hold: mutating them is how the tests
+// show they can fail.
+func mutationFeatures(ctx context.Context, d *db.DB, items []db.Item) ([]gates.Item, error) {
+	inRun := map[int]bool{}
+	batches := map[int]bool{}
+	for _, it := range items {
+		if it.Kind == db.KindFeature {
+			inRun[it.ID] = true
+		} else {
+			batches[it.BatchID] = true
+		}
+	}
+	var extra []db.Item
+	for _, b := range slices.Sorted(maps.Keys(batches)) {
+		fs, err := d.Items(ctx, db.KindFeature, db.ItemFilter{BatchID: b})
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			if f.TargetFile != "" && f.Status != db.StatusNA && !inRun[f.ID] {
+				extra = append(extra, f)
+			}
+		}
+	}
+	return toGateItems(extra), nil
+}
+
+// claimingTests lists, for each batch of the run, the mapped tests of the
+// batch and of every batch it depends on, directly or not: the tests whose
+// coverage and kills count for the batch's features.
+func claimingTests(ctx context.Context, d *db.DB, batchIDs []int, byID map[int]db.Batch) (map[int][]gates.TestRef, error) {
+	out := map[int][]gates.TestRef{}
+	for _, b := range batchIDs {
+		for _, id := range withDependencies([]int{b}, byID) {
+			tests, err := d.Items(ctx, db.KindTest, db.ItemFilter{BatchID: id})
+			if err != nil {
+				return nil, err
+			}
+			for _, t := range tests {
+				if t.TargetFile == "" || t.Status == db.StatusNA {
+					continue
+				}
+				out[b] = append(out[b], gates.TestRef{Dir: path.Dir(t.TargetFile), Name: t.TargetSymbol})
+			}
+		}
+	}
+	return out, nil
 }
 
 func featurePackages(items []db.Item) []string {
@@ -220,6 +381,9 @@ func dirPattern(dir string) string {
 }
 
 func (r *gateRun) hashAll(ctx context.Context, d *db.DB, root string, batchIDs []int) error {
+	for _, it := range r.Items {
+		r.TargetHashes[itemKey(it)] = gates.TargetHash(root, it.TargetFile, it.TargetSymbol)
+	}
 	for _, id := range batchIDs {
 		h, err := d.CodeHash(ctx, root, id)
 		if err != nil {

@@ -39,6 +39,7 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 		record(db.GateBuild, true, "go build ./...", "build and vet clean")
 		promote(db.StatusComplete)
 		record(db.GateCoverage, false, "go test -coverpkg=./pkg ./pkg", "String: 3/3 statements covered")
+		record(db.GateMutation, false, "mutation kill matrix", "4/4 mutants killed")
 		promote(db.StatusVerified)
 	})
 
@@ -52,7 +53,7 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 	mustContainLine(t, out, "stub", "pass", "2", "0d63589 ", "no placeholder found")
 	mustContainLine(t, out, "coverage", "pass", "4", "0d63589 ", "String: 3/3 statements covered")
 	toComplete, toVerified, ok := strings.Cut(out, "complete → verified")
-	if !ok || strings.Contains(toComplete, "coverage") || strings.Count(toVerified, "  pass  ") != 4 {
+	if !ok || strings.Contains(toComplete, "coverage") || strings.Count(toVerified, "  pass  ") != 5 {
 		t.Fatalf("coverage came after the move to complete and belongs to the move to verified only:\n%s", out)
 	}
 
@@ -87,7 +88,7 @@ func TestHistoryShowsEvidenceBehindChanges(t *testing.T) {
 	if got := gates(log[1]); log[1].To != "complete" || got != "dependency,stub,build" {
 		t.Fatalf("evidence behind the move to complete: %s (%+v)", got, log[1])
 	}
-	if got := gates(log[2]); log[2].To != "verified" || got != "dependency,stub,build,coverage" {
+	if got := gates(log[2]); log[2].To != "verified" || got != "dependency,stub,build,coverage,mutation" {
 		t.Fatalf("evidence behind the move to verified: %s (%+v)", got, log[2])
 	}
 	if b := log[1].Evidence[2]; !b.TreeDirty || b.GitCommit != commit || b.GoVersion != "go1.26.8" || b.Command != "go build ./..." || *log[1].EvidenceID != b.ID {

@@ -22,7 +22,7 @@ func newItemCmd(e *env, kind db.ItemKind) *cobra.Command {
 	}
 	cmd.AddCommand(newItemListCmd(e, kind), newItemShowCmd(e, kind), newItemUpdateCmd(e, kind), newItemMapCmd(e, kind))
 	if kind == db.KindFeature {
-		cmd.AddCommand(newFeatureDepsCmd(e))
+		cmd.AddCommand(newFeatureDepsCmd(e), newExcuseMutantCmd(e))
 	}
 	return cmd
 }

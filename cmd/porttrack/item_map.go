@@ -24,6 +24,9 @@ type itemMapOptions struct {
 	Auto  string
 	Batch int
 	JSON  bool
+	// Reason is required when the target's name differs from the
+	// reference symbol's.
+	Reason string
 }
 
 // mapping is one item's new target, as --json prints it.
@@ -71,6 +74,7 @@ there, then lists the items it could not map.`, kind.Plural()),
 	cmd.Flags().StringVar(&opts.Symbol, "symbol", "", "target symbol: Name, (Type).Name or (*Type).Name")
 	cmd.Flags().StringVar(&opts.Auto, "auto", "", "map every item defined in this directory tree")
 	cmd.Flags().IntVar(&opts.Batch, "batch", 0, "with --auto, only map items of this batch")
+	cmd.Flags().StringVar(&opts.Reason, "reason", "", "why the target is named otherwise than the reference symbol (required then)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print what was mapped and what was not, as JSON")
 	cmd.MarkFlagFilename("file", "go")
 	cmd.MarkFlagDirname("auto")
@@ -141,7 +145,15 @@ func mapOne(ctx context.Context, e *env, opts *itemMapOptions) (mapping, error) 
 	}
 	m := mapping{Kind: opts.Kind, ID: opts.ID, File: rel, Symbol: notation}
 	return m, withWrite(ctx, e, func(d *db.DB) error {
-		return d.SetTarget(ctx, opts.Kind, opts.ID, rel, notation)
+		it, err := d.Item(ctx, opts.Kind, opts.ID)
+		if err != nil {
+			return err
+		}
+		if ref, _ := symbolKey(it.GoSymbol); ref != key && strings.TrimSpace(opts.Reason) == "" {
+			return &db.RefusedError{Violations: []db.Violation{{Rule: "map-reason",
+				Detail: fmt.Sprintf("%s is not the reference symbol %s: say why with --reason", notation, it.GoSymbol), IDs: []int{opts.ID}}}}
+		}
+		return d.SetTargetWithReason(ctx, opts.Kind, opts.ID, rel, notation, strings.TrimSpace(opts.Reason))
 	})
 }
 

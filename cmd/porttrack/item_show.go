@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,6 +39,9 @@ func newItemShowCmd(e *env, kind db.ItemKind) *cobra.Command {
 type itemDetail struct {
 	db.Item
 	Evidence []db.Evidence `json:"evidence"`
+	// ExcusedMutants are the feature's mutants recorded as equivalent,
+	// key -> reason.
+	ExcusedMutants map[string]string `json:"excused_mutants,omitempty"`
 }
 
 func runItemShow(ctx context.Context, e *env, opts *itemShowOptions) error {
@@ -54,6 +59,13 @@ func runItemShow(ctx context.Context, e *env, opts *itemShowOptions) error {
 		return err
 	}
 	detail := itemDetail{Item: it, Evidence: []db.Evidence{}}
+	if opts.Kind == db.KindFeature {
+		excuses, err := d.MutantExcuses(ctx)
+		if err != nil {
+			return err
+		}
+		detail.ExcusedMutants = excuses[it.ID]
+	}
 	for _, g := range db.Gates {
 		if ev, ok := latest[g]; ok {
 			detail.Evidence = append(detail.Evidence, ev)
@@ -74,6 +86,12 @@ func runItemShow(ctx context.Context, e *env, opts *itemShowOptions) error {
 		textout.Field{Label: "Reference", Value: fmt.Sprintf("%s:%d-%d", it.GoFile, it.GoLineStart, it.GoLineEnd)},
 		textout.Field{Label: "Target", Value: target(it)},
 	)
+	if it.MapReason != "" {
+		fields = append(fields, textout.Field{Label: "Mapping reason", Value: it.MapReason})
+	}
+	for _, k := range slices.Sorted(maps.Keys(detail.ExcusedMutants)) {
+		fields = append(fields, textout.Field{Label: "Excused mutant", Value: k + ": " + detail.ExcusedMutants[k]})
+	}
 	if len(detail.Evidence) == 0 {
 		fields = append(fields, textout.Field{Label: "Evidence", Value: "none recorded"})
 	}

@@ -159,8 +159,10 @@ func TestUpdateEvidenceRule(t *testing.T) {
 	// Verified asks for coverage (a feature's test evidence) on top of
 	// complete's gates.
 	verify := &itemUpdateOptions{Kind: db.KindFeature, IDs: "10", Status: "verified", Execute: true}
-	expectRefused(t, te, verify, "moving to verified needs passing evidence for gates dependency,stub,build,coverage; none recorded for: 10")
+	expectRefused(t, te, verify, "moving to verified needs passing evidence for gates dependency,stub,build,coverage,mutation; none recorded for: 10")
 	recordEvidence(t, te, db.KindFeature, 10, true, db.GateCoverage)
+	expectRefused(t, te, verify, "moving to verified needs passing evidence for gates dependency,stub,build,coverage,mutation; none recorded for: 10")
+	recordEvidence(t, te, db.KindFeature, 10, true, db.GateMutation)
 	update(t, te, db.KindFeature, "10", "verified", "")
 
 	var log []db.LogEntry
@@ -179,8 +181,8 @@ func TestUpdateEvidenceRule(t *testing.T) {
 	recordEvidence(t, te, db.KindTest, 10, true, db.RequiredGates(db.KindTest, db.StatusComplete)...)
 	recordEvidence(t, te, db.KindTest, 10, true, db.GateCoverage)
 	expectRefused(t, te, &itemUpdateOptions{Kind: db.KindTest, IDs: "10", Status: "verified", Execute: true},
-		"gates dependency,stub,build,test; none recorded for: 10")
-	recordEvidence(t, te, db.KindTest, 10, true, db.GateTest)
+		"gates dependency,stub,build,test,mutation; none recorded for: 10")
+	recordEvidence(t, te, db.KindTest, 10, true, db.GateTest, db.GateMutation)
 	update(t, te, db.KindTest, "10", "verified", "")
 }
 

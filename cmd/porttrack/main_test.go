@@ -32,6 +32,14 @@ func TestMain(m *testing.M) {
 	if os.Getenv(helperEnv) == "1" {
 		os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
+	// The gates' caches of per-test coverage and mutant outcomes are the
+	// test binary's own.
+	cache, err := os.MkdirTemp("", "porttrack-test-cache-")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("PORTTRACK_CACHE", cache)
+	defer os.RemoveAll(cache)
 	goleak.VerifyTestMain(m, goleak.Cleanup(func(code int) {
 		if template.dir != "" {
 			os.RemoveAll(template.dir)

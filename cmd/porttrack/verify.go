@@ -14,13 +14,19 @@ import (
 	"github.com/porttrack-dev/porttrack/internal/gates"
 )
 
+// defaultMutants is how many mutants of each feature verify tries unless
+// told otherwise: enough for the 80% kill rate to mean something (one
+// survivor in five), few enough for a batch to fit CI's patience.
+const defaultMutants = 5
+
 type verifyOptions struct {
-	Batch   int
-	Slice   string
-	IDs     string
-	Kind    string
-	Mutants int
-	Promote bool
+	Batch    int
+	Slice    string
+	IDs      string
+	Kind     string
+	Mutants  int
+	Parallel int
+	Promote  bool
 	// Repo is the checkout the gates run on; empty means the repository
 	// porttrack runs in.
 	Repo string
@@ -56,7 +62,8 @@ alike (their numbers overlap); --kind narrows to one kind.`,
 	cmd.Flags().StringVar(&opts.Slice, "slice", "", "only this group or wave: A, B, C, T1, T2")
 	cmd.Flags().StringVar(&opts.IDs, "ids", "", "only these IDs and ranges, e.g. 2733-2740,2745")
 	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only features or only tests: feature, test")
-	cmd.Flags().IntVar(&opts.Mutants, "mutants", 0, "run the mutation gate with up to N mutants per feature")
+	cmd.Flags().IntVar(&opts.Mutants, "mutants", defaultMutants, "mutants per feature for the mutation gate, which verified requires (-1 leaves it out)")
+	cmd.Flags().IntVar(&opts.Parallel, "parallel", 2, "test processes run at once by the coverage and mutation gates")
 	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "move every item that passed to verified")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the checkout to verify (default: the repository porttrack runs in)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the verdicts, evidence and promotions as JSON (the readable report goes to stderr)")
@@ -74,7 +81,7 @@ func (o *verifyOptions) commandLine() string {
 			parts = append(parts, fmt.Sprintf("--%s %s", f.name, f.val))
 		}
 	}
-	if o.Mutants > 0 {
+	if o.Mutants != defaultMutants && o.Mutants != 0 {
 		parts = append(parts, fmt.Sprintf("--mutants %d", o.Mutants))
 	}
 	if o.Promote {
@@ -106,8 +113,13 @@ func verify(ctx context.Context, e *env, opts *verifyOptions) (verifyOutcome, er
 	if opts.Batch <= 0 {
 		return outcome, usagef("verify needs --batch N (a positive batch ID)")
 	}
-	if opts.Mutants < 0 {
-		return outcome, usagef("invalid --mutants %d: want 0 or more", opts.Mutants)
+	switch {
+	case opts.Mutants < -1:
+		return outcome, usagef("invalid --mutants %d: want a count, or -1 to leave the gate out", opts.Mutants)
+	case opts.Mutants == 0:
+		opts.Mutants = defaultMutants
+	case opts.Mutants == -1:
+		opts.Mutants = 0
 	}
 	if opts.Kind != "" && opts.Kind != string(db.KindFeature) && opts.Kind != string(db.KindTest) {
 		return outcome, usagef("invalid --kind %q: want feature or test", opts.Kind)
@@ -143,7 +155,7 @@ func verify(ctx context.Context, e *env, opts *verifyOptions) (verifyOutcome, er
 		}
 		fmt.Fprintf(e.Out, "Verifying %d features and %d tests of batch %d in %s\n",
 			countKind(items, db.KindFeature), countKind(items, db.KindTest), opts.Batch, root)
-		run, err := runAndPrintItemGates(ctx, e, d, root, items, opts.Mutants)
+		run, err := runAndPrintItemGates(ctx, e, d, root, items, gateOptions{Mutants: opts.Mutants, Parallel: opts.Parallel})
 		if err != nil {
 			return err
 		}

@@ -33,12 +33,13 @@ func TestVerifyRecordsEvidenceAndFailsOnAFailingTest(t *testing.T) {
 	te.writeFile(t, "calctest/calc_test.go", strings.Replace(fixtureTests, "got != 5", "got != 6", 1))
 
 	err := runVerify(ctx, te.env, &verifyOptions{Batch: 1, Slice: "A"})
-	expectRefusal(t, err, "refused by rule verify: features failing a gate: 1,2,3")
+	// Add loses its only claiming test, and Sign, its caller, its dependency.
+	expectRefusal(t, err, "refused by rule verify: features failing a gate: 1,2")
 	err = runVerify(ctx, te.env, &verifyOptions{Batch: 1, Slice: "T1"})
 	expectRefusal(t, err, "refused by rule verify: tests failing a gate: 101")
 	out := te.out.String()
 	mustContain(t, out, "Verifying 3 features and 0 tests of batch 1", "gate coverage: running", "GATE", "FAILING",
-		"test 101 test: failed", "Recorded 12 evidence rows", "tree dirty (1 paths changed)")
+		"test 101 test: failed", "Recorded 15 evidence rows", "tree dirty (1 paths changed)")
 
 	test := latest(t, te, db.KindTest, 101)
 	if ev := test[db.GateTest]; ev.Passed || ev.ExitCode == 0 || !strings.Contains(ev.Command, "go test") || !ev.TreeDirty || len(ev.GitCommit) != 40 {
@@ -48,7 +49,7 @@ func TestVerifyRecordsEvidenceAndFailsOnAFailingTest(t *testing.T) {
 		t.Fatalf("TestSign evidence = %+v, want passed with the Go version", ev)
 	}
 	feature := latest(t, te, db.KindFeature, 1)
-	if ev := feature[db.GateCoverage]; ev.Passed || !strings.Contains(ev.Summary, "coverage needs a passing run") {
+	if ev := feature[db.GateCoverage]; ev.Passed || !strings.Contains(ev.Detail, "claiming tests that failed, not counted: TestAdd") {
 		t.Fatalf("coverage evidence = %+v, want refused for the failing suite", ev)
 	}
 	stub := feature[db.GateStub]
@@ -75,7 +76,7 @@ func TestVerifyInput(t *testing.T) {
 	ctx := context.Background()
 	var ue *usageError
 	var bad *db.BadInputError
-	for _, opts := range []*verifyOptions{{}, {Batch: 1, Mutants: -1}, {Batch: 1, Kind: "widget"}, {Batch: 1, IDs: "3-1"}, {Batch: 1, Slice: "Z"}} {
+	for _, opts := range []*verifyOptions{{}, {Batch: 1, Mutants: -2}, {Batch: 1, Kind: "widget"}, {Batch: 1, IDs: "3-1"}, {Batch: 1, Slice: "Z"}} {
 		if err := runVerify(ctx, te.env, opts); !errors.As(err, &ue) {
 			t.Errorf("%+v: %v, want a usage error", opts, err)
 		}
@@ -152,7 +153,7 @@ func TestVerifyPromote(t *testing.T) {
 	}
 
 	// Each change links the evidence it rests on: complete the newest of
-	// dependency, stub and build; verified the coverage run.
+	// dependency, stub and build; verified the mutation run, the last gate.
 	ev := latest(t, te, db.KindFeature, 6)
 	var log []db.LogEntry
 	te.withDB(t, func(d *db.DB) {
@@ -163,15 +164,15 @@ func TestVerifyPromote(t *testing.T) {
 	if len(log) != 3 || log[1].To != "complete" || log[2].To != "verified" || log[1].EvidenceID == nil || log[2].EvidenceID == nil {
 		t.Fatalf("history of feature 6 = %+v", log)
 	}
-	if *log[1].EvidenceID != ev[db.GateBuild].ID || *log[2].EvidenceID != ev[db.GateCoverage].ID || log[2].Reason != promotionReason {
-		t.Fatalf("links %d, %d; want build %d and coverage %d", *log[1].EvidenceID, *log[2].EvidenceID, ev[db.GateBuild].ID, ev[db.GateCoverage].ID)
+	if *log[1].EvidenceID != ev[db.GateBuild].ID || *log[2].EvidenceID != ev[db.GateMutation].ID || log[2].Reason != promotionReason {
+		t.Fatalf("links %d, %d; want build %d and mutation %d", *log[1].EvidenceID, *log[2].EvidenceID, ev[db.GateBuild].ID, ev[db.GateMutation].ID)
 	}
 
 	// A second promotion skips what is verified and moves nothing else.
 	te.reset()
 	err = runVerify(ctx, te.env, &verifyOptions{Batch: 1, Slice: "T1", Promote: true})
 	if err != nil {
-		t.Fatalf("re-verify T1: %v", err)
+		t.Fatalf("re-verify T1: %v\n%s", err, te.out)
 	}
 	mustContain(t, te.out.String(), "Promoted: 0 status changes")
 }
@@ -226,7 +227,9 @@ func TestVerifyRecordsOptInMutation(t *testing.T) {
 	if err := json.Unmarshal([]byte(ev.Detail), &detail); err != nil || !ev.Passed || detail.KillRate == nil || *detail.KillRate != 1 {
 		t.Fatalf("mutation evidence = %+v, detail %+v (%v); want passed with kill rate 1", ev, detail, err)
 	}
-	mustContain(t, te.out.String(), "mutation: feature 6 mutant 1/1", "killed")
+	// The kill matrix names the mutant and the test that killed it (the run
+	// may have it from the cache of an earlier test's identical run).
+	mustContain(t, ev.Detail, "arith: `n + 3` -\\u003e `n - 3`", `"outcome":"killed"`, `"killed_by":["calctest.TestGen"]`)
 	if stub := latest(t, te, db.KindFeature, 6)[db.GateStub]; stub.Command != "porttrack verify --batch 1 --ids 6 --kind feature --mutants 2" {
 		t.Fatalf("stub evidence command = %q", stub.Command)
 	}

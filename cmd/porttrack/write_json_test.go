@@ -149,5 +149,5 @@ func TestVerifyJSON(t *testing.T) {
 	if !out.OK || len(out.Items) != 1 || !out.Items[0].Passed || len(out.EvidenceIDs) != len(out.Items[0].Gates) || len(out.Changes) != 0 {
 		t.Fatalf("verify --json = %+v", out)
 	}
-	mustContain(t, te.err.String(), "Verifying 1 features and 0 tests of batch 1", "Recorded 4 evidence rows")
+	mustContain(t, te.err.String(), "Verifying 1 features and 0 tests of batch 1", "Recorded 5 evidence rows")
 }

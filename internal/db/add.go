@@ -134,7 +134,7 @@ func FormatIDRanges(ids []int) string {
 // features already in the database. Every new item and batch starts its
 // history with source as the reason.
 func (d *DB) AddCatalog(ctx context.Context, add *Catalog, actor, source string) error {
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeCatalog(ctx, func(tx *sql.Tx) error {
 		base := &Catalog{}
 		var err error
 		if base.Batches, err = loadBatches(ctx, tx); err != nil {

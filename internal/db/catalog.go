@@ -202,7 +202,7 @@ func (d *DB) Import(ctx context.Context, c *Catalog, actor string) error {
 	if err := ValidatePlan(c); err != nil {
 		return err
 	}
-	return d.write(ctx, func(tx *sql.Tx) error {
+	return d.writeCatalog(ctx, func(tx *sql.Tx) error {
 		var existing int
 		if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM batches").Scan(&existing); err != nil {
 			return err
@@ -288,7 +288,16 @@ func (d *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("begin write on %s: %w", d.path, err)
 	}
 	defer tx.Rollback()
+	evBefore, logBefore, err := maxRowIDs(ctx, tx)
+	if err != nil {
+		return err
+	}
 	if err := fn(tx); err != nil {
+		return err
+	}
+	// Only the rows this transaction wrote are sealed: a row slipped in by
+	// hand stays unsealed, and the audit names it.
+	if err := seal(ctx, tx, evBefore, logBefore); err != nil {
 		return err
 	}
 	return tx.Commit()

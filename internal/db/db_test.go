@@ -152,7 +152,7 @@ func TestMigrateFromOlderVersion(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Pretend the file predates the last migration by undoing it.
-	if _, err := d.sql.Exec("DROP TABLE status_log; DROP TABLE evidence; DROP TABLE calls; DROP TABLE tests; DROP TABLE features; DROP TABLE batch_deps; DROP TABLE batches; PRAGMA user_version = 0"); err != nil {
+	if _, err := d.sql.Exec("DROP TABLE ledger; DROP TABLE mutant_excuses; DROP TABLE status_log; DROP TABLE evidence; DROP TABLE calls; DROP TABLE tests; DROP TABLE features; DROP TABLE batch_deps; DROP TABLE batches; PRAGMA user_version = 0"); err != nil {
 		t.Fatal(err)
 	}
 	if err := d.migrate(ctx); err != nil {

@@ -32,6 +32,11 @@ type Evidence struct {
 	CodeHash string `json:"code_hash"`
 	// CreatedAt is set by RecordEvidence.
 	CreatedAt string `json:"created_at"`
+	// Target is the mapping judged ("file:symbol") and TargetHash the hash
+	// of that function's source then; empty on evidence about a batch and
+	// on rows recorded before schema version 2.
+	Target     string `json:"target,omitempty"`
+	TargetHash string `json:"target_hash,omitempty"`
 }
 
 func (e Evidence) validate() error {
@@ -64,10 +69,10 @@ func (d *DB) RecordEvidence(ctx context.Context, evs ...Evidence) ([]int64, erro
 				return err
 			}
 			res, err := tx.ExecContext(ctx, `INSERT INTO evidence (item_kind, item_id, batch_id, gate, passed, command, exit_code,
-				summary, detail, git_commit, tree_dirty, go_version, code_hash, created_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				summary, detail, git_commit, tree_dirty, go_version, code_hash, created_at, target, target_hash)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				e.Kind, e.ItemID, e.BatchID, e.Gate, e.Passed, e.Command, e.ExitCode,
-				e.Summary, e.Detail, e.GitCommit, e.TreeDirty, e.GoVersion, e.CodeHash, at)
+				e.Summary, e.Detail, e.GitCommit, e.TreeDirty, e.GoVersion, e.CodeHash, at, e.Target, e.TargetHash)
 			if err != nil {
 				return err
 			}

@@ -39,7 +39,7 @@ func (d *DB) EvidenceBehind(ctx context.Context, kind ItemKind, itemID int, evid
 
 // evidenceColumns is the select list scanEvidence reads, in its order.
 const evidenceColumns = `id, item_kind, item_id, batch_id, gate, passed, command, exit_code, summary, detail,
-	git_commit, tree_dirty, go_version, code_hash, created_at`
+	git_commit, tree_dirty, go_version, code_hash, created_at, target, target_hash`
 
 type rowScanner interface {
 	Scan(dest ...any) error
@@ -48,6 +48,6 @@ type rowScanner interface {
 func scanEvidence(r rowScanner) (Evidence, error) {
 	var e Evidence
 	err := r.Scan(&e.ID, &e.Kind, &e.ItemID, &e.BatchID, &e.Gate, &e.Passed, &e.Command, &e.ExitCode, &e.Summary, &e.Detail,
-		&e.GitCommit, &e.TreeDirty, &e.GoVersion, &e.CodeHash, &e.CreatedAt)
+		&e.GitCommit, &e.TreeDirty, &e.GoVersion, &e.CodeHash, &e.CreatedAt, &e.Target, &e.TargetHash)
 	return e, err
 }

@@ -76,9 +76,9 @@ func TestEvidenceBehind(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "raftport", "more.go"), []byte("package raftport\n\nfunc more() {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	newDep, newStub, newBuild, newCov := record(GateDependency, true), record(GateStub, true), record(GateBuild, true), record(GateCoverage, true)
+	newDep, newStub, newBuild, newCov, newMut := record(GateDependency, true), record(GateStub, true), record(GateBuild, true), record(GateCoverage, true), record(GateMutation, true)
 	toVerified := promote(StatusVerified)
-	check(toVerified, newDep, newStub, newBuild, newCov)
+	check(toVerified, newDep, newStub, newBuild, newCov, newMut)
 	check(toComplete, dep, stub, build)
 
 	got, err := d.EvidenceBehind(ctx, KindFeature, 2599, toVerified)

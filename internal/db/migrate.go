@@ -89,6 +89,36 @@ CREATE TABLE status_log (
 );
 CREATE INDEX status_log_item ON status_log(item_kind, item_id, id);
 `,
+	// 2: the audited record. Evidence names the target it judged and the
+	// hash of that function's source; every evidence and status_log row
+	// carries a hash chained over the rows before it, sealed in the ledger
+	// with the catalog's hash (see ledger.go); a mapping whose target name
+	// differs from the reference symbol carries its reason; equivalent
+	// mutants are excused with a recorded reason.
+	`
+ALTER TABLE evidence ADD COLUMN target TEXT NOT NULL DEFAULT '';
+ALTER TABLE evidence ADD COLUMN target_hash TEXT NOT NULL DEFAULT '';
+ALTER TABLE evidence ADD COLUMN chain TEXT NOT NULL DEFAULT '';
+ALTER TABLE status_log ADD COLUMN chain TEXT NOT NULL DEFAULT '';
+ALTER TABLE features ADD COLUMN map_reason TEXT NOT NULL DEFAULT '';
+ALTER TABLE tests ADD COLUMN map_reason TEXT NOT NULL DEFAULT '';
+CREATE TABLE mutant_excuses (
+	feature_id INTEGER NOT NULL REFERENCES features(id),
+	mutant     TEXT NOT NULL,
+	reason     TEXT NOT NULL CHECK (reason <> ''),
+	actor      TEXT NOT NULL,
+	at         TEXT NOT NULL,
+	PRIMARY KEY (feature_id, mutant)
+);
+CREATE TABLE ledger (
+	id            INTEGER PRIMARY KEY CHECK (id = 1),
+	catalog_hash  TEXT NOT NULL,
+	evidence_head TEXT NOT NULL,
+	evidence_rows INTEGER NOT NULL,
+	log_head      TEXT NOT NULL,
+	log_rows      INTEGER NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the version a database has after Open or Create.
@@ -114,6 +144,11 @@ func (d *DB) migrate(ctx context.Context) error {
 		if _, err := tx.ExecContext(ctx, migrations[i]); err != nil {
 			return fmt.Errorf("migrate %s to version %d: %w", d.path, i+1, err)
 		}
+	}
+	// The rows a database brings from before the ledger are sealed as they
+	// are: from here on, editing or deleting any of them shows.
+	if err := seal(ctx, tx, 0, 0); err != nil {
+		return fmt.Errorf("migrate %s: seal the ledger: %w", d.path, err)
 	}
 	if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", len(migrations))); err != nil {
 		return fmt.Errorf("migrate %s: %w", d.path, err)

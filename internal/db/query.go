@@ -80,7 +80,7 @@ type ItemFilter struct {
 	IDs []int
 }
 
-const itemColumns = `id, batch_id, slice, go_file, go_symbol, go_line_start, go_line_end, target_file, target_symbol, status, reason`
+const itemColumns = `id, batch_id, slice, go_file, go_symbol, go_line_start, go_line_end, target_file, target_symbol, status, reason, map_reason`
 
 // Items returns the items of one kind matching f, in ID order.
 func (d *DB) Items(ctx context.Context, kind ItemKind, f ItemFilter) ([]Item, error) {
@@ -125,7 +125,7 @@ func loadItems(ctx context.Context, q querier, kind ItemKind, f ItemFilter) ([]I
 	for rows.Next() {
 		it := Item{Kind: kind}
 		if err := rows.Scan(&it.ID, &it.BatchID, &it.Slice, &it.GoFile, &it.GoSymbol, &it.GoLineStart, &it.GoLineEnd,
-			&it.TargetFile, &it.TargetSymbol, &it.Status, &it.Reason); err != nil {
+			&it.TargetFile, &it.TargetSymbol, &it.Status, &it.Reason, &it.MapReason); err != nil {
 			return nil, err
 		}
 		out = append(out, it)
@@ -215,14 +215,22 @@ func (d *DB) logRows(ctx context.Context, where string, args ...any) ([]LogEntry
 }
 
 // SetTarget records where an item lives in this repository. Mapping is not a
-// status change, so it is not logged and no promotion rule applies.
+// status change, so it is not logged and no promotion rule applies; the
+// audit asks a reason of a target named otherwise than its reference symbol
+// (SetTargetWithReason).
 func (d *DB) SetTarget(ctx context.Context, kind ItemKind, id int, file, symbol string) error {
+	return d.SetTargetWithReason(ctx, kind, id, file, symbol, "")
+}
+
+// SetTargetWithReason is SetTarget recording why the target's name differs
+// from the reference symbol (empty when it does not).
+func (d *DB) SetTargetWithReason(ctx context.Context, kind ItemKind, id int, file, symbol, reason string) error {
 	table, err := kind.table()
 	if err != nil {
 		return err
 	}
 	return d.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET target_file = ?, target_symbol = ? WHERE id = ?`, file, symbol, id)
+		res, err := tx.ExecContext(ctx, `UPDATE `+table+` SET target_file = ?, target_symbol = ?, map_reason = ? WHERE id = ?`, file, symbol, reason, id)
 		if err != nil {
 			return err
 		}

@@ -1,6 +1,9 @@
 package db
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // EvidenceOf returns every evidence row of one item or batch, oldest first:
 // a batch's checkpoints, an item's gate runs.
@@ -24,4 +27,28 @@ func queryEvidence(ctx context.Context, q querier, query string, args ...any) ([
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// EvidenceRow returns one evidence row by ID; a *BadInputError if none.
+func (d *DB) EvidenceRow(ctx context.Context, id int64) (Evidence, error) {
+	evs, err := queryEvidence(ctx, d.sql, `SELECT `+evidenceColumns+` FROM evidence WHERE id = ?`, id)
+	if err != nil {
+		return Evidence{}, err
+	}
+	if len(evs) == 0 {
+		return Evidence{}, &BadInputError{Msg: fmt.Sprintf("no evidence row %d", id)}
+	}
+	return evs[0], nil
+}
+
+// LogRow returns one status_log row by ID; a *BadInputError if none.
+func (d *DB) LogRow(ctx context.Context, id int64) (LogEntry, error) {
+	rows, err := d.logRows(ctx, `WHERE id = ?`, id)
+	if err != nil {
+		return LogEntry{}, err
+	}
+	if len(rows) == 0 {
+		return LogEntry{}, &BadInputError{Msg: fmt.Sprintf("no status log row %d", id)}
+	}
+	return rows[0], nil
 }

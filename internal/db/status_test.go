@@ -197,7 +197,7 @@ func TestStatusCountsAndReady(t *testing.T) {
 // The promotion policy follows the gates verify runs: a feature is complete
 // on dependency, stub and build; verified also on coverage (its test
 // evidence); an opt-in mutation run on the current code must have passed.
-func TestVerifiedNeedsCoverageAndHonoursMutation(t *testing.T) {
+func TestVerifiedNeedsCoverageAndMutation(t *testing.T) {
 	d := newDB(t)
 	ctx := context.Background()
 	root := mapped(t, d, 2599)
@@ -228,23 +228,24 @@ func TestVerifiedNeedsCoverageAndHonoursMutation(t *testing.T) {
 	if err := move(StatusComplete); err != nil {
 		t.Fatalf("complete on dependency, stub and build: %v", err)
 	}
-	refusedWith(move(StatusVerified), "gates dependency,stub,build,coverage; none recorded for: 2599")
+	refusedWith(move(StatusVerified), "gates dependency,stub,build,coverage,mutation; none recorded for: 2599")
 	record(GateCoverage, true)
+	refusedWith(move(StatusVerified), "gates dependency,stub,build,coverage,mutation; none recorded for: 2599")
 	record(GateMutation, false)
-	refusedWith(move(StatusVerified), "opt-in gate (mutation) run on the current code to have passed; it failed for: 2599")
+	refusedWith(move(StatusVerified), "latest run failed for: 2599")
 
-	// A failing mutation run on older code judged other code: once the
-	// required gates pass again on the new code, it no longer holds the
-	// feature back.
+	// Mutation evidence on older code judged other code: it must be taken
+	// again on the new code.
 	if err := os.WriteFile(filepath.Join(root, "raftport", "more.go"), []byte("package raftport\n\nfunc more() {}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	refusedWith(move(StatusVerified), "code changed since it was recorded for: 2599")
 	for _, g := range []Gate{GateDependency, GateStub, GateBuild, GateCoverage} {
 		record(g, true)
 	}
+	refusedWith(move(StatusVerified), "latest run failed for: 2599")
+	record(GateMutation, true)
 	if err := move(StatusVerified); err != nil {
-		t.Fatalf("verified with stale mutation evidence only: %v", err)
+		t.Fatalf("verified with every gate passing on the current code: %v", err)
 	}
 	it, err := d.Item(ctx, KindFeature, 2599)
 	if err != nil || it.Status != StatusVerified {
@@ -254,7 +255,7 @@ func TestVerifiedNeedsCoverageAndHonoursMutation(t *testing.T) {
 
 func TestTestsVerifiedOnTheirOwnRun(t *testing.T) {
 	got := RequiredGates(KindTest, StatusVerified)
-	want := []Gate{GateDependency, GateStub, GateBuild, GateTest}
+	want := []Gate{GateDependency, GateStub, GateBuild, GateTest, GateMutation}
 	if !slices.Equal(got, want) {
 		t.Fatalf("RequiredGates(test, verified) = %v, want %v", got, want)
 	}

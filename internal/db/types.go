@@ -92,31 +92,27 @@ var Gates = []Gate{GateDependency, GateStub, GateBuild, GateTest, GateCoverage, 
 // worked on (dependency), is no placeholder (stub) and builds (build);
 // verified asks for the proof that tests exercise it. For a test that is its
 // own passing run (test); for a feature it is coverage, which is a passing
-// run of the whole suite in which the feature's statements ran, so it is the
-// feature's test evidence. See OptionalGates for mutation.
+// run of the claiming tests in which enough of the feature's statements ran.
 func RequiredGates(kind ItemKind, to Status) []Gate {
 	base := []Gate{GateDependency, GateStub, GateBuild}
 	switch to {
 	case StatusComplete:
 		return base
 	case StatusVerified:
+		// Mutation is the test of the tests: a feature needs its kill rate
+		// at the threshold, a test to have killed a mutant.
 		if kind == KindTest {
-			return append(base, GateTest)
+			return append(base, GateTest, GateMutation)
 		}
-		return append(base, GateCoverage)
+		return append(base, GateCoverage, GateMutation)
 	}
 	return nil
 }
 
 // OptionalGates are opt-in gates: an item is not held back for lacking their
 // evidence, but once such evidence was taken on the current code it must have
-// passed. Mutation testing is slow and opt-in (verify --mutants N), yet a
-// surviving mutant on the code being promoted is a finding that must not be
-// ignored. Evidence taken on older code judged other code and does not count.
+// passed. None at present: mutation, once opt-in, is required for verified.
 func OptionalGates(kind ItemKind, to Status) []Gate {
-	if kind == KindFeature && to == StatusVerified {
-		return []Gate{GateMutation}
-	}
 	return nil
 }
 
@@ -146,6 +142,8 @@ type Item struct {
 	TargetSymbol string   `json:"target_symbol"`
 	Status       Status   `json:"status"`
 	Reason       string   `json:"reason"`
+	// MapReason says why the target is named otherwise than GoSymbol.
+	MapReason string `json:"map_reason,omitempty"`
 }
 
 // LogEntry is one row of status_log.

@@ -7,69 +7,81 @@ import (
 	"time"
 )
 
-func TestCoverageGate(t *testing.T) {
-	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"},
-		Items: []Item{featAdd, featSign, featIsPositive, featTriple, testAdd}}
+var (
+	refSign     = TestRef{Dir: "calctest", Name: "TestSign"}
+	refAdd      = TestRef{Dir: "calctest", Name: "TestAdd"}
+	refSubtests = TestRef{Dir: "calctest", Name: "TestInSubtests"}
+	refUnmapped = TestRef{Dir: "calctest", Name: "TestTripleUnmapped"}
+)
+
+func coverageOf(t *testing.T, in *Input) map[ItemKey]Result {
+	t.Helper()
+	in.CacheDir, in.memo = t.TempDir(), nil
 	rs, err := Coverage{}.Run(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := byItem(t, rs)
-	if len(got) != 4 {
-		t.Fatalf("want 4 feature results, got %d", len(got))
+	return byItem(t, rs)
+}
+
+// Only the tests that claim a feature count: the run's mapped tests (or
+// Input.ClaimTests) and the end-to-end tests. TestTripleUnmapped runs
+// Triple but claims nothing.
+func TestCoverageCountsOnlyClaimingTests(t *testing.T) {
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, TargetPackages: []string{"./calc"},
+		Items: []Item{featAdd, featSign, featTriple, testAdd}}
+	got := coverageOf(t, in)
+	if len(got) != 3 {
+		t.Fatalf("want 3 feature results, got %d", len(got))
 	}
 	expect(t, got, featAdd, true, "", 0)
+	expect(t, got, featSign, false, "0/5 statements", 0)
+	expect(t, got, featTriple, false, "0/1 statements", 0)
+	if r := got[ItemKey{KindFeature, featAdd.ID}]; r.Coverage != 1 || r.Detail["min_coverage"] != DefaultMinCoverage {
+		t.Errorf("Add: coverage %v, detail %v", r.Coverage, r.Detail)
+	}
+
+	in = &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, TargetPackages: []string{"./calc"},
+		Items: []Item{featSign, featTriple}, ClaimTests: map[int][]TestRef{0: {refSign, refAdd}}}
+	got = coverageOf(t, in)
 	expect(t, got, featSign, true, "", 0)
-	expect(t, got, featIsPositive, true, "", 0)
-	expect(t, got, featTriple, false, "none of 1 statement covered", 0)
-	for _, c := range []struct {
-		it   Item
-		want float64
-	}{{featAdd, 1}, {featSign, 1}, {featTriple, 0}} {
-		if r := got[ItemKey{KindFeature, c.it.ID}]; r.Coverage != c.want {
-			t.Errorf("%s coverage %v, want %v", c.it.TargetSymbol, r.Coverage, c.want)
-		}
-	}
-	if d := got[ItemKey{KindFeature, featSign.ID}].Detail; d["statements"] != 5 {
-		t.Errorf("Sign has 5 statements, detail says %v", d)
+	expect(t, got, featTriple, false, "0/1 statements", 0)
+	in.ClaimTests[0] = append(in.ClaimTests[0], refUnmapped)
+	expect(t, coverageOf(t, in), featTriple, true, "", 0)
+}
+
+// A feature needs the stated fraction of its statements run: TestInSubtests
+// runs 2 of Sign's 5.
+func TestCoverageMinimumFraction(t *testing.T) {
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, TargetPackages: []string{"./calc"},
+		Items: []Item{featSign}, ClaimTests: map[int][]TestRef{0: {refSubtests}}}
+	expect(t, coverageOf(t, in), featSign, false, "2/5 statements (40%) run by 1 test claiming it; minimum 50%", 0)
+	in.MinCoverage = 0.4
+	got := coverageOf(t, in)
+	expect(t, got, featSign, true, "", 0)
+	if d := got[ItemKey{KindFeature, featSign.ID}].Detail; d["min_coverage"] != 0.4 || d["statements"] != 5 {
+		t.Errorf("detail %v", d)
 	}
 }
 
-// Coverage needs a passing run: a failing suite refuses every feature.
-func TestCoverageGateNeedsPassingRun(t *testing.T) {
-	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./failing"}, TargetPackages: []string{"./calc"},
-		Items: []Item{featAdd}}
-	rs, err := Coverage{}.Run(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := byItem(t, rs)
-	expect(t, got, featAdd, false, "", 0)
-	r := got[ItemKey{KindFeature, featAdd.ID}]
-	if !containsFold(r.Summary, "needs a passing run") || r.ExitCode == 0 {
-		t.Fatalf("summary %q exit %d", r.Summary, r.ExitCode)
-	}
-	if !findingsContain(r.Findings, "--- FAIL: TestFailing") || !findingsContain(r.Findings, "planted failure") {
-		t.Fatalf("findings do not name the failing test and its message: %v", r.Findings)
+// End-to-end tests count for every feature without a mapping.
+func TestCoverageFromEndToEndTests(t *testing.T) {
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest", "./e2e"}, TargetPackages: []string{"./calc"},
+		Items: []Item{featTriple}, ClaimTests: map[int][]TestRef{0: {refAdd}}}
+	got := coverageOf(t, in)
+	expect(t, got, featTriple, true, "", 0)
+	if by := got[ItemKey{KindFeature, featTriple.ID}].Detail["covering_tests"]; !strings.Contains(strings.Join(by.([]string), ","), "TestE2ETriple") {
+		t.Errorf("covering tests %v", by)
 	}
 }
 
-// A hung suite is reported as a timeout naming the test that was running,
-// not as a bare failed exit.
-func TestCoverageGateNamesHungTest(t *testing.T) {
-	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./hanging"}, TargetPackages: []string{"./calc"},
-		Items: []Item{featAdd}, CommandTimeout: 3 * time.Second}
-	rs, err := Coverage{}.Run(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := byItem(t, rs)[ItemKey{KindFeature, featAdd.ID}]
-	if r.Passed || !containsFold(r.Summary, "timed out after 3s") {
-		t.Fatalf("passed=%v summary %q", r.Passed, r.Summary)
-	}
-	if !findingsContain(r.Findings, "still running: TestHangs") {
-		t.Fatalf("findings do not name the hung test: %v", r.Findings)
-	}
+// A claiming test that fails, or hangs, counts for nothing and is named.
+func TestCoverageIgnoresFailingClaims(t *testing.T) {
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./failing", "./hanging"}, TargetPackages: []string{"./calc"},
+		Items: []Item{featAdd}, CommandTimeout: 3 * time.Second,
+		ClaimTests: map[int][]TestRef{0: {{Dir: "failing", Name: "TestFailing"}, {Dir: "hanging", Name: "TestHangs"}}}}
+	got := coverageOf(t, in)
+	expect(t, got, featAdd, false, "claiming tests that failed, not counted: TestFailing, TestHangs", 0)
 }
 
 func findingsContain(fs []Finding, sub string) bool {

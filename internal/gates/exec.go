@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -30,9 +31,18 @@ func goCmd(ctx context.Context, dir string, timeout time.Duration, args ...strin
 
 // goCmdEnv is goCmd with extra environment variables.
 func goCmdEnv(ctx context.Context, dir string, timeout time.Duration, env []string, args ...string) (run, error) {
+	return runProgram(ctx, "go", dir, timeout, env, args...)
+}
+
+// runBinary runs a built test binary in dir (its package directory).
+func runBinary(ctx context.Context, bin, dir string, timeout time.Duration, args ...string) (run, error) {
+	return runProgram(ctx, bin, dir, timeout, nil, args...)
+}
+
+func runProgram(ctx context.Context, prog, dir string, timeout time.Duration, env []string, args ...string) (run, error) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	cmd := exec.CommandContext(cctx, "go", args...)
+	cmd := exec.CommandContext(cctx, prog, args...)
 	cmd.Dir = dir
 	// The fixture and the port are their own modules; a go.work above them
 	// must not pull them into a workspace.
@@ -46,7 +56,7 @@ func goCmdEnv(ctx context.Context, dir string, timeout time.Duration, env []stri
 	start := time.Now()
 	err := cmd.Run()
 	r := run{
-		Command:  "go " + strings.Join(args, " "),
+		Command:  filepath.Base(prog) + " " + strings.Join(args, " "),
 		Stdout:   stdout.Bytes(),
 		Stderr:   stderr.Bytes(),
 		Duration: time.Since(start),

@@ -38,6 +38,7 @@ import (
 	"io"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -137,13 +138,40 @@ type Input struct {
 	ScanDirs []string
 
 	// Mutation gate.
-	Mutants       int           // per feature; 0 disables the gate
-	MutantTimeout time.Duration // per mutant test run; default 2 minutes
-	MutationRun   string        // optional -run pattern for mutant runs
+	Mutants int // per feature; 0 disables the gate
+	// MutantTimeout bounds one mutant's test runs together, and each one
+	// (which gets twice its unmutated time plus 5s, at most this);
+	// default 2 minutes.
+	MutantTimeout time.Duration
+	// MutationFeatures are features mutated only so that the run's test
+	// items can show they kill something (no result is given for them):
+	// in a run of tests alone, the features of their batches.
+	MutationFeatures []Item
+	// MaxTestsPerMutant bounds the covering tests a mutant runs against
+	// before it counts as a survivor (fastest first); default 5.
+	MaxTestsPerMutant int
 	// MinKillRate is the kill rate a feature needs to pass the mutation
-	// gate; 0 means 1: every valid mutant must be killed. Survivors are
-	// reported as findings either way.
+	// gate; 0 means DefaultMinKillRate. Survivors are reported as findings
+	// either way.
 	MinKillRate float64
+
+	// Coverage and mutation: which tests count. ClaimTests lists, per batch,
+	// the mapped tests of the batch and of the batches it depends on; nil
+	// means the run's test items. Tests matching EndToEnd (default
+	// DefaultEndToEnd) count for every feature.
+	ClaimTests map[int][]TestRef
+	EndToEnd   *regexp.Regexp
+	// MinCoverage is the fraction of a feature's statements its claiming
+	// tests must run; 0 means DefaultMinCoverage.
+	MinCoverage float64
+	// Excused maps a feature ID to the mutants (by key) recorded as
+	// equivalent, each with its reason; they leave the kill rate's count.
+	Excused map[int]map[string]string
+	// Parallel is how many test processes and mutant builds run at once;
+	// default 2. CacheDir holds per-test coverage and mutant outcomes keyed
+	// by the tree's hash (default $PORTTRACK_CACHE or the user cache dir).
+	Parallel int
+	CacheDir string
 
 	// CommandTimeout bounds each go command of the build, test and coverage
 	// gates; default 10 minutes.
@@ -151,7 +179,18 @@ type Input struct {
 
 	// Progress receives one plain line per step; nil discards.
 	Progress io.Writer
+
+	memo *perTestMemo
 }
+
+// The thresholds the README states.
+const (
+	// DefaultMinKillRate is the kill rate a feature's mutants must reach.
+	DefaultMinKillRate = 0.8
+	// DefaultMinCoverage is the fraction of a feature's statements that the
+	// tests claiming it (mapped and end-to-end) must run.
+	DefaultMinCoverage = 0.5
+)
 
 // Gate is one verification gate.
 type Gate interface {

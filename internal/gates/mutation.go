@@ -1,25 +1,41 @@
 package gates
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
-// Mutation is the opt-in gate that tests the tests: for each feature it
-// applies up to Input.Mutants small changes to the body (see mutants.go),
-// one at a time, through the go command's -overlay (the repo is never
-// written), and reruns the test packages. A mutant that still passes has
-// survived; one that does not compile is discarded; one whose run times out
-// counts as killed (the tests did not pass). A feature passes when no mutant
-// survives, or its kill rate reaches Input.MinKillRate when that is set; its
-// kill rate is killed / (killed + survived), and is 0 with
-// Detail["mutants"] == 0 when the body offers no valid mutant.
+// Mutation tests the tests. For each feature it applies up to Input.Mutants
+// small changes to the body (see mutants.go), one at a time, and runs
+// against each the claiming tests that cover the changed line (per-test
+// coverage, pertest.go), fastest first (at most Input.MaxTestsPerMutant,
+// default 5), each in its own process, without -race. The repo is never
+// written: the mutants reach the compiler through `go test -c -overlay`, all
+// of a run's mutants in one build (a mutant schema: each is switched on
+// alone by the PORTTRACK_MUTANT environment variable, see schemaText),
+// since one link of the test binary per mutant would cost more CPU than
+// every test run together. The first failing test kills the mutant; a test that
+// has killed nothing yet also runs against it (at most creditRuns more), so
+// that every test gets its chance to show it can fail. A mutant that no
+// claiming test covers survives without a run; one that does not compile
+// is discarded; one whose test times out is killed.
+//
+// The kill matrix (Detail["matrix"]) records each mutant, its outcome and
+// the tests that killed it. A feature passes when its kill rate, killed /
+// (killed + survived) with mutants excused as equivalent left out, reaches
+// Input.MinKillRate (DefaultMinKillRate). A test item of the run passes
+// when it killed at least one mutant: that is what "can fail" means.
+//
+// Outcomes are cached by the tree hash, the mutant and the tests it ran
+// against, so a rerun on unchanged code runs nothing.
 type Mutation struct{}
 
 func (Mutation) Name() string { return GateMutation }
@@ -31,122 +47,524 @@ func (in *Input) mutantTimeout() time.Duration {
 	return 2 * time.Minute
 }
 
-// mutantOutcome classifies one run of the test packages.
-type mutantOutcome int
+func (in *Input) minKillRate() float64 {
+	if in.MinKillRate > 0 {
+		return in.MinKillRate
+	}
+	return DefaultMinKillRate
+}
+
+// creditRuns bounds the extra runs of a killed mutant against tests that
+// have killed nothing yet.
+const creditRuns = 2
+
+// mutantOutcome classifies one mutant.
+type mutantOutcome string
 
 const (
-	mutantSurvived mutantOutcome = iota
-	mutantKilled
-	mutantTimedOut
-	mutantInvalid
+	mutantSurvived  mutantOutcome = "survived"
+	mutantUncovered mutantOutcome = "survived (no claiming test covers it)"
+	mutantKilled    mutantOutcome = "killed"
+	mutantTimedOut  mutantOutcome = "killed (timeout)"
+	mutantInvalid   mutantOutcome = "discarded (does not compile)"
 )
+
+// MatrixRow is one mutant of the kill matrix.
+type MatrixRow struct {
+	Key      string        `json:"mutant"`
+	Line     int           `json:"line"`
+	Outcome  mutantOutcome `json:"outcome"`
+	KilledBy []string      `json:"killed_by,omitempty"`
+	Ran      []string      `json:"ran,omitempty"`
+	Excused  string        `json:"excused,omitempty"`
+	Millis   int64         `json:"ms"`
+	Cached   bool          `json:"cached,omitempty"`
+}
+
+type mutantJob struct {
+	id      int // its switch in the schema, from 1
+	pkg     string
+	endLine int
+	it      Item
+	m       mutant
+	key     string
+	src     []byte
+	tests   []*testRun
+	cacheID string
+	row     *MatrixRow
+}
 
 func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 	features := in.itemsOf(KindFeature)
-	if in.Mutants <= 0 || len(features) == 0 {
+	if in.Mutants <= 0 || len(features) == 0 && len(in.itemsOf(KindTest)) == 0 {
 		return nil, nil
 	}
-	if len(in.testPackages()) == 0 {
-		return nil, errNoTestPackages
+	pt, err := in.measurePerTest(ctx)
+	if err != nil {
+		return nil, err
 	}
+	tree, err := treeHash(in.root())
+	if err != nil {
+		return nil, err
+	}
+	cache := loadMutantCache(in.cacheDir(), tree)
 	tmp, err := os.MkdirTemp("", "porttrack-mutants-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
 
-	// Without a passing baseline every mutant would look killed.
-	in.progressf("mutation: baseline run of %s", strings.Join(in.testPackages(), " "))
-	base, cmd, err := runMutant(ctx, in, "")
+	start := time.Now()
+	var jobs []*mutantJob
+	perFeature := map[int][]*mutantJob{}
+	problems := map[int]string{}
+	mutated := append([]Item(nil), features...)
+	for _, it := range in.MutationFeatures {
+		if !slices.ContainsFunc(mutated, func(f Item) bool { return f.ID == it.ID }) {
+			mutated = append(mutated, it)
+		}
+	}
+	for _, it := range mutated {
+		p, err := parseFile(in.abs(it.TargetFile), it.TargetFile)
+		if err != nil {
+			problems[it.ID] = "cannot parse target file: " + err.Error()
+			continue
+		}
+		sym, _ := parseSymbol(it.TargetSymbol)
+		fd, _ := findFunc(p.file, sym)
+		if fd == nil {
+			problems[it.ID] = fmt.Sprintf("target symbol %s not found", it.TargetSymbol)
+			continue
+		}
+		claims := in.claims(pt, it.Batch)
+		for _, m := range keyed(pickMutants(mutantsOf(p, fd), in.Mutants)) {
+			pos := p.fset.Position(p.fset.File(fd.Pos()).Pos(m.start))
+			j := &mutantJob{it: it, m: m.mutant, key: m.key, src: p.src, pkg: p.file.Name.Name,
+				endLine: p.fset.Position(p.fset.File(fd.Pos()).Pos(m.end)).Line,
+				tests:   pt.covering(claims, it.TargetFile, pos.Line, pos.Column),
+				row:     &MatrixRow{Key: m.key, Line: m.line}}
+			var names []string
+			for _, t := range j.tests {
+				names = append(names, t.Ref.String())
+			}
+			j.cacheID = shortHash(strings.Join(append([]string{"mutant-v2", tree, it.TargetFile,
+				fmt.Sprint(m.kind, m.start, m.end, m.to)}, names...), "\n"))
+			jobs = append(jobs, j)
+			perFeature[it.ID] = append(perFeature[it.ID], j)
+		}
+	}
+
+	kills := map[string]int{} // test ref -> mutants killed
+	hits := 0
+	var todo []*mutantJob
+	for i, j := range jobs {
+		j.id = i + 1
+		if c, ok := cache.get(j.cacheID); ok {
+			*j.row = c
+			j.row.Key, j.row.Line, j.row.Cached = j.key, j.m.line, true
+			for _, k := range c.KilledBy {
+				kills[k]++
+			}
+			hits++
+			continue
+		}
+		if len(j.tests) == 0 {
+			j.row.Outcome = mutantUncovered
+			cache.put(j.cacheID, *j.row)
+			continue
+		}
+		todo = append(todo, j)
+	}
+	in.progressf("mutation: %s of %s (%d from the cache), %d at a time", plural(len(jobs), "mutant"), plural(len(features), "feature"), hits, in.parallel())
+	buildStart := time.Now()
+	bins, err := buildSchema(ctx, in, todo, tmp)
 	if err != nil {
 		return nil, err
 	}
-	if base != mutantSurvived {
-		r := Result{Gate: GateMutation, Kind: KindFeature, Command: cmd,
-			Summary: "the unmutated test run does not pass; mutants cannot be judged"}
-		return forFeatures(features, r), nil
-	}
-
-	res := make([]Result, 0, len(features))
-	for _, it := range features {
-		r, err := mutateFeature(ctx, in, it, tmp)
-		if err != nil {
-			return nil, err
+	buildTime := time.Since(buildStart)
+	var mu sync.Mutex
+	var firstErr error
+	var runTime time.Duration
+	done := 0
+	parallelDo(in.parallel(), len(todo), func(i int) {
+		j := todo[i]
+		if j.row.Outcome == mutantInvalid {
+			mu.Lock()
+			cache.put(j.cacheID, *j.row)
+			mu.Unlock()
+			return
 		}
+		t0 := time.Now()
+		err := runMutantJob(ctx, in, j, bins, kills, &mu)
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			return
+		}
+		j.row.Millis = time.Since(t0).Milliseconds()
+		runTime += time.Since(t0)
+		cache.put(j.cacheID, *j.row)
+		in.progressf("mutation: %d/%d %s %d: %s: %s", done, len(todo), j.it.Kind, j.it.ID, j.key, j.row.Outcome)
+	})
+	built := len(bins)
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	cache.save()
+	elapsed := time.Since(start)
+	in.progressf("mutation: %s in %s wall (%d built, build %s, test runs %s, %d from the cache)",
+		plural(len(jobs), "mutant"), elapsed.Round(time.Second), built, buildTime.Round(time.Second), runTime.Round(time.Second), hits)
+	figures := map[string]any{"mutants": len(jobs), "wall_ms": elapsed.Milliseconds(), "built": built,
+		"build_ms": buildTime.Milliseconds(), "run_ms": runTime.Milliseconds(), "cache_hits": hits, "parallel": in.parallel()}
+
+	var res []Result
+	for _, it := range features {
+		if msg, ok := problems[it.ID]; ok {
+			res = append(res, Result{Gate: GateMutation, Kind: KindFeature, ItemID: it.ID, Summary: msg,
+				Findings: []Finding{{File: it.TargetFile, Message: msg}}})
+			continue
+		}
+		res = append(res, featureVerdict(in, it, perFeature[it.ID], figures))
+	}
+	for _, it := range in.itemsOf(KindTest) {
+		ref := testRefOf(it)
+		r := Result{Gate: GateMutation, Kind: KindTest, ItemID: it.ID, Command: "mutation kill matrix"}
+		var killed []string
+		ranAgainst := 0
+		for _, j := range jobs {
+			if containsString(j.row.KilledBy, ref.String()) {
+				killed = append(killed, fmt.Sprintf("%s %d: %s", j.it.Kind, j.it.ID, j.key))
+			}
+			if containsString(j.row.Ran, ref.String()) {
+				ranAgainst++
+			}
+		}
+		r.Passed = len(killed) > 0
+		if r.Passed {
+			r.Summary = fmt.Sprintf("killed %s (ran against %d)", plural(len(killed), "mutant"), ranAgainst)
+		} else {
+			r.Summary = fmt.Sprintf("killed no mutant (ran against %d): nothing shows it can fail", ranAgainst)
+			r.Findings = []Finding{{File: it.TargetFile, Message: r.Summary}}
+		}
+		r.Detail = map[string]any{"killed": killed, "ran_against": ranAgainst}
 		res = append(res, r)
 	}
 	return res, nil
 }
 
-func mutateFeature(ctx context.Context, in *Input, it Item, tmp string) (Result, error) {
-	r := Result{Gate: GateMutation, Kind: KindFeature, ItemID: it.ID}
-	p, err := parseFile(in.abs(it.TargetFile), it.TargetFile)
-	if err != nil {
-		r.Summary = "cannot parse target file: " + err.Error()
-		return r, nil
-	}
-	sym, _ := parseSymbol(it.TargetSymbol)
-	fd, _ := findFunc(p.file, sym)
-	if fd == nil {
-		r.Summary = fmt.Sprintf("target symbol %s not found", it.TargetSymbol)
-		return r, nil
-	}
-	start := time.Now()
-	var killed, survived, invalid, timeouts int
-	var cmd string
-	ms := pickMutants(mutantsOf(p, fd), in.Mutants)
-	for i, m := range ms {
-		dir := filepath.Join(tmp, fmt.Sprintf("f%d-m%d", it.ID, i))
-		overlay, err := writeOverlay(dir, in.abs(it.TargetFile), m.apply(p.src))
-		if err != nil {
-			return r, err
-		}
-		outcome, c, err := runMutant(ctx, in, overlay)
-		if err != nil {
-			return r, err
-		}
-		cmd = c
-		verdict := map[mutantOutcome]string{mutantSurvived: "survived", mutantKilled: "killed",
-			mutantTimedOut: "killed (timeout)", mutantInvalid: "does not compile, discarded"}[outcome]
-		in.progressf("mutation: %s %d mutant %d/%d %s: %s", it.Kind, it.ID, i+1, len(ms), m.desc, verdict)
-		switch outcome {
-		case mutantSurvived:
-			survived++
-			r.Findings = append(r.Findings, Finding{File: it.TargetFile, Line: m.line, Message: "mutant survived: " + m.desc})
-		case mutantKilled:
+func featureVerdict(in *Input, it Item, jobs []*mutantJob, figures map[string]any) Result {
+	r := Result{Gate: GateMutation, Kind: KindFeature, ItemID: it.ID, Command: "mutation kill matrix"}
+	var killed, survived, invalid, excused, timeouts int
+	matrix := make([]MatrixRow, 0, len(jobs))
+	var dur time.Duration
+	for _, j := range jobs {
+		row := *j.row
+		dur += time.Duration(row.Millis) * time.Millisecond
+		switch row.Outcome {
+		case mutantKilled, mutantTimedOut:
 			killed++
-		case mutantTimedOut:
-			killed++
-			timeouts++
+			if row.Outcome == mutantTimedOut {
+				timeouts++
+			}
 		case mutantInvalid:
 			invalid++
+		default:
+			if reason, ok := in.Excused[it.ID][j.key]; ok {
+				row.Excused = reason
+				excused++
+				break
+			}
+			survived++
+			r.Findings = append(r.Findings, Finding{File: it.TargetFile, Line: row.Line, Message: "mutant " + string(row.Outcome) + ": " + j.m.desc})
 		}
+		matrix = append(matrix, row)
 	}
-	r.Command, r.Duration = cmd, time.Since(start)
+	r.Duration = dur
 	valid := killed + survived
 	if valid > 0 {
 		r.KillRate = float64(killed) / float64(valid)
 	}
-	r.Passed = mutationPassed(survived, r.KillRate, in.MinKillRate)
-	r.Detail = map[string]any{"mutants": valid, "killed": killed, "survived": survived, "discarded": invalid, "timeouts": timeouts}
+	min := in.minKillRate()
+	r.Passed = valid == 0 || r.KillRate >= min
+	r.Detail = map[string]any{"mutants": valid, "killed": killed, "survived": survived, "discarded": invalid,
+		"excused": excused, "timeouts": timeouts, "min_kill_rate": min, "matrix": matrix, "run": figures}
 	switch {
-	case len(ms) == 0:
+	case len(jobs) == 0:
 		r.Summary = "no mutation site in the body"
 	case valid == 0:
-		r.Summary = fmt.Sprintf("all %s discarded (do not compile)", plural(len(ms), "mutant"))
+		r.Summary = fmt.Sprintf("no mutant to judge (%d discarded, %d excused)", invalid, excused)
 	default:
-		r.Summary = fmt.Sprintf("%d/%d mutants killed (%.0f%%), %d discarded", killed, valid, 100*r.KillRate, invalid)
+		r.Summary = fmt.Sprintf("%d/%d mutants killed (%.0f%%, minimum %.0f%%), %d discarded, %d excused", killed, valid, 100*r.KillRate, 100*min, invalid, excused)
 		if survived > 0 {
 			r.Summary += "; " + joinFindings(r.Findings, 2)
 		}
 	}
-	return r, nil
+	return r
 }
 
-// mutationPassed applies the pass rule: no survivor, or a kill rate at the
-// caller's threshold when one is set.
-func mutationPassed(survived int, killRate, minKillRate float64) bool {
-	return survived == 0 || minKillRate > 0 && killRate >= minKillRate
+// buildSchema writes every mutant of the jobs into copies of their files
+// (schemaText), adds the switch to each mutated package and builds one test
+// binary per test package through -overlay. A mutant the compiler refuses
+// (its line named in an error) is discarded and the build retried.
+func buildSchema(ctx context.Context, in *Input, jobs []*mutantJob, tmp string) (map[string]string, error) {
+	bins := map[string]string{}
+	if len(jobs) == 0 {
+		return bins, nil
+	}
+	for attempt := 0; attempt < 4; attempt++ {
+		dir := filepath.Join(tmp, fmt.Sprintf("schema%d", attempt))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		replace := map[string]string{}
+		byFile := map[string][]schemaMutant{}
+		srcOf := map[string][]byte{}
+		pkgOf := map[string]string{}
+		for _, j := range jobs {
+			if j.row.Outcome == mutantInvalid {
+				continue
+			}
+			byFile[j.it.TargetFile] = append(byFile[j.it.TargetFile], schemaMutant{j.m, j.id})
+			srcOf[j.it.TargetFile] = j.src
+			pkgOf[j.it.TargetFile] = j.pkg
+		}
+		n := 0
+		for file, ms := range byFile {
+			n++
+			copyPath := filepath.Join(dir, fmt.Sprintf("f%d", n), filepath.Base(file))
+			if err := os.MkdirAll(filepath.Dir(copyPath), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(copyPath, []byte(schemaText(srcOf[file], ms, 0, len(srcOf[file]))), 0o644); err != nil {
+				return nil, err
+			}
+			replace[in.abs(file)] = copyPath
+			sw := filepath.Join(in.abs(filepath.Dir(file)), "zz_porttrack_mutant_switch.go")
+			if _, ok := replace[sw]; !ok {
+				swPath := filepath.Join(dir, fmt.Sprintf("switch%d.go", n))
+				if err := os.WriteFile(swPath, []byte(schemaSwitch(pkgOf[file])), 0o644); err != nil {
+					return nil, err
+				}
+				replace[sw] = swPath
+			}
+		}
+		data, err := json.Marshal(map[string]map[string]string{"Replace": replace})
+		if err != nil {
+			return nil, err
+		}
+		overlay := filepath.Join(dir, "overlay.json")
+		if err := os.WriteFile(overlay, data, 0o644); err != nil {
+			return nil, err
+		}
+		modPath, err := modulePath(in.RepoDir)
+		if err != nil {
+			return nil, err
+		}
+		var mutatedPkgs []string
+		for file := range byFile {
+			if p := importPath(modPath, file); !containsString(mutatedPkgs, p) {
+				mutatedPkgs = append(mutatedPkgs, p)
+			}
+		}
+		dirs := map[string]bool{}
+		for _, j := range jobs {
+			for _, t := range j.tests {
+				dirs[t.Ref.Dir] = true
+			}
+		}
+		failed := false
+		for d := range dirs {
+			bin := filepath.Join(dir, strings.ReplaceAll(d, "/", "_")+".test")
+			in.progressf("mutation: building the mutant schema of %s for %s", plural(len(jobs), "mutant"), dirPattern(d))
+			// -e: every compile error of the mutated packages at once, so one
+			// retry discards every mutant the compiler refuses.
+			args := []string{"test", "-c", "-vet=off", "-ldflags=-s -w", "-overlay=" + overlay, "-o", bin}
+			for _, p := range mutatedPkgs {
+				args = append(args, "-gcflags="+p+"=-e")
+			}
+			out, err := goCmd(ctx, in.RepoDir, in.commandTimeout(), append(args, dirPattern(d))...)
+			if err != nil {
+				return nil, err
+			}
+			if out.ExitCode == 0 {
+				bins[d] = bin
+				continue
+			}
+			failed = true
+			if !discardRefused(jobs, out.Stderr) {
+				return nil, fmt.Errorf("mutation: the mutant schema does not build and no mutant is to blame: %s", strings.Join(tail(out.Stderr, 5), " | "))
+			}
+			break
+		}
+		if !failed {
+			return bins, nil
+		}
+	}
+	return nil, fmt.Errorf("mutation: the mutant schema still does not build after discarding the mutants the compiler named")
+}
+
+// discardRefused marks invalid the mutants on the lines the compiler
+// names; false if it names none of them.
+func discardRefused(jobs []*mutantJob, stderr []byte) bool {
+	any := false
+	for _, f := range compilerFindings(stderr) {
+		for _, j := range jobs {
+			if j.row.Outcome != mutantInvalid && filepath.Base(f.File) == filepath.Base(j.it.TargetFile) && f.Line >= j.m.line && f.Line <= j.endLine {
+				j.row.Outcome = mutantInvalid
+				any = true
+			}
+		}
+	}
+	return any
+}
+
+// runMutantJob runs the mutant's tests with it switched on and fills j.row.
+func runMutantJob(ctx context.Context, in *Input, j *mutantJob, bins map[string]string, kills map[string]int, mu *sync.Mutex) error {
+	j.row.Outcome = mutantSurvived
+	extra := 0
+	deadline := time.Now().Add(in.mutantTimeout())
+	env := []string{fmt.Sprintf("PORTTRACK_MUTANT=%d", j.id)}
+	for n, t := range j.tests {
+		ref := t.Ref.String()
+		if j.row.Outcome != mutantSurvived {
+			mu.Lock()
+			credit := kills[ref] == 0
+			mu.Unlock()
+			if !credit || extra >= creditRuns {
+				continue
+			}
+			extra++
+		} else if n >= in.maxTestsPerMutant() {
+			continue
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		timeout := min(2*t.Duration+5*time.Second, in.mutantTimeout())
+		out, err := runProgram(ctx, bins[t.Ref.Dir], in.abs(t.Ref.Dir), timeout+5*time.Second, env,
+			"-test.run=^"+regexp.QuoteMeta(t.Ref.Name)+"$", "-test.count=1", "-test.failfast", "-test.timeout="+timeout.String())
+		if err != nil {
+			return err
+		}
+		j.row.Ran = append(j.row.Ran, ref)
+		if out.ExitCode == 0 {
+			continue
+		}
+		if j.row.Outcome == mutantSurvived {
+			j.row.Outcome = mutantKilled
+			if out.TimedOut || strings.Contains(string(out.Stdout)+string(out.Stderr), "panic: test timed out after") {
+				j.row.Outcome = mutantTimedOut
+			}
+		}
+		j.row.KilledBy = append(j.row.KilledBy, ref)
+		mu.Lock()
+		kills[ref]++
+		mu.Unlock()
+	}
+	return nil
+}
+
+func (in *Input) maxTestsPerMutant() int {
+	if in.MaxTestsPerMutant > 0 {
+		return in.MaxTestsPerMutant
+	}
+	return 5
+}
+
+// keyedMutant is a mutant with its stable key: kind and description, and an
+// ordinal when the same description occurs twice in the body.
+type keyedMutant struct {
+	mutant
+	key string
+}
+
+func keyed(ms []mutant) []keyedMutant {
+	seen := map[string]int{}
+	out := make([]keyedMutant, 0, len(ms))
+	for _, m := range ms {
+		k := m.kind + ": " + m.desc
+		seen[k]++
+		if n := seen[k]; n > 1 {
+			k += fmt.Sprintf(" (#%d)", n)
+		}
+		out = append(out, keyedMutant{m, k})
+	}
+	return out
+}
+
+// MutantKeys lists the keys of the mutants the gate would try on a
+// function, for recording an equivalent mutant's excuse.
+func MutantKeys(repoDir, file, symbol string, n int) ([]string, error) {
+	in := &Input{RepoDir: repoDir}
+	p, err := parseFile(in.abs(file), file)
+	if err != nil {
+		return nil, err
+	}
+	sym, err := parseSymbol(symbol)
+	if err != nil {
+		return nil, err
+	}
+	fd, _ := findFunc(p.file, sym)
+	if fd == nil {
+		return nil, fmt.Errorf("target symbol %s not found in %s", symbol, file)
+	}
+	var keys []string
+	for _, m := range keyed(pickMutants(mutantsOf(p, fd), n)) {
+		keys = append(keys, m.key)
+	}
+	return keys, nil
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// mutantCache is the stored outcomes of one tree state's mutants.
+type mutantCache struct {
+	path    string
+	rows    map[string]MatrixRow
+	changed bool
+}
+
+func loadMutantCache(dir, tree string) *mutantCache {
+	c := &mutantCache{path: filepath.Join(dir, "mutants-"+tree[:24]+".json"), rows: map[string]MatrixRow{}}
+	if data, err := os.ReadFile(c.path); err == nil {
+		json.Unmarshal(data, &c.rows)
+	}
+	return c
+}
+
+func (c *mutantCache) get(id string) (MatrixRow, bool) {
+	r, ok := c.rows[id]
+	return r, ok
+}
+
+func (c *mutantCache) put(id string, r MatrixRow) {
+	r.Cached = false
+	c.rows[id] = r
+	c.changed = true
+}
+
+func (c *mutantCache) save() {
+	if !c.changed {
+		return
+	}
+	data, err := json.Marshal(c.rows)
+	if err != nil {
+		return
+	}
+	if os.MkdirAll(filepath.Dir(c.path), 0o755) == nil {
+		os.WriteFile(c.path, data, 0o644)
+	}
 }
 
 // writeOverlay writes the mutated source under dir, with the original's
@@ -168,43 +586,10 @@ func writeOverlay(dir, original string, src []byte) (string, error) {
 	return overlay, os.WriteFile(overlay, data, 0o644)
 }
 
-// runMutant runs the test packages, with the overlay when one is given.
-// Vet is off: a mutant that upsets vet but compiles is still a mutant.
-func runMutant(ctx context.Context, in *Input, overlay string) (mutantOutcome, string, error) {
-	args := []string{"test", "-json", "-count=1", "-vet=off", "-timeout=" + in.mutantTimeout().String()}
-	if overlay != "" {
-		args = append(args, "-overlay="+overlay)
+// dirPattern is the go command pattern of a repo-relative package directory.
+func dirPattern(dir string) string {
+	if dir == "." {
+		return "."
 	}
-	if in.MutationRun != "" {
-		args = append(args, "-run="+in.MutationRun)
-	}
-	args = append(args, in.testPackages()...)
-	out, err := goCmd(ctx, in.RepoDir, in.mutantTimeout()+30*time.Second, args...)
-	if err != nil {
-		return mutantKilled, out.Command, err
-	}
-	switch {
-	case out.TimedOut || bytes.Contains(out.Stdout, []byte("panic: test timed out after")):
-		return mutantTimedOut, out.Command, nil
-	case out.ExitCode == 0:
-		return mutantSurvived, out.Command, nil
-	case buildFailed(out.Stdout):
-		return mutantInvalid, out.Command, nil
-	}
-	return mutantKilled, out.Command, nil
-}
-
-// buildFailed reports whether the test2json stream shows a package that did
-// not compile.
-func buildFailed(stdout []byte) bool {
-	for _, l := range strings.Split(string(stdout), "\n") {
-		var ev struct {
-			Action      string
-			FailedBuild string
-		}
-		if json.Unmarshal([]byte(l), &ev) == nil && (ev.Action == "build-fail" || ev.FailedBuild != "") {
-			return true
-		}
-	}
-	return false
+	return "./" + dir
 }

@@ -9,41 +9,46 @@ import (
 	"time"
 )
 
-// Sign's tests kill every mutant; IsPositive's weak test lets the boundary
-// mutant n >= 0 survive.
-func TestMutationGate(t *testing.T) {
-	var progress strings.Builder
-	// A relative RepoDir: the overlay must still name the file the go
-	// command compiles, or every mutant would look like a survivor.
-	in := &Input{RepoDir: filepath.Join("testdata", "fixture"), TestPackages: []string{"./calctest"}, Mutants: 3,
-		MutantTimeout: time.Minute, Items: []Item{featSign, featIsPositive, testAdd}, Progress: &progress}
+func mutate(t *testing.T, in *Input) map[ItemKey]Result {
+	t.Helper()
 	rs, err := Mutation{}.Run(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := byItem(t, rs)
-	if len(got) != 2 {
-		t.Fatalf("want 2 feature results, got %d", len(got))
+	return byItem(t, rs)
+}
+
+// The kill matrix: Sign's tests kill every mutant, IsPositive's weak test
+// lets its one survive; a mapped test passes only if it killed a mutant.
+func TestMutationKillMatrix(t *testing.T) {
+	var progress strings.Builder
+	// A relative RepoDir: the overlay must still name the file the go
+	// command compiles, or every mutant would look like a survivor.
+	in := &Input{RepoDir: filepath.Join("testdata", "fixture"), TestPackages: []string{"./calctest"}, TargetPackages: []string{"./calc"},
+		Mutants: 3, MutantTimeout: time.Minute, CacheDir: t.TempDir(), Progress: &progress,
+		Items: []Item{featSign, featIsPositive, testSign, testWeak, testAdd}}
+	got := mutate(t, in)
+	if len(got) != 5 {
+		t.Fatalf("want 5 results, got %d", len(got))
 	}
 	expect(t, got, featSign, true, "", 0)
 	expect(t, got, featIsPositive, false, "mutant survived: `n > 0` -> `n >= 0`", 23)
+	expect(t, got, testSign, true, "", 0)
+	expect(t, got, testWeak, false, "killed no mutant", 0)
+	expect(t, got, testAdd, false, "killed no mutant (ran against 0)", 0)
 	sign, weak := got[ItemKey{KindFeature, featSign.ID}], got[ItemKey{KindFeature, featIsPositive.ID}]
 	if sign.KillRate != 1 || sign.Detail["mutants"] != 3 {
 		t.Errorf("Sign: kill rate %v, detail %v", sign.KillRate, sign.Detail)
 	}
-	if weak.KillRate != 0 || weak.Detail["survived"] != 2 {
+	for _, row := range sign.Detail["matrix"].([]MatrixRow) {
+		if row.Outcome != mutantKilled || !containsString(row.KilledBy, "calctest.TestSign") {
+			t.Errorf("Sign's mutant %s: %s by %v", row.Key, row.Outcome, row.KilledBy)
+		}
+	}
+	if weak.KillRate != 0 || weak.Detail["survived"] != 1 {
 		t.Errorf("IsPositive: kill rate %v, detail %v", weak.KillRate, weak.Detail)
 	}
-	// With a threshold of one half, Sign still passes and IsPositive (0%)
-	// still fails; the threshold does not hide survivors.
-	in.MinKillRate = 0.5
-	in.Items = []Item{featIsPositive}
-	rs, err = Mutation{}.Run(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, byItem(t, rs), featIsPositive, false, "mutant survived", 23)
-	if !strings.Contains(progress.String(), "mutant 1/3") {
+	if !strings.Contains(progress.String(), "mutation: 1/4 feature 2") {
 		t.Errorf("no progress lines: %q", progress.String())
 	}
 	// The repo itself is never written.
@@ -51,58 +56,61 @@ func TestMutationGate(t *testing.T) {
 	if err != nil || !strings.Contains(string(src), "return n > 0") {
 		t.Fatalf("fixture source changed: %v", err)
 	}
+
+	// The second run on the same tree takes every outcome from the cache.
+	in.memo = nil
+	again := mutate(t, in)[ItemKey{KindFeature, featSign.ID}]
+	if run := again.Detail["run"].(map[string]any); run["cache_hits"] != 4 || run["built"] != 0 {
+		t.Errorf("rerun: %v", run)
+	}
+}
+
+// An equivalent mutant leaves the count only with a recorded reason, which
+// the matrix shows.
+func TestMutationExcusedMutants(t *testing.T) {
+	keys, err := MutantKeys(fixtureDir(t), featIsPositive.TargetFile, featIsPositive.TargetSymbol, 3)
+	if err != nil || len(keys) != 1 {
+		t.Fatalf("keys %v, %v", keys, err)
+	}
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, TargetPackages: []string{"./calc"},
+		Mutants: 3, CacheDir: t.TempDir(), Items: []Item{featIsPositive, testWeak}}
+	got := mutate(t, in)
+	expect(t, got, featIsPositive, false, "mutant survived", 23)
+	in.Excused = map[int]map[string]string{featIsPositive.ID: {keys[0]: "planted: the boundary is never tested"}}
+	in.memo = nil
+	r := mutate(t, in)[ItemKey{KindFeature, featIsPositive.ID}]
+	if !r.Passed || r.Detail["excused"] != 1 {
+		t.Fatalf("passed %v, detail %v", r.Passed, r.Detail)
+	}
+	if rows := r.Detail["matrix"].([]MatrixRow); rows[0].Excused != "planted: the boundary is never tested" {
+		t.Errorf("matrix %+v", rows)
+	}
 }
 
 // Dropping i++ makes SumTo's loop endless: the per-mutant timeout ends the
 // run and the mutant counts as killed.
 func TestMutationGateTimeout(t *testing.T) {
 	sumTo := Item{Kind: KindFeature, ID: 8, TargetFile: "calc/calc.go", TargetSymbol: "SumTo"}
-	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, Mutants: 5,
-		MutationRun: "^TestSumTo$", MutantTimeout: 2 * time.Second, Items: []Item{sumTo}}
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./calctest"}, TargetPackages: []string{"./calc"},
+		Mutants: 5, MutantTimeout: 2 * time.Second, CacheDir: t.TempDir(), Items: []Item{sumTo},
+		ClaimTests: map[int][]TestRef{0: {{Dir: "calctest", Name: "TestSumTo"}}}}
 	start := time.Now()
-	rs, err := Mutation{}.Run(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := byItem(t, rs)[ItemKey{KindFeature, sumTo.ID}]
-	if !r.Passed || r.KillRate != 1 || r.Detail["timeouts"] != 1 || r.Detail["mutants"] != 5 {
+	r := mutate(t, in)[ItemKey{KindFeature, sumTo.ID}]
+	if !r.Passed || r.KillRate != 1 || r.Detail["timeouts"] != 2 || r.Detail["mutants"] != 4 {
 		t.Fatalf("passed %v, kill rate %v, detail %v, findings %v", r.Passed, r.KillRate, r.Detail, r.Findings)
-	}
-	if !strings.Contains(r.Command, "-run=^TestSumTo$") {
-		t.Fatalf("command %q does not restrict the run", r.Command)
 	}
 	if d := time.Since(start); d > time.Minute {
 		t.Fatalf("the endless mutant was not bounded: %s", d)
 	}
 }
 
-// A failing baseline makes mutants meaningless: every feature is refused.
-func TestMutationGateNeedsPassingBaseline(t *testing.T) {
-	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./failing"}, Mutants: 1, Items: []Item{featAdd}}
-	rs, err := Mutation{}.Run(context.Background(), in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	expect(t, byItem(t, rs), featAdd, false, "", 0)
-}
-
-func TestMutationPassRule(t *testing.T) {
-	cases := []struct {
-		survived  int
-		rate, min float64
-		want      bool
-	}{
-		{0, 1, 0, true},
-		{0, 0, 0, true}, // no valid mutant: nothing survived
-		{1, 0.75, 0, false},
-		{1, 0.75, 0.7, true},
-		{1, 0.5, 0.7, false},
-	}
-	for _, c := range cases {
-		if got := mutationPassed(c.survived, c.rate, c.min); got != c.want {
-			t.Errorf("mutationPassed(%d, %v, %v) = %v, want %v", c.survived, c.rate, c.min, got, c.want)
-		}
-	}
+// A claiming test that fails unmutated judges nothing: its mutants count as
+// survivors, no test covering them.
+func TestMutationNeedsPassingClaims(t *testing.T) {
+	in := &Input{RepoDir: fixtureDir(t), TestPackages: []string{"./failing"}, TargetPackages: []string{"./calc"},
+		Mutants: 2, CacheDir: t.TempDir(), Items: []Item{featSign},
+		ClaimTests: map[int][]TestRef{0: {{Dir: "failing", Name: "TestFailing"}}}}
+	expect(t, mutate(t, in), featSign, false, "no claiming test covers it", 0)
 }
 
 func TestMutantSelection(t *testing.T) {
@@ -116,9 +124,9 @@ func TestMutantSelection(t *testing.T) {
 	for k, ms := range sites {
 		counts[k] = len(ms)
 	}
-	// Two comparisons, two ifs, five integer literals (0, 1, 0, 1, 0) and
-	// the two returns inside the ifs (the final return stays).
-	want := map[string]int{"compare": 2, "negate": 2, "constant": 5, "drop": 2}
+	// Two comparisons, two ifs and the two returns inside the ifs (the
+	// final return stays).
+	want := map[string]int{"compare": 2, "negate": 2, "drop": 2}
 	for k, n := range want {
 		if counts[k] != n {
 			t.Errorf("%s sites: %d, want %d (%v)", k, counts[k], n, counts)
@@ -129,13 +137,13 @@ func TestMutantSelection(t *testing.T) {
 	for _, m := range picked {
 		kinds = append(kinds, m.kind)
 	}
-	if got := strings.Join(kinds, ","); got != "compare,negate,constant,drop,compare" {
+	if got := strings.Join(kinds, ","); got != "compare,negate,drop,compare,negate" {
 		t.Errorf("round robin picked %s", got)
 	}
 	if got := string(picked[0].apply(p.src)); !strings.Contains(got, "if n <= 0 {") {
 		t.Errorf("compare mutant not applied:\n%s", got)
 	}
-	if len(pickMutants(sites, 100)) != 11 {
+	if len(pickMutants(sites, 100)) != 6 {
 		t.Errorf("pickMutants does not stop at the number of sites")
 	}
 }

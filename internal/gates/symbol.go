@@ -122,3 +122,28 @@ func (p *parsedFile) line(pos token.Pos) int { return p.fset.Position(pos).Line 
 func (p *parsedFile) finding(pos token.Pos, format string, args ...any) Finding {
 	return Finding{File: p.path, Line: p.line(pos), Message: fmt.Sprintf(format, args...)}
 }
+
+// TargetHash is the hash of a mapped function's source (its declaration
+// with its doc comment), or "" when it cannot be found: evidence records it,
+// so a remapped item or a changed body tells from its old evidence.
+func TargetHash(repoDir, file, symbol string) string {
+	in := &Input{RepoDir: repoDir}
+	p, err := parseFile(in.abs(file), file)
+	if err != nil {
+		return ""
+	}
+	sym, err := parseSymbol(symbol)
+	if err != nil {
+		return ""
+	}
+	fd, _ := findFunc(p.file, sym)
+	if fd == nil {
+		return ""
+	}
+	from := fd.Pos()
+	if fd.Doc != nil {
+		from = fd.Doc.Pos()
+	}
+	src := p.src[p.fset.Position(from).Offset:p.fset.Position(fd.End()).Offset]
+	return "fn:" + shortHash(symbol+"\x00"+string(src))
+}

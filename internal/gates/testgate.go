@@ -108,8 +108,7 @@ func (Test) Run(ctx context.Context, in *Input) ([]Result, error) {
 }
 
 // RunPattern is the -run expression that selects exactly the test items'
-// functions (top level, subtests included), in item order; callers use it
-// for Input.MutationRun to rerun only a batch's tests against mutants.
+// functions (top level, subtests included), in item order.
 func RunPattern(items []Item) string {
 	var names []string
 	seen := map[string]bool{}

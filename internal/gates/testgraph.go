@@ -779,25 +779,7 @@ func isComparison(op token.Token) bool {
 // sameExpr reports whether two expressions are the same text and free of
 // calls and receives (which may give different values each time).
 func sameExpr(a, b ast.Expr) bool {
-	if types.ExprString(a) != types.ExprString(b) {
-		return false
-	}
-	pure := true
-	ast.Inspect(a, func(x ast.Node) bool {
-		switch e := x.(type) {
-		case *ast.CallExpr:
-			// A conversion of the same value is still the same value.
-			if !isTypeExpr(e.Fun) {
-				pure = false
-			}
-		case *ast.UnaryExpr:
-			if e.Op == token.ARROW {
-				pure = false
-			}
-		}
-		return pure
-	})
-	return pure
+	return types.ExprString(a) == types.ExprString(b) && pureExpr(a)
 }
 
 // constBool evaluates a boolean expression made of true, false, known
