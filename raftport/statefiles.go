@@ -102,44 +102,34 @@ func (n *raft) readTermVote() (term uint64, voted string, err error) {
 // setWriteErrLocked records the first real write failure. From then on the
 // node refuses to store anything (callers check n.werr), because a log or
 // vote that silently failed to persist would let it break its promises
-// after a restart.
-// The caller holds the node lock.
+// after a restart. Errors that say the store is gone or an entry is
+// absent lose no write: the node keeps going. Lock held.
 func (n *raft) setWriteErrLocked(err error) {
-	if n.State() == Closed {
-		return
-	}
-	if err == nil || n.werr == err {
-		return
-	}
-	// These say the store is gone or an entry is absent, not that a write
-	// was lost: the node keeps going.
-	if errors.Is(err, storage.ErrClosed) || errors.Is(err, storage.ErrNotFound) {
-		return
-	}
-	if errors.Is(err, os.ErrNotExist) {
+	switch {
+	case n.isClosed(), err == nil, err == n.werr:
+	case errors.Is(err, storage.ErrClosed), errors.Is(err, storage.ErrNotFound):
+	case errors.Is(err, os.ErrNotExist):
 		n.error("Storage reports a missing resource: %v", err)
-		return
+	default:
+		n.failWrites(err)
 	}
+}
+
+// failWrites stops the node writing after err. The reference disables
+// storage for the whole server when the disk is full or not writable:
+// every other node on this host shares that disk. Lock held.
+func (n *raft) failWrites(err error) {
 	n.error("Storage write failed and the node cannot continue: %v", err)
 	n.werr = err
-
-	// The reference disables storage for the whole server when the disk is
-	// full or not writable: every other node on this host shares that disk.
 	if errors.Is(err, os.ErrPermission) || errors.Is(err, syscall.ENOSPC) {
 		n.s.handleStorageFailure(n.group, err)
 	}
 }
 
 // isClosed is safe to call without the lock.
-func (n *raft) isClosed() bool {
-	return n.State() == Closed
-}
+func (n *raft) isClosed() bool { return n.State() == Closed }
 
-func (n *raft) setWriteErr(err error) {
-	n.Lock()
-	defer n.Unlock()
-	n.setWriteErrLocked(err)
-}
+func (n *raft) setWriteErr(err error) { n.underLock(func() { n.setWriteErrLocked(err) }) }
 
 // writeTermVote persists the current term and vote. Callers write before
 // they act on a new term or vote, so that a restart can never vote twice in
