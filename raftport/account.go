@@ -32,10 +32,9 @@ func (n *raft) GetTrafficAccountName() string {
 // RecreateInternalSubs moves the group's subscriptions to the connection
 // of the account its traffic should now use, e.g. after the host's
 // configuration changed. Nothing happens when the account is unchanged.
-func (n *raft) RecreateInternalSubs() error {
-	n.Lock()
-	defer n.Unlock()
-	return n.recreateInternalSubsLocked()
+func (n *raft) RecreateInternalSubs() (err error) {
+	n.underLock(func() { err = n.recreateInternalSubsLocked() })
+	return err
 }
 
 // recreateInternalSubsLocked picks the traffic account (the system account

@@ -182,7 +182,7 @@ func (n *raft) holdLive(ae *appendEntry) aeAnswer {
 		n.ap.heldAt, n.ap.heldRun = n.pindex, 0
 	}
 	n.ap.heldRun++
-	if !protocol.Reask(n.ap.heldRun, n.catchupStalled()) {
+	if !protocol.Reask(n.ap.heldRun, n.catchupStalled()) || !n.catchupQuiet() {
 		return aeAnswer{}
 	}
 	n.debug("Catchup looks stuck at %d, asking the leader again", n.pindex)
@@ -730,7 +730,7 @@ func (n *raft) serveGap(ar *appendEntryResponse) {
 // nothing unless every entry loads. Lock held.
 func (n *raft) resendLocked(ar *appendEntryResponse) bool {
 	st := n.wal.State()
-	plan := protocol.Resend(ar.index, protocol.Log{
+	plan := protocol.Resend(n.catchupAnchor(ar), protocol.Log{
 		FirstIndex: st.FirstIndex, LastIndex: n.pindex, Entries: st.Entries,
 		Streaming: n.streamingTo(ar.peer),
 	})

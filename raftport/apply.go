@@ -5,32 +5,36 @@ import (
 	"time"
 )
 
-// PauseApply stops handing committed entries to the state machine, for an
-// upper layer that must catch up out of band (restoring a snapshot, say).
-// A leader cannot pause: it is the one that has to keep the group moving.
-func (n *raft) PauseApply() error {
-	if n.State() == Leader {
-		return errAlreadyLeader
-	}
+// The apply queue hands committed entries to the state machine. An upper
+// layer that must catch up out of band (restoring a snapshot, say) pauses
+// it: commits are then held back, the highest one noted in hcommit, and
+// handed on when it resumes.
+
+// PauseApply holds commits back from the state machine. A leader cannot
+// pause: it is the one that has to keep the group moving.
+func (n *raft) PauseApply() (err error) {
 	n.Lock()
 	defer n.Unlock()
-	n.pauseApplyLocked()
-	return nil
+	switch n.State() {
+	case Leader:
+		err = errAlreadyLeader
+	default:
+		n.pauseApplyLocked()
+	}
+	return err
 }
 
-// pauseApplyLocked remembers how far the group had committed, so that
-// ResumeApply can replay what arrived meanwhile.
-// The caller holds the node lock.
+// pauseApplyLocked holds commits back and keeps this node out of
+// elections while it is behind; a candidate gives up its campaign, which
+// it could win and then lead without applying. Lock held.
 func (n *raft) pauseApplyLocked() {
-	// A paused candidate could win and then lead without applying.
+	n.hcommit = max(n.hcommit, n.commit)
+	defer n.resetElect(n.timing.ObserverModeInterval)
 	if n.State() == Candidate {
 		n.stepdownLocked(noLeader)
 	}
-	n.debug("Holding commits back from the apply queue")
 	n.paused = true
-	n.hcommit = max(n.hcommit, n.commit)
-	// While paused and behind, this node must not try to lead.
-	n.resetElect(n.timing.ObserverModeInterval)
+	n.debug("Holding commits back from the apply queue (up to %d so far)", n.hcommit)
 }
 
 // ResumeApply hands the state machine every entry committed while paused,
@@ -38,39 +42,43 @@ func (n *raft) pauseApplyLocked() {
 func (n *raft) ResumeApply() {
 	n.Lock()
 	defer n.Unlock()
-	if !n.paused {
+	if n.paused && n.releaseHeldCommits() {
+		n.paused, n.hcommit = false, 0
+		n.rejoinElections()
+	}
+}
+
+// releaseHeldCommits applies the commits held back while paused. Between
+// entries it lets go of the lock, so the state machine can call Applied
+// instead of waiting for the whole replay. It reports false when the node
+// closed meanwhile. Lock held.
+func (n *raft) releaseHeldCommits() bool {
+	n.debug("Letting commits flow to the apply queue again, %d held back", n.hcommit-min(n.hcommit, n.commit))
+	n.resetElectionTimeout()
+	for next := n.commit + 1; next <= n.hcommit; next++ {
+		if err := n.applyCommit(next); err != nil {
+			n.warn("Replaying a held-back commit failed: %v", err)
+			return true
+		}
+		n.Unlock()
+		runtime.Gosched()
+		n.Lock()
+		if n.State() == Closed {
+			return false
+		}
+	}
+	return true
+}
+
+// rejoinElections restarts our election timer after a pause; a node
+// picked as the next leader while paused campaigns now. Lock held.
+func (n *raft) rejoinElections() {
+	if !n.lxfer {
+		n.resetElectionTimeout()
 		return
 	}
-	n.debug("Letting commits flow to the apply queue again")
-	n.resetElectionTimeout()
-
-	if n.hcommit > n.commit {
-		n.debug("Releasing %d held-back commits", n.hcommit+1-n.commit)
-		for index := n.commit + 1; index <= n.hcommit; index++ {
-			if err := n.applyCommit(index); err != nil {
-				n.warn("Replaying a held-back commit failed: %v", err)
-				break
-			}
-			// Let the state machine call Applied between entries instead
-			// of waiting for the whole replay on our lock.
-			n.Unlock()
-			runtime.Gosched()
-			n.Lock()
-			if n.State() == Closed {
-				return
-			}
-		}
-	}
-	n.paused = false
-	n.hcommit = 0
-
-	// A node picked as the next leader while paused campaigns now.
-	if n.lxfer {
-		if err := n.xferCampaign(); err != nil {
-			n.debug("Campaign after resume failed: %v", err)
-		}
-	} else {
-		n.resetElectionTimeout()
+	if err := n.xferCampaign(); err != nil {
+		n.debug("Campaign after resume failed: %v", err)
 	}
 }
 
@@ -83,18 +91,24 @@ func (n *raft) DrainAndReplaySnapshot() bool {
 	n.Lock()
 	defer n.Unlock()
 	snap, err := n.loadLastSnapshot()
-	if err != nil {
-		return false
+	if err == nil {
+		n.replaySnapshot(snap)
 	}
+	return err == nil
+}
+
+// replaySnapshot empties the apply queue and queues snap in its place.
+// Lock held.
+func (n *raft) replaySnapshot(snap *snapshot) {
+	restore := newCommittedEntry(snap.lastIndex, []*Entry{newEntry(EntrySnapshot, snap.data)})
 	n.warn("Flushing apply queue and feeding the snapshot back in")
 	n.pauseApplyLocked()
 	n.apply.Drain()
 	// After the drain: a catchup signal may have been dropped, and the
 	// state machine still needs the nil entry that ends the catchup.
 	n.cancelCatchup()
-	n.commit = snap.lastIndex
-	n.apply.Push(newCommittedEntry(n.commit, []*Entry{newEntry(EntrySnapshot, snap.data)}))
-	return true
+	n.commit = restore.Index
+	n.apply.Push(restore)
 }
 
 // Applied is Processed for an upper layer that applies as it processes.
@@ -104,37 +118,49 @@ func (n *raft) Applied(index uint64) (entries uint64, bytes uint64) {
 
 // Processed records that the state machine handled entries up to index
 // and applied (made durable) up to applied. It returns how many entries,
-// and roughly how many bytes, a snapshot could now compact away.
+// and roughly how many bytes, a snapshot could now compact away. An index
+// past our commit (the state machine's view of a log we since reset)
+// changes nothing.
 func (n *raft) Processed(index uint64, applied uint64) (entries uint64, bytes uint64) {
 	n.Lock()
 	defer n.Unlock()
-
-	// After a WAL reset the state machine may report an index we no
-	// longer hold as committed.
-	if index > n.commit {
-		return 0, 0
-	}
-	n.processed = max(n.processed, index)
-	n.applied = max(n.applied, min(applied, index))
-
-	// A new leader announces itself only once it has processed every
-	// entry of the previous terms; processing may finish before applying.
-	if n.aflr > 0 && n.processed >= n.aflr {
-		n.aflr = 0
-		if n.State() == Leader {
-			if !n.leaderState.Swap(true) {
-				now := time.Now().UTC()
-				n.leaderSince.Store(&now)
-			}
-			n.updateLeadChange(true)
-		}
-	}
-
-	if n.applied > n.papplied {
-		entries = n.applied - n.papplied
-	}
-	if n.pindex > n.papplied {
-		bytes = entries * n.bytes / (n.pindex - n.papplied)
+	if index <= n.commit {
+		n.processed = max(n.processed, index)
+		n.applied = max(n.applied, min(applied, index))
+		n.announceLeadershipOnce()
+		entries, bytes = compactable(n.applied, n.papplied, n.pindex, n.bytes)
 	}
 	return entries, bytes
+}
+
+// compactable estimates what a snapshot at applied would remove: the
+// entries since the last snapshot at papplied, and their share of the
+// log's bytes.
+func compactable(applied, papplied, last, logBytes uint64) (entries, bytes uint64) {
+	if applied <= papplied {
+		return 0, 0
+	}
+	entries = applied - papplied
+	if held := last - min(last, papplied); held > 0 {
+		bytes = entries * logBytes / held
+	}
+	return entries, bytes
+}
+
+// announceLeadershipOnce tells the upper layer we lead once we processed
+// every entry of the previous terms (aflr): processing, not applying,
+// since applying can take much longer. Lock held.
+func (n *raft) announceLeadershipOnce() {
+	if n.aflr == 0 || n.processed < n.aflr {
+		return
+	}
+	n.aflr = 0
+	if n.State() != Leader {
+		return
+	}
+	if !n.leaderState.Swap(true) {
+		since := time.Now().UTC()
+		n.leaderSince.Store(&since)
+	}
+	n.updateLeadChange(true)
 }

@@ -131,11 +131,7 @@ func (n *raft) catchupFollower(ar *appendEntryResponse) {
 // returns the index the first streamed entry follows, and false when
 // there is nothing to stream (or we cannot, and stepped down). Lock held.
 func (n *raft) catchupStart(ar *appendEntryResponse) (uint64, bool) {
-	span := n.logSpan()
-	anchor := protocol.StreamAnchor(protocol.Position{Term: ar.term, Index: ar.index}, span.First, n.storedTerm)
-	if anchor != ar.index {
-		n.debug("Follower's log conflicts with ours after index %d", anchor)
-	}
+	span, anchor := n.logSpan(), n.catchupAnchor(ar)
 	next := anchor + 1
 	if protocol.NeedsSnapshot(anchor, span) {
 		n.debug("Follower is behind our first entry, shipping a snapshot")
@@ -175,6 +171,17 @@ func (n *raft) catchupStart(ar *appendEntryResponse) (uint64, bool) {
 		n.debug("Starting entry [%d:%d] differs from what the follower expects [%d:%d]", ae.pterm, ae.pindex, ar.term, ar.index)
 	}
 	return ae.pindex, true
+}
+
+// catchupAnchor is the index after which ar's follower is to be sent our
+// log: its last index, or before its whole conflicting suffix (see
+// protocol.StreamAnchor). Lock held.
+func (n *raft) catchupAnchor(ar *appendEntryResponse) uint64 {
+	anchor := protocol.StreamAnchor(protocol.Position{Term: ar.term, Index: ar.index}, n.logSpan().First, n.storedTerm)
+	if anchor != ar.index {
+		n.debug("Log of %q conflicts with ours after index %d", ar.peer, anchor)
+	}
+	return anchor
 }
 
 // runCatchup is the goroutine of one stream: it sends entries while the
@@ -417,6 +424,17 @@ func (n *raft) catchupStalled() bool {
 	_, stalled := w.Observe(n.pindex, time.Now(), n.catchupActivityInterval())
 	cs.pindex, cs.active = w.Mark, w.Since
 	return stalled
+}
+
+// catchupQuiet reports whether the catchup under way was asked for, or
+// last moved, at least a heartbeat ago. Only then may live entries held
+// back be taken as a sign that the request or its answer was lost: a
+// burst of live entries queued before the answer could arrive is none,
+// and asking again for each few of them started a stream per ask. Lock
+// held.
+func (n *raft) catchupQuiet() bool {
+	cs := n.catchup
+	return cs == nil || time.Since(cs.active) >= n.timing.HeartbeatInterval
 }
 
 // sendCatchupSignal tells the state machine that the entries that follow

@@ -7,6 +7,7 @@ import (
 	"hash/crc64"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/porttrack-dev/porttrack/raftport/storage"
 )
@@ -105,42 +106,55 @@ func (n *raft) InstallSnapshot(data []byte, force bool) error {
 	n.Lock()
 	defer n.Unlock()
 	c, err := n.createSnapshotCheckpointLocked(force)
-	if err != nil {
-		return err
+	if err == nil {
+		n.debug("Writing a %d byte snapshot at [%d:%d]", len(data), c.term, c.applied)
+		err = n.installSnapshot(c.snapshotOf(data))
 	}
-	n.debug("Writing a %d byte snapshot at [%d:%d]", len(data), c.term, c.applied)
-	return n.installSnapshot(&snapshot{
-		lastTerm:  c.term,
-		lastIndex: c.applied,
-		peerstate: c.peerstate,
-		data:      data,
-	})
+	return err
 }
 
 // installSnapshot writes snap, drops the previous snapshot and compacts
 // the log. It also ends any checkpoint in progress, so that an
 // asynchronous snapshot built from older state cannot overwrite this one.
-// The caller holds the node lock.
+// A failed write leaves the log intact (no write error of the node); a
+// failed compaction is one. Lock held.
 func (n *raft) installSnapshot(snap *snapshot) error {
-	defer func() { n.snapshotting = false }()
+	defer n.endSnapshotting()
+	path := n.snapFilePath(snap.lastTerm, snap.lastIndex)
+	err := writeSnapshotFile(path, n.encodeSnapshot(snap))
+	if err == nil {
+		n.replaceSnapFile(path)
+		err = n.compactThrough(snap.lastIndex)
+	}
+	return err
+}
 
-	sfile := n.snapFilePath(snap.lastTerm, snap.lastIndex)
-	if err := writeSnapshotFile(sfile, n.encodeSnapshot(snap)); err != nil {
-		// Not a write error of the node: a failed snapshot leaves the log
-		// intact and can be retried.
-		return err
+// endSnapshotting ends the checkpoint in progress, if any. Lock held.
+func (n *raft) endSnapshotting() { n.snapshotting = false }
+
+// replaceSnapFile makes path our snapshot, removing the one it supersedes.
+// Lock held.
+func (n *raft) replaceSnapFile(path string) {
+	if old := n.snapfile; old != "" && old != path {
+		n.removeSnapFile(old)
 	}
-	if n.snapfile != "" && n.snapfile != sfile {
-		n.removeSnapFile(n.snapfile)
-	}
-	n.snapfile = sfile
-	if err := n.wal.Compact(snap.lastIndex + 1); err != nil {
+	n.snapfile = path
+}
+
+// compactThrough drops the log up to index, which our snapshot holds. A
+// failure is a write error of the node. Lock held.
+func (n *raft) compactThrough(index uint64) error {
+	if err := n.wal.Compact(index + 1); err != nil {
 		n.setWriteErrLocked(err)
 		return err
 	}
-	n.papplied = snap.lastIndex
-	n.bytes = n.wal.State().Bytes
+	n.compacted(index)
 	return nil
+}
+
+// compacted records that the log now starts after index. Lock held.
+func (n *raft) compacted(index uint64) {
+	n.papplied, n.bytes = index, n.wal.State().Bytes
 }
 
 // NeedSnapshot reports whether the upper layer should install a snapshot:
@@ -152,90 +166,89 @@ func (n *raft) NeedSnapshot() bool {
 }
 
 // termAndIndexFromSnapFile parses a snapshot file name (a path is fine).
+// The name must be exactly what snapFileT makes: Sscanf stops at its last
+// verb, so "snap.1.2.bak" would parse too.
 func termAndIndexFromSnapFile(sn string) (term, index uint64, err error) {
-	if sn == "" {
-		return 0, 0, errBadSnapName
-	}
 	base := filepath.Base(sn)
-	if n, err := fmt.Sscanf(base, snapFileT, &term, &index); err != nil || n != 2 {
-		return 0, 0, errBadSnapName
-	}
-	// Sscanf stops at the last verb, so "snap.1.2.bak" would parse too.
-	if fmt.Sprintf(snapFileT, term, index) != base {
+	_, scanErr := fmt.Sscanf(base, snapFileT, &term, &index)
+	if sn == "" || scanErr != nil || fmt.Sprintf(snapFileT, term, index) != base {
 		return 0, 0, errBadSnapName
 	}
 	return term, index, nil
 }
 
-// setupLastSnapshot recovers the newest snapshot at startup: the log
-// position, commit and peer state it covers, a snapshot entry queued for
-// the state machine, and the log compacted past it. Older snapshots go
-// once the newest has proven readable. errNoSnapAvailable means there is
-// no snapshots directory.
-func (n *raft) setupLastSnapshot() error {
-	snapDir := filepath.Join(n.sd, snapshotsDir)
-	names, err := storage.OSFS{}.ReadDir(snapDir)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return errNoSnapAvailable
+// newestSnapshot picks, among the names of the snapshots directory, the
+// newest snapshot (highest term, then index), and lists the names that
+// are no snapshot's: leftovers of an interrupted write, foreign files.
+func newestSnapshot(names []string) (newest string, junk []string) {
+	var best [2]uint64
+	for _, name := range names {
+		term, index, err := termAndIndexFromSnapFile(name)
+		switch {
+		case err != nil:
+			junk = append(junk, name)
+		case newest == "" || term > best[0] || term == best[0] && index > best[1]:
+			newest, best = name, [2]uint64{term, index}
 		}
+	}
+	return newest, junk
+}
+
+// setupLastSnapshot recovers the newest snapshot at startup (see
+// restoreSnapshot). Files that are no snapshot go at once, older
+// snapshots once the newest has proven readable. errNoSnapAvailable means
+// there is no snapshots directory.
+func (n *raft) setupLastSnapshot() error {
+	dir := filepath.Join(n.sd, snapshotsDir)
+	names, err := storage.OSFS{}.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return errNoSnapAvailable
+	} else if err != nil {
 		return err
 	}
-
-	var lterm, lindex uint64
-	var latest string
-	for _, name := range names {
-		sfile := filepath.Join(snapDir, name)
-		term, index, err := termAndIndexFromSnapFile(name)
-		if err != nil {
-			// Leftovers of an interrupted write or foreign files: nothing
-			// we can recover from.
-			n.debug("Deleting snapshot file with an unrecognised name: %q", name)
-			_ = os.Remove(sfile)
-			continue
-		}
-		if term > lterm || (term == lterm && index > lindex) {
-			lterm, lindex, latest = term, index, sfile
-		}
+	newest, junk := newestSnapshot(names)
+	for _, name := range junk {
+		n.debug("Deleting snapshot file with an unrecognised name: %q", name)
+		_ = os.Remove(filepath.Join(dir, name))
 	}
-	if latest == "" {
+	if newest == "" {
 		return nil
 	}
 
 	n.Lock()
 	defer n.Unlock()
-	n.snapfile = latest
+	n.snapfile = filepath.Join(dir, newest)
+	if err := n.restoreSnapshot(); err != nil {
+		return err
+	}
+	for _, name := range names {
+		if name != newest && !slices.Contains(junk, name) {
+			n.debug("Deleting superseded snapshot %q", name)
+			_ = os.Remove(filepath.Join(dir, name))
+		}
+	}
+	return nil
+}
+
+// restoreSnapshot takes our log position, commit and peer state from the
+// snapshot file, queues the snapshot for the state machine and compacts
+// the log past it. Only commit moves: applied catches up once the state
+// machine applied the snapshot. Lock held.
+func (n *raft) restoreSnapshot() error {
 	snap, err := n.loadLastSnapshot()
 	if err != nil {
 		return err
 	}
-
-	// Only commit moves: applied catches up when the state machine has
-	// applied the snapshot queued below.
-	n.pindex = snap.lastIndex
-	n.pterm = snap.lastTerm
-	n.commit = snap.lastIndex
-	n.papplied = snap.lastIndex
 	ps, err := decodePeerState(snap.peerstate)
 	if err != nil {
 		return err
 	}
+	n.pterm, n.pindex, n.commit = snap.lastTerm, snap.lastIndex, snap.lastIndex
+	n.papplied = snap.lastIndex
 	n.processPeerState(ps)
 	n.extSt = ps.domainExt
-
-	n.apply.Push(newCommittedEntry(n.commit, []*Entry{newEntry(EntrySnapshot, snap.data)}))
-	if err := n.wal.Compact(snap.lastIndex + 1); err != nil {
-		n.setWriteErrLocked(err)
-		return err
-	}
-
-	for _, name := range names {
-		if sfile := filepath.Join(snapDir, name); sfile != latest {
-			n.debug("Deleting superseded snapshot %q", sfile)
-			_ = os.Remove(sfile)
-		}
-	}
-	return nil
+	n.apply.Push(newCommittedEntry(snap.lastIndex, []*Entry{newEntry(EntrySnapshot, snap.data)}))
+	return n.compactThrough(snap.lastIndex)
 }
 
 // loadLastSnapshot reads and verifies the current snapshot file. A damaged

@@ -63,25 +63,28 @@ func (n *raft) unsubscribe(sub transport.Subscription) {
 // while leading.
 // The caller holds the node lock.
 func (n *raft) createInternalSubs() error {
-	n.vsubj, n.vreply = transport.VoteSubject(n.group), n.newInbox()
-	n.asubj, n.areply = transport.AppendSubject(n.group), n.newInbox()
-	n.psubj = transport.ProposeSubject(n.group)
-	n.rpsubj = transport.RemovePeerSubject(n.group)
-
-	if _, err := n.subscribe(n.vreply, n.handleVoteResponse); err != nil {
-		return err
+	n.psubj, n.rpsubj = transport.ProposeSubject(n.group), transport.RemovePeerSubject(n.group)
+	n.vsubj, n.asubj = transport.VoteSubject(n.group), transport.AppendSubject(n.group)
+	n.vreply, n.areply = n.newInbox(), n.newInbox()
+	listeners := []struct {
+		subject string
+		handle  msgHandler
+		keep    *transport.Subscription // where the subscription is kept, if anywhere
+	}{
+		{n.vreply, n.handleVoteResponse, nil},
+		{n.vsubj, n.handleVoteRequest, nil},
+		{n.areply, n.handleAppendEntryResponse, nil},
+		{n.asubj, n.handleAppendEntry, &n.aesub},
 	}
-	if _, err := n.subscribe(n.vsubj, n.handleVoteRequest); err != nil {
-		return err
+	for _, l := range listeners {
+		sub, err := n.subscribe(l.subject, l.handle)
+		if err != nil {
+			return err
+		}
+		if l.keep != nil {
+			*l.keep = sub
+		}
 	}
-	if _, err := n.subscribe(n.areply, n.handleAppendEntryResponse); err != nil {
-		return err
-	}
-	sub, err := n.subscribe(n.asubj, n.handleAppendEntry)
-	if err != nil {
-		return err
-	}
-	n.aesub = sub
 	return nil
 }
 

@@ -48,16 +48,22 @@ func mutantsOf(p *parsedFile, fd *ast.FuncDecl) map[string][]mutant {
 		m.start, m.end, m.line = off(n.Pos()), off(n.End()), p.line(n.Pos())
 		sites[m.kind] = append(sites[m.kind], m)
 	}
-	lastTop := fd.Body.List[len(fd.Body.List)-1]
+	// A body's final statement stays: without it a function with results
+	// no longer compiles ("missing return"), in a closure as in fd itself.
+	final := map[ast.Stmt]bool{fd.Body.List[len(fd.Body.List)-1]: true}
 	dropList := func(list []ast.Stmt) {
 		for _, st := range list {
-			if droppable(st) && st != lastTop {
+			if droppable(st) && !final[st] {
 				add(mutant{kind: "drop", desc: fmt.Sprintf("dropped `%s`", oneLine(text(st)))}, st)
 			}
 		}
 	}
 	ast.Inspect(fd.Body, func(n ast.Node) bool {
 		switch x := n.(type) {
+		case *ast.FuncLit:
+			if l := len(x.Body.List); l > 0 {
+				final[x.Body.List[l-1]] = true
+			}
 		case *ast.BinaryExpr:
 			if to, ok := arith[x.Op]; ok && pureExpr(x.X) && pureExpr(x.Y) && !isStringLit(x.X) && !isStringLit(x.Y) {
 				start := off(x.OpPos)

@@ -492,7 +492,7 @@ func (in *Input) maxTestsPerMutant() int {
 	if in.MaxTestsPerMutant > 0 {
 		return in.MaxTestsPerMutant
 	}
-	return 5
+	return 12
 }
 
 // keyedMutant is a mutant with its stable key: kind and description, and an

@@ -2,6 +2,8 @@ package gates
 
 import (
 	"context"
+	"go/parser"
+	"go/token"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,4 +165,37 @@ func TestMutationDiscardsMutantsThatDoNotCompile(t *testing.T) {
 		t.Fatalf("Abs: %v", r.Detail)
 	}
 	expect(t, got, featSign, true, "", 0)
+}
+
+// A closure's final return is not dropped: the schema would not compile
+// ("missing return") and the gate could not tell which mutant broke it.
+func TestMutantKeepsClosuresFinalReturn(t *testing.T) {
+	src := []byte(`package p
+
+func under(f func() bool) bool { return f() }
+
+func Ready(n int) bool {
+	ok := under(func() bool {
+		if n > 9 {
+			return false
+		}
+		return n > 0
+	})
+	return ok
+}
+`)
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "p.go", src, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &parsedFile{fset: fset, file: file, src: src, path: "p.go"}
+	fd, _ := findFunc(p.file, symbol{Name: "Ready"})
+	var drops []string
+	for _, m := range mutantsOf(p, fd)["drop"] {
+		drops = append(drops, m.desc)
+	}
+	if want := "dropped `return false`"; len(drops) != 1 || drops[0] != want {
+		t.Fatalf("drop mutants %q, want only %q", drops, want)
+	}
 }

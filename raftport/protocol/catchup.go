@@ -5,14 +5,10 @@ import "time"
 // Route says how an append entry reached a follower.
 type Route uint8
 
-const (
-	// RouteReplay: read back from the follower's own log at start.
-	RouteReplay Route = iota
-	// RouteLive: the group's append subject, the leader's live traffic.
-	RouteLive
-	// RouteStream: a catchup inbox, one stream of one catchup.
-	RouteStream
-)
+// The routes: RouteReplay is our own log read back at start, RouteLive
+// the group's append subject (the leader's live traffic), RouteStream a
+// catchup inbox (one stream of one catchup).
+const RouteReplay, RouteLive, RouteStream Route = 0, 1, 2
 
 // Position is a log position: the term and index of one entry.
 type Position struct{ Term, Index uint64 }
@@ -58,9 +54,9 @@ func TargetReached(last, target Position) bool {
 
 // LogSpan is the part of the leader's log a catchup can be served from.
 type LogSpan struct {
-	First   uint64 // first index still in the log
-	Last    uint64 // last index written
-	Entries uint64 // entries held; 0 when the log was compacted away
+	// First is the first index still in the log, Last the last written;
+	// Entries counts what the log holds (0 once compacted away).
+	First, Last, Entries uint64
 }
 
 // NeedsSnapshot reports whether a follower whose log ends at followerLast
@@ -68,10 +64,7 @@ type LogSpan struct {
 // away, or the log holds no entries at all up to it.
 func NeedsSnapshot(followerLast uint64, log LogSpan) bool {
 	next := followerLast + 1
-	if next < log.First {
-		return true
-	}
-	return log.Entries == 0 && next <= log.Last
+	return next < log.First || log.Entries == 0 && next <= log.Last
 }
 
 // StreamAnchor finds the entry a stream to a follower starts after. The
@@ -123,12 +116,11 @@ type SnapshotHandoff struct {
 // HandoffAfterSnapshot computes where the log picks up after a snapshot
 // that covers snapIndex.
 func HandoffAfterSnapshot(snapIndex uint64, log LogSpan) SnapshotHandoff {
-	h := SnapshotHandoff{Covers: snapIndex}
-	if log.First != 0 && log.First-1 > snapIndex {
-		h.Covers = log.First - 1
+	covers := snapIndex
+	if log.First > 0 {
+		covers = max(covers, log.First-1)
 	}
-	h.StreamRest = log.Entries != 0 && h.Covers+1 <= log.Last
-	return h
+	return SnapshotHandoff{Covers: covers, StreamRest: log.Entries != 0 && covers < log.Last}
 }
 
 // Window is a leader's flow control for one catchup stream: how many
@@ -136,11 +128,13 @@ func HandoffAfterSnapshot(snapIndex uint64, log LogSpan) SnapshotHandoff {
 // goes next, and when the stream has sent all it was asked for. Its zero
 // value is not usable; start one with NewWindow.
 type Window struct {
-	end      uint64 // the leader's last index when the stream began
-	limit    int    // bytes allowed in flight
-	sent     uint64 // last index handed out; 0 until the start is known
-	bytes    int
-	inflight []flight // in index order
+	// end is where the stream stops (the leader's last index when it
+	// began, or later when extended); sent is the last index handed out,
+	// 0 until the follower's start is known.
+	end, sent uint64
+	// limit is how many bytes may be in flight; bytes how many are.
+	limit, bytes int
+	inflight     []flight // in index order
 }
 
 type flight struct {
@@ -157,14 +151,10 @@ func NewWindow(end uint64, limit int) Window {
 // Step is what a window allows next.
 type Step uint8
 
-const (
-	// StepSend: send the index returned.
-	StepSend Step = iota
-	// StepWait: the window is full; wait for an acknowledgement.
-	StepWait
-	// StepDone: everything up to the end was sent.
-	StepDone
-)
+// The steps: StepSend sends the index returned, StepWait waits for an
+// acknowledgement (the window is full), StepDone stops (everything up to
+// the end was sent).
+const StepSend, StepWait, StepDone Step = 0, 1, 2
 
 // Ack takes a progress report from the follower: the first one is the
 // index the stream starts after, later ones release what the follower

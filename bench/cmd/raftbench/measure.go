@@ -266,11 +266,11 @@ func runRounds(res *results, jobs []job, rounds int, o options, base bench.Optio
 				res.order = append(res.order, rec)
 				if err == nil {
 					res.runs[j.key] = append(res.runs[j.key], rec)
-					fmt.Fprintf(progress, "%-9s run %d/%d  %-48s %-10s %s\n", j.key.section, round, rounds, describeRow(j.key.section, j.key.row), j.key.column, headline(rec))
+					fmt.Fprintf(progress, "%-9s run %d/%d  %-48s %-13s %s\n", j.key.section, round, rounds, describeRow(j.key.section, j.key.row), j.key.column, headline(rec))
 					break
 				}
 				res.errs[j.key] = append(res.errs[j.key], rec)
-				fmt.Fprintf(progress, "%-9s run %d/%d  %-48s %-10s attempt %d/%d failed: %v\n", j.key.section, round, rounds, describeRow(j.key.section, j.key.row), j.key.column, attempt, o.attempts, err)
+				fmt.Fprintf(progress, "%-9s run %d/%d  %-48s %-13s attempt %d/%d failed: %v\n", j.key.section, round, rounds, describeRow(j.key.section, j.key.row), j.key.column, attempt, o.attempts, err)
 				if attempt == o.attempts {
 					res.failed[j.key] = true
 				}

@@ -178,7 +178,7 @@ func (t *totals) print(out io.Writer) {
 	fmt.Fprintf(out, "  acknowledged writes lost: %d\n", t.lost)
 	fmt.Fprintf(out, "  histories not linearizable: %d (undecided: %d)\n", t.notLinearizable, t.undecided)
 	fmt.Fprintf(out, "  runs with diverged replicas: %d; runs that did not recover after heal: %d\n", t.diverged, t.unrecovered)
-	fmt.Fprintf(out, "  runs breaking the catchup bound (known on today's raftport, issue 15): %d\n", t.catchupBroken)
+	fmt.Fprintf(out, "  runs breaking the catchup bound (a follower sent 2 streams at once, or over 10 starts in a second; re-sends count as starts): %d\n", t.catchupBroken)
 	fmt.Fprintf(out, "  faults injected:")
 	var kinds []faults.Kind
 	for k := range t.injected {
