@@ -3,6 +3,8 @@ package raftport_test
 import (
 	"testing"
 	"time"
+
+	"github.com/porttrack-dev/porttrack/raftport"
 )
 
 // The catchup storm of issue 15: entries of a catchup stream the follower
@@ -64,8 +66,15 @@ func TestCatchupReplacedStreamLeavesSuccessor(t *testing.T) {
 	tm := fastTiming()
 	tm.MinElectionTimeout, tm.MaxElectionTimeout = 600*time.Millisecond, 1200*time.Millisecond
 	stall := tm.MinElectionTimeout / 2
-	const entries, window = 40, catchupWindow
-	st := leaderOfBigLog(t, tm, entries)
+	st := createRaftClusterWithTiming(t, "R3S", 3, tm).stepNode(nodeSetup{})
+
+	const entries, entrySize, window = 40, 100 * 1024, 2 * 1024 * 1024
+	big := &raftport.Entry{Type: raftport.EntryNormal, Data: make([]byte, entrySize)}
+	for i := range uint64(entries) {
+		st.live(aeFrom(nats0, 1).after(min(i, 1), i).carrying(big))
+	}
+	st.expect(lastIndex(entries))
+	st.p.SwitchToLeader()
 
 	old := st.c.watch("$OLD", 2*entries)
 	fresh := st.c.watch("$NEW", 2*entries)

@@ -369,8 +369,15 @@ func TestCatchupFlowControlAndStall(t *testing.T) {
 	// only the deliberate silence below can trip it.
 	tm := fastTiming()
 	tm.MinElectionTimeout, tm.MaxElectionTimeout = 2*time.Second, 4*time.Second
-	const entries, window = 30, catchupWindow
-	st := leaderOfBigLog(t, tm, entries)
+	st := createRaftClusterWithTiming(t, "R3S", 3, tm).stepNode(nodeSetup{})
+
+	const entries, entrySize, window = 30, 100 * 1024, 2 * 1024 * 1024
+	big := &raftport.Entry{Type: raftport.EntryNormal, Data: make([]byte, entrySize)}
+	for i := range uint64(entries) {
+		st.live(aeFrom(nats0, 1).after(min(i, 1), i).carrying(big))
+	}
+	st.expect(lastIndex(entries))
+	st.p.SwitchToLeader()
 	last := st.state().PIndex
 
 	stream := st.c.watch("$TEST", 2*entries)
@@ -437,23 +444,4 @@ func TestFollowerCatchupStallRequestsAgain(t *testing.T) {
 	onCatchupInbox(t, msg)
 	require_NotEqual(t, msg.Reply, firstInbox)
 	require_True(t, st.p.CatchupSub() != firstSub)
-}
-
-// A leader's catchup stream may have catchupWindow bytes in flight; with
-// entries of bigEntrySize a stream fills it within a few entries.
-const bigEntrySize, catchupWindow = 100 * 1024, 2 * 1024 * 1024
-
-// leaderOfBigLog steps a node of a three-node group that stores entries
-// (of bigEntrySize each, from nats0 in term 1) and then leads, with
-// nothing streamed yet.
-func leaderOfBigLog(t *testing.T, tm raftport.Timing, entries int) *stepped {
-	t.Helper()
-	st := createRaftClusterWithTiming(t, "R3S", 3, tm).stepNode(nodeSetup{})
-	big := &raftport.Entry{Type: raftport.EntryNormal, Data: make([]byte, bigEntrySize)}
-	for i := range uint64(entries) {
-		st.live(aeFrom(nats0, 1).after(min(i, 1), i).carrying(big))
-	}
-	st.expect(lastIndex(uint64(entries)))
-	st.p.SwitchToLeader()
-	return st
 }
