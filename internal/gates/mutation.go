@@ -240,10 +240,10 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 		var killed []string
 		ranAgainst := 0
 		for _, j := range jobs {
-			if containsString(j.row.KilledBy, ref.String()) {
+			if slices.Contains(j.row.KilledBy, ref.String()) {
 				killed = append(killed, fmt.Sprintf("%s %d: %s", j.it.Kind, j.it.ID, j.key))
 			}
-			if containsString(j.row.Ran, ref.String()) {
+			if slices.Contains(j.row.Ran, ref.String()) {
 				ranAgainst++
 			}
 		}
@@ -370,7 +370,7 @@ func buildSchema(ctx context.Context, in *Input, jobs []*mutantJob, tmp string) 
 		}
 		var mutatedPkgs []string
 		for file := range byFile {
-			if p := importPath(modPath, file); !containsString(mutatedPkgs, p) {
+			if p := importPath(modPath, file); !slices.Contains(mutatedPkgs, p) {
 				mutatedPkgs = append(mutatedPkgs, p)
 			}
 		}
@@ -537,15 +537,6 @@ func MutantKeys(repoDir, file, symbol string, n int) ([]string, error) {
 		keys = append(keys, m.key)
 	}
 	return keys, nil
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // mutantCache is the stored outcomes of one tree state's mutants.

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestMutationKillMatrix(t *testing.T) {
 		t.Errorf("Sign: kill rate %v, detail %v", sign.KillRate, sign.Detail)
 	}
 	for _, row := range sign.Detail["matrix"].([]MatrixRow) {
-		if row.Outcome != mutantKilled || !containsString(row.KilledBy, "calctest.TestSign") {
+		if row.Outcome != mutantKilled || !slices.Contains(row.KilledBy, "calctest.TestSign") {
 			t.Errorf("Sign's mutant %s: %s by %v", row.Key, row.Outcome, row.KilledBy)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -288,7 +289,7 @@ func (in *Input) measurePerTestNow(ctx context.Context) (*perTest, error) {
 		}
 		for name := range names {
 			r := TestRef{Dir: dir, Name: name}
-			if in.endToEnd().MatchString(name) && !containsRef(want, r) {
+			if in.endToEnd().MatchString(name) && !slices.Contains(want, r) {
 				jobs = append(jobs, job{r, bin})
 			}
 		}
@@ -348,15 +349,6 @@ func (in *Input) measurePerTestNow(ctx context.Context) (*perTest, error) {
 		}
 	}
 	return pt, nil
-}
-
-func containsRef(refs []TestRef, r TestRef) bool {
-	for _, x := range refs {
-		if x == r {
-			return true
-		}
-	}
-	return false
 }
 
 // listTests asks a test binary for its top-level Test functions.

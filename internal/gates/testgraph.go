@@ -27,8 +27,8 @@ type pkgGraph struct {
 	funcs   map[string]*funcNode
 	methods map[string][]string // method name -> keys
 	consts  map[string]bool     // package-level boolean constants and their values
-	memo    map[string]int      // canFail: 0 unknown, 1 computing, 2 no, 3 yes
-	cmemo   map[string]int      // counts, the same way
+	memo    verdicts            // canFail's
+	cmemo   verdicts            // counts'
 }
 
 type funcNode struct {
@@ -101,7 +101,7 @@ func loadPackageGraph(repoDir, dir, pkgName string) (*pkgGraph, error) {
 }
 
 func buildGraph(files []*parsedFile) *pkgGraph {
-	g := &pkgGraph{funcs: map[string]*funcNode{}, methods: map[string][]string{}, consts: map[string]bool{}, memo: map[string]int{}, cmemo: map[string]int{}}
+	g := &pkgGraph{funcs: map[string]*funcNode{}, methods: map[string][]string{}, consts: map[string]bool{}, memo: verdicts{}, cmemo: verdicts{}}
 	for _, p := range files {
 		for _, d := range p.file.Decls {
 			switch x := d.(type) {
@@ -461,30 +461,43 @@ func calleeText(call *ast.CallExpr) string { return types.ExprString(unindex(cal
 // canFail reports whether some live site of the node fails the test: a
 // primitive, or a call to a helper that counts (see counts).
 func (g *pkgGraph) canFail(key string) bool {
-	switch g.memo[key] {
-	case 1, 2:
+	return g.memo.of(key, func() bool {
+		n := g.funcs[key]
+		if n == nil {
+			return false
+		}
+		for _, s := range n.sites {
+			if s.dead == "" && (s.kind == siteFail || s.kind == siteCall && g.anyCounts(s.callees)) {
+				return true
+			}
+		}
 		return false
-	case 3:
+	})
+}
+
+// verdicts memoizes a yes-or-no question asked recursively over the call
+// graph. A key asked again while its answer is being worked out (a
+// recursive helper) gets no: a cycle alone cannot make a test fail.
+type verdicts map[string]uint8
+
+const (
+	verdictWorking uint8 = iota + 1
+	verdictNo
+	verdictYes
+)
+
+func (v verdicts) of(key string, answer func() bool) bool {
+	switch v[key] {
+	case verdictWorking, verdictNo:
+		return false
+	case verdictYes:
 		return true
 	}
-	n := g.funcs[key]
-	if n == nil {
-		return false
-	}
-	g.memo[key] = 1
-	ok := false
-	for _, s := range n.sites {
-		if s.dead != "" {
-			continue
-		}
-		if s.kind == siteFail || s.kind == siteCall && g.anyCounts(s.callees) {
-			ok = true
-			break
-		}
-	}
-	g.memo[key] = 2
+	v[key] = verdictWorking
+	ok := answer()
+	v[key] = verdictNo
 	if ok {
-		g.memo[key] = 3
+		v[key] = verdictYes
 	}
 	return ok
 }
@@ -504,19 +517,7 @@ func (g *pkgGraph) anyCounts(keys []string) bool {
 // A setup helper that returns what it built and fails only when building
 // fails does not count: the test must still check something itself.
 func (g *pkgGraph) counts(key string) bool {
-	switch g.cmemo[key] {
-	case 1, 2:
-		return false
-	case 3:
-		return true
-	}
-	g.cmemo[key] = 1
-	ok := g.countsNow(key)
-	g.cmemo[key] = 2
-	if ok {
-		g.cmemo[key] = 3
-	}
-	return ok
+	return g.cmemo.of(key, func() bool { return g.countsNow(key) })
 }
 
 func (g *pkgGraph) countsNow(key string) bool {
