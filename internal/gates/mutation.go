@@ -17,14 +17,17 @@ import (
 // small changes to the body (see mutants.go), one at a time, and runs
 // against each the claiming tests that cover the changed line (per-test
 // coverage, pertest.go), fastest first (at most Input.MaxTestsPerMutant,
-// default 5), each in its own process, without -race. The repo is never
+// default 12), each in its own process, without -race. The repo is never
 // written: the mutants reach the compiler through `go test -c -overlay`, all
 // of a run's mutants in one build (a mutant schema: each is switched on
 // alone by the PORTTRACK_MUTANT environment variable, see schemaText),
 // since one link of the test binary per mutant would cost more CPU than
-// every test run together. The first failing test kills the mutant; a test that
-// has killed nothing yet also runs against it (at most creditRuns more), so
-// that every test gets its chance to show it can fail. A mutant that no
+// every test run together. The first failing test kills the mutant. Then
+// every test item of the run that has killed nothing gets its own chance to
+// show it can fail (creditPass): it runs against the mutants it covers that
+// it has not met yet, in mutant order, until one fails it (at most
+// creditTries), so whether a test is credited does not depend on which
+// test happened to run first in the parallel pass. A mutant that no
 // claiming test covers survives without a run; one that does not compile
 // is discarded; one whose test times out is killed.
 //
@@ -54,9 +57,9 @@ func (in *Input) minKillRate() float64 {
 	return DefaultMinKillRate
 }
 
-// creditRuns bounds the extra runs of a killed mutant against tests that
-// have killed nothing yet.
-const creditRuns = 2
+// creditTries bounds the runs of a test that has killed nothing in the
+// first pass against further mutants it covers.
+const creditTries = 8
 
 // mutantOutcome classifies one mutant.
 type mutantOutcome string
@@ -151,7 +154,7 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 			for _, t := range j.tests {
 				names = append(names, t.Ref.String())
 			}
-			j.cacheID = shortHash(strings.Join(append([]string{"mutant-v2", tree, it.TargetFile,
+			j.cacheID = shortHash(strings.Join(append([]string{"mutant-v3", tree, it.TargetFile,
 				fmt.Sprint(m.kind, m.start, m.end, m.to), fmt.Sprint("max-tests ", in.maxTestsPerMutant())}, names...), "\n"))
 			jobs = append(jobs, j)
 			perFeature[it.ID] = append(perFeature[it.ID], j)
@@ -214,10 +217,21 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 		cache.put(j.cacheID, *j.row)
 		in.progressf("mutation: %d/%d %s %d: %s: %s", done, len(todo), j.it.Kind, j.it.ID, j.key, j.row.Outcome)
 	})
-	built := len(bins)
 	if firstErr != nil {
 		return nil, firstErr
 	}
+	creditStart := time.Now()
+	credited, err := creditPass(ctx, in, jobs, todo, bins, filepath.Join(tmp, "credit"), kills, &mu)
+	if err != nil {
+		return nil, err
+	}
+	for j := range credited {
+		cache.put(j.cacheID, *j.row)
+	}
+	if len(credited) > 0 {
+		in.progressf("mutation: %s of tests that had killed nothing, in %s", plural(len(credited), "credit run"), time.Since(creditStart).Round(time.Second))
+	}
+	built := len(bins)
 	cache.save()
 	elapsed := time.Since(start)
 	in.progressf("mutation: %s in %s wall (%d built, build %s, test runs %s, %d from the cache)",
@@ -445,47 +459,148 @@ func discardRefused(jobs []*mutantJob, stderr []byte) bool {
 // runMutantJob runs the mutant's tests with it switched on and fills j.row.
 func runMutantJob(ctx context.Context, in *Input, j *mutantJob, bins map[string]string, kills map[string]int, mu *sync.Mutex) error {
 	j.row.Outcome = mutantSurvived
-	extra := 0
 	deadline := time.Now().Add(in.mutantTimeout())
-	env := []string{fmt.Sprintf("PORTTRACK_MUTANT=%d", j.id)}
 	for n, t := range j.tests {
-		ref := t.Ref.String()
-		if j.row.Outcome != mutantSurvived {
-			mu.Lock()
-			credit := kills[ref] == 0
-			mu.Unlock()
-			if !credit || extra >= creditRuns {
-				continue
-			}
-			extra++
-		} else if n >= in.maxTestsPerMutant() {
-			continue
-		}
-		if time.Now().After(deadline) {
+		if j.row.Outcome != mutantSurvived || n >= in.maxTestsPerMutant() || time.Now().After(deadline) {
 			break
 		}
-		timeout := min(2*t.Duration+5*time.Second, in.mutantTimeout())
-		out, err := runProgram(ctx, bins[t.Ref.Dir], in.abs(t.Ref.Dir), timeout+5*time.Second, env,
-			"-test.run=^"+regexp.QuoteMeta(t.Ref.Name)+"$", "-test.count=1", "-test.failfast", "-test.timeout="+timeout.String())
+		failed, timedOut, err := runMutantTest(ctx, in, j, t, bins)
 		if err != nil {
 			return err
 		}
-		j.row.Ran = append(j.row.Ran, ref)
-		if out.ExitCode == 0 {
-			continue
-		}
-		if j.row.Outcome == mutantSurvived {
-			j.row.Outcome = mutantKilled
-			if out.TimedOut || strings.Contains(string(out.Stdout)+string(out.Stderr), "panic: test timed out after") {
-				j.row.Outcome = mutantTimedOut
-			}
-		}
-		j.row.KilledBy = append(j.row.KilledBy, ref)
 		mu.Lock()
-		kills[ref]++
+		recordMutantRun(j, t, failed, timedOut, kills)
 		mu.Unlock()
 	}
 	return nil
+}
+
+func built(need, inSchema map[*mutantJob]bool) bool {
+	for j := range need {
+		if !inSchema[j] {
+			return false
+		}
+	}
+	return true
+}
+
+// runMutantTest runs one test with the mutant of j switched on.
+func runMutantTest(ctx context.Context, in *Input, j *mutantJob, t *testRun, bins map[string]string) (failed, timedOut bool, err error) {
+	env := []string{fmt.Sprintf("PORTTRACK_MUTANT=%d", j.id)}
+	timeout := min(2*t.Duration+5*time.Second, in.mutantTimeout())
+	out, err := runProgram(ctx, bins[t.Ref.Dir], in.abs(t.Ref.Dir), timeout+5*time.Second, env,
+		"-test.run=^"+regexp.QuoteMeta(t.Ref.Name)+"$", "-test.count=1", "-test.failfast", "-test.timeout="+timeout.String())
+	if err != nil {
+		return false, false, err
+	}
+	if out.ExitCode == 0 {
+		return false, false, nil
+	}
+	return true, out.TimedOut || strings.Contains(string(out.Stdout)+string(out.Stderr), "panic: test timed out after"), nil
+}
+
+// recordMutantRun enters one run of t against j's mutant in the matrix; the
+// caller holds the lock of kills and the rows.
+func recordMutantRun(j *mutantJob, t *testRun, failed, timedOut bool, kills map[string]int) {
+	ref := t.Ref.String()
+	j.row.Ran = append(j.row.Ran, ref)
+	if !failed {
+		return
+	}
+	if j.row.Outcome == mutantSurvived {
+		j.row.Outcome = mutantKilled
+		if timedOut {
+			j.row.Outcome = mutantTimedOut
+		}
+	}
+	j.row.KilledBy = append(j.row.KilledBy, ref)
+	kills[ref]++
+}
+
+// creditPass gives every test item of the run that has killed nothing its
+// own runs: against the mutants whose covering tests include it and that it
+// has not run against, in mutant order, until one fails it or creditTries
+// runs are spent. A run that fails the test of a surviving mutant kills it.
+// The tests run in parallel; each one's runs are sequential. It returns the
+// jobs whose rows changed.
+func creditPass(ctx context.Context, in *Input, jobs, schemaJobs []*mutantJob, bins map[string]string, tmp string, kills map[string]int, mu *sync.Mutex) (map[*mutantJob]bool, error) {
+	inSchema := map[*mutantJob]bool{}
+	for _, j := range schemaJobs {
+		inSchema[j] = true
+	}
+	var idle []string
+	for _, it := range in.itemsOf(KindTest) {
+		if ref := testRefOf(it).String(); kills[ref] == 0 && !slices.Contains(idle, ref) {
+			idle = append(idle, ref)
+		}
+	}
+	slices.Sort(idle)
+	changed := map[*mutantJob]bool{}
+	if len(idle) == 0 {
+		return changed, nil
+	}
+	// Each idle test's candidates, fixed before any run so that the order
+	// of the parallel runs cannot change them.
+	type try struct {
+		j *mutantJob
+		t *testRun
+	}
+	plan := make([][]try, len(idle))
+	need := map[*mutantJob]bool{}
+	for i, ref := range idle {
+		for _, j := range jobs {
+			if len(plan[i]) >= creditTries {
+				break
+			}
+			if j.row.Outcome == mutantInvalid || j.row.Outcome == mutantUncovered || slices.Contains(j.row.Ran, ref) {
+				continue
+			}
+			if idx := slices.IndexFunc(j.tests, func(t *testRun) bool { return t.Ref.String() == ref }); idx >= 0 {
+				plan[i] = append(plan[i], try{j, j.tests[idx]})
+				need[j] = true
+			}
+		}
+	}
+	if !built(need, inSchema) {
+		// Mutants from the cache are not in the schema of this run; build
+		// one holding them too.
+		all := slices.Clone(schemaJobs)
+		for j := range need {
+			if !inSchema[j] {
+				all = append(all, j)
+			}
+		}
+		slices.SortFunc(all, func(a, b *mutantJob) int { return a.id - b.id })
+		var err error
+		if bins, err = buildSchema(ctx, in, all, tmp); err != nil {
+			return changed, err
+		}
+	}
+	var firstErr error
+	parallelDo(in.parallel(), len(idle), func(i int) {
+		for _, c := range plan[i] {
+			j := c.j
+			if j.row.Outcome == mutantInvalid {
+				continue
+			}
+			failed, timedOut, err := runMutantTest(ctx, in, j, c.t, bins)
+			mu.Lock()
+			if err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+				return
+			}
+			recordMutantRun(j, c.t, failed, timedOut, kills)
+			changed[j] = true
+			mu.Unlock()
+			if failed {
+				return
+			}
+		}
+	})
+	return changed, firstErr
 }
 
 func (in *Input) maxTestsPerMutant() int {

@@ -200,3 +200,32 @@ func Ready(n int) bool {
 		t.Fatalf("drop mutants %q, want only %q", drops, want)
 	}
 }
+
+// A test that would fail a mutant but never runs first against it still
+// gets its chance: the credit pass runs every test item that killed nothing
+// against the mutants it covers, so its verdict does not depend on which
+// test the parallel pass happened to run first.
+func TestMutationCreditPassGivesEveryTestItsChance(t *testing.T) {
+	for _, parallel := range []int{1, 4} {
+		in := &Input{RepoDir: filepath.Join("testdata", "fixture"), TestPackages: []string{"./calctest"}, TargetPackages: []string{"./calc"},
+			Mutants: 5, MutantTimeout: time.Minute, CacheDir: t.TempDir(), Parallel: parallel,
+			Items: []Item{featSign, testSign, testSubtests}}
+		got := mutate(t, in)
+		sub := got[ItemKey{KindTest, testSubtests.ID}]
+		if !sub.Passed {
+			t.Fatalf("parallel %d: TestInSubtests not credited: %s", parallel, sub.Summary)
+		}
+		if got[ItemKey{KindTest, testSign.ID}].Passed != true {
+			t.Errorf("parallel %d: TestSign: %s", parallel, got[ItemKey{KindTest, testSign.ID}].Summary)
+		}
+		// The credit runs are in the cache: a rerun runs nothing.
+		in.memo = nil
+		again := mutate(t, in)
+		if !again[ItemKey{KindTest, testSubtests.ID}].Passed {
+			t.Errorf("parallel %d: rerun lost the credit", parallel)
+		}
+		if run := again[ItemKey{KindFeature, featSign.ID}].Detail["run"].(map[string]any); run["built"] != 0 {
+			t.Errorf("parallel %d: rerun built a schema: %v", parallel, run)
+		}
+	}
+}
