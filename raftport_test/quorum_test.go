@@ -376,4 +376,8 @@ func TestNRGSendSnapshotInstallsSnapshot(t *testing.T) {
 	committedNow(2, snapFile(true), lastSnapshot(1, 1), snapshotHolds("snapshot_data"))
 
 	require_True(t, st.n.DrainAndReplaySnapshot())
+	// The apply queue now holds only the snapshot, at the index it
+	// covers, and applies are paused with the commit held.
+	st.expect(paused(true), heldCommit(2), committed(1))
+	st.applyQueueHolds(1, &raftport.Entry{Type: raftport.EntrySnapshot, Data: []byte("snapshot_data")})
 }
