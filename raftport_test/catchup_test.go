@@ -172,6 +172,10 @@ func TestNRGIgnoreEntryAfterCanceledCatchup(t *testing.T) {
 	st.p.CancelCatchup()
 
 	st.via(canceled, leader.after(0, 0), lastIndex(0))
+	// Nor one that carries its leader's term, as the catchup entries of a
+	// current leader do: the canceled catchup fell short of its target,
+	// so its stream is no longer ours, though the entry would fit our log.
+	st.via(canceled, leader.after(0, 0).inLeaderTerm(1), lastIndex(0), notCatchingUp())
 }
 
 // TestNRGLeaderCatchupHandling ports test 2684: a leader asked by a
