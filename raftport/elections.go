@@ -208,9 +208,10 @@ func (n *raft) yieldToTerm(term uint64, adopt bool) {
 	n.stepdownLocked(noLeader)
 }
 
-// wonElection reports whether the votes in tally elect us.
+// wonElection reports whether the votes in tally elect us: a quorum of
+// the cluster, or the whole of it.
 func (n *raft) wonElection(tally *protocol.Tally) bool {
-	return rlocked(n, func() bool { return tally.Won(n.qn, n.csz) })
+	return tally.Won(n.quorumNeeded(), n.ClusterSize())
 }
 
 // quorumNeeded is the quorum of the current cluster size.

@@ -106,6 +106,14 @@ func (w nodeWindow) ElectionTimerReset() time.Time {
 
 func (w nodeWindow) ElectionTimerResetLocked() time.Time { return w.n.etlr }
 
+func (w nodeWindow) ElectionTimeoutDraw() time.Duration {
+	return windowRead(w, func(n *raft) time.Duration { return randElectionTimeout(&n.timing) })
+}
+
+func (w nodeWindow) CampaignTimeoutDraw() time.Duration {
+	return windowRead(w, func(n *raft) time.Duration { return randCampaignTimeout(&n.timing) })
+}
+
 // The queue lengths and the leader's checks take what locks they need.
 
 func (w nodeWindow) PendingProposals() int     { return w.n.prop.Len() }

@@ -27,16 +27,16 @@ func getStateFile(sd, name string) ([]byte, error) {
 	return storage.ReadFileChecked(storage.OSFS{}, filepath.Join(sd, name))
 }
 
-// persist writes payload as the state file name unless *written says it
-// is there already. A failed write stops the node from writing anything
-// further, and forgets what was written so that a later call retries.
-// Lock held.
-func (n *raft) persist(name string, written *[]byte, payload []byte) {
+// persist writes payload as the state file name, with write, unless
+// *written says it is there already. A failed write stops the node from
+// writing anything further, and forgets what was written so that a later
+// call retries. Lock held.
+func (n *raft) persist(name string, written *[]byte, payload []byte, write func(sd string, payload []byte) error) {
 	if bytes.Equal(*written, payload) {
 		return
 	}
 	*written = payload
-	err := putStateFile(n.sd, name, payload)
+	err := write(n.sd, payload)
 	if err == nil || n.isClosed() {
 		return
 	}
@@ -48,7 +48,9 @@ func (n *raft) persist(name string, written *[]byte, payload []byte) {
 // writePeerState persists ps unless it is what was last written. Lock
 // held.
 func (n *raft) writePeerState(ps *peerState) {
-	n.persist(peerStateFile, &n.wps, encodePeerState(ps))
+	n.persist(peerStateFile, &n.wps, encodePeerState(ps), func(sd string, buf []byte) error {
+		return putStateFile(sd, peerStateFile, buf)
+	})
 }
 
 // writePeerState writes ps into the store directory sd outside of any
@@ -135,5 +137,5 @@ func (n *raft) setWriteErr(err error) { n.underLock(func() { n.setWriteErrLocked
 // they act on a new term or vote, so that a restart can never vote twice in
 // one term. Unchanged values are not rewritten. Lock held.
 func (n *raft) writeTermVote() {
-	n.persist(termVoteFile, &n.wtv, encodeTermVote(n.term, n.vote))
+	n.persist(termVoteFile, &n.wtv, encodeTermVote(n.term, n.vote), writeTermVote)
 }

@@ -295,7 +295,7 @@ func TestNRGInstallSnapshotFromCheckpoint(t *testing.T) {
 	checkpointEntries(t, c, 0)
 	_, err = c.InstallSnapshot([]byte("old"))
 	require_NoError(t, err)
-	st.expect(snapshotHolds("old"))
+	st.expect(snapshotHolds("old"), snapshotAt(1), logSpans(2, 2))
 	// Installed, so the checkpoint is done with.
 	checkpointAborted(t, c)
 

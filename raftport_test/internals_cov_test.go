@@ -72,10 +72,10 @@ func (w *unreadableAt) Load(index uint64) (uint64, []byte, error) {
 	return w.WAL.Load(index)
 }
 
-// TestCatchupFallsBackToFirstEntry covers feature 2731: when the entry a
+// TestE2ECatchupFallsBackToFirstEntry covers feature 2731: when the entry a
 // follower asks for cannot be read (and is not simply missing), the leader
 // stays leader and streams from the first entry of its log instead.
-func TestCatchupFallsBackToFirstEntry(t *testing.T) {
+func TestE2ECatchupFallsBackToFirstEntry(t *testing.T) {
 	st := stepNode(t)
 	for i := range uint64(3) {
 		st.live(aeFrom(nats0, 1).after(min(i, 1), i).carrying(&raftport.Entry{Type: raftport.EntryNormal, Data: []byte{byte(i)}}))

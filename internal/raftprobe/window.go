@@ -41,6 +41,11 @@ type Window[E, S any] interface {
 	LostQuorum() bool
 	OutOfResources() bool
 	ElectionTimerResetLocked() time.Time
+	// ElectionTimeoutDraw and CampaignTimeoutDraw each draw one timeout
+	// from the node's timing as the node arms its election timer with:
+	// after hearing from a leader, and before a campaign.
+	ElectionTimeoutDraw() time.Duration
+	CampaignTimeoutDraw() time.Duration
 
 	// Storage.
 	StoreDir() string
