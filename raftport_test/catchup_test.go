@@ -117,7 +117,7 @@ func TestNRGSimpleCatchup(t *testing.T) {
 func storeTwoOfFirstLeader(st *stepped) (replacement aeDraft) {
 	st.t.Helper()
 	first := aeFrom(nats0, 1).withEntry()
-	st.live(first.after(0, 0), committed(0), logHolds(1), writtenBy(1, nats0))
+	st.live(first.after(0, 0), committed(0), logHolds(1), writtenBy(1, nats0), follows(nats0))
 	st.live(first.after(1, 1).committing(1), committed(1), logHolds(2), writtenBy(2, nats0))
 	return aeFrom(nats1, 2).after(1, 1).committing(1).withEntry()
 }
@@ -128,7 +128,7 @@ func TestNRGTruncateDownToCommitted(t *testing.T) {
 	st := stepNode(t)
 	replacement := storeTwoOfFirstLeader(st)
 
-	st.live(replacement, committed(1), logHolds(2), writtenBy(2, nats1))
+	st.live(replacement, committed(1), logHolds(2), writtenBy(2, nats1), follows(nats1))
 	st.live(aeFrom(nats1, 2).after(2, 2).committing(2), committed(2))
 }
 

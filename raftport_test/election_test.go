@@ -36,8 +36,11 @@ func reportsLeader(want bool) check {
 	return field("reports leader", func(st *stepped) bool { return st.n.Leader() }, want)
 }
 
+// follows checks whom the node takes for the group's leader, and that it
+// says it has one exactly when that is someone.
 func follows(leader string) check {
-	return field("group leader", func(st *stepped) string { return st.n.GroupLeader() }, leader)
+	return all(field("group leader", func(st *stepped) string { return st.n.GroupLeader() }, leader),
+		field("leaderless", func(st *stepped) bool { return st.n.Leaderless() }, leader == ""))
 }
 
 // becomeCandidate switches the node to candidate, then runs the checks.

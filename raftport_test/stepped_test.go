@@ -12,6 +12,7 @@ import (
 	"cmp"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,7 +79,26 @@ func (c *cluster) stepNodeOn(host *raftport.Server, setup nodeSetup) *stepped {
 	}
 	require_NoError(c.t, host.BootstrapRaftNode(st.cfg, peers, allowKnown))
 	require_NoError(c.t, st.start())
+	if peers != nil {
+		st.expect(bootstrappedWith(peers))
+	}
 	return st
+}
+
+// bootstrappedWith checks that the node took the peer set it was
+// bootstrapped with: those members exactly, their count as the cluster
+// size and a majority of them as its quorum.
+func bootstrappedWith(peers []string) check {
+	return func(st *stepped) {
+		st.t.Helper()
+		want, known := slices.Sorted(slices.Values(peers)), st.p.KnownPeers()
+		slices.Sort(known)
+		r := st.state()
+		if !slices.Equal(known, want) || r.ClusterSize != len(want) || r.Quorum != len(want)/2+1 {
+			st.t.Fatalf("node started with peers %v, cluster size %d and quorum %d; bootstrapped with %v",
+				known, r.ClusterSize, r.Quorum, want)
+		}
+	}
 }
 
 // adoptNode initialises a stepped node on host from cfg, for a test that
