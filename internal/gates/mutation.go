@@ -16,9 +16,8 @@ import (
 // Mutation tests the tests. For each feature it applies up to Input.Mutants
 // small changes to the body (see mutants.go), one at a time, and runs
 // against each the claiming tests that cover the changed line (per-test
-// coverage, pertest.go), fastest first (at most Input.MaxTestsPerMutant,
-// default 12), each in its own process, without -race. The repo is never
-// written: the mutants reach the compiler through `go test -c -overlay`, all
+// coverage, pertest.go), fastest first (at most Input.MaxTestsPerMutant),
+// each in its own process, without -race. The repo is never written: the mutants reach the compiler through `go test -c -overlay`, all
 // of a run's mutants in one build (a mutant schema: each is switched on
 // alone by the PORTTRACK_MUTANT environment variable, see schemaText),
 // since one link of the test binary per mutant would cost more CPU than
@@ -56,6 +55,13 @@ func (in *Input) minKillRate() float64 {
 	}
 	return DefaultMinKillRate
 }
+
+// DefaultMaxTestsPerMutant bounds the covering tests a mutant runs against
+// before it counts as a survivor. Lines that every test runs (a node's
+// start, the apply loop) are covered by dozens of tests of about the same
+// speed, and the one that checks the line's effect is rarely among the
+// fastest dozen; survivors are few, so their extra runs cost little.
+const DefaultMaxTestsPerMutant = 48
 
 // creditTries bounds the runs of a test that has killed nothing in the
 // first pass against further mutants it covers.
@@ -607,7 +613,7 @@ func (in *Input) maxTestsPerMutant() int {
 	if in.MaxTestsPerMutant > 0 {
 		return in.MaxTestsPerMutant
 	}
-	return 12
+	return DefaultMaxTestsPerMutant
 }
 
 // keyedMutant is a mutant with its stable key: kind and description, and an
