@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -150,7 +152,7 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 		}
 		claims := in.claims(pt, it.Batch)
 		for _, m := range keyed(pickMutants(mutantsOf(p, fd), in.Mutants)) {
-			pos := p.fset.Position(p.fset.File(fd.Pos()).Pos(m.start))
+			pos := p.fset.Position(coveredAt(fd, p.fset.File(fd.Pos()).Pos(m.start)))
 			j := &mutantJob{it: it, m: m.mutant, key: m.key, src: p.src, pkg: p.file.Name.Name,
 				endLine: p.fset.Position(p.fset.File(fd.Pos()).Pos(m.end)).Line,
 				fnFrom:  p.line(fd.Pos()), fnTo: p.line(fd.End()),
@@ -479,6 +481,36 @@ func runMutantJob(ctx context.Context, in *Input, j *mutantJob, bins map[string]
 		mu.Unlock()
 	}
 	return nil
+}
+
+// coveredAt is the position whose coverage tells which tests ran the
+// mutant at pos. Coverage blocks hold statements, and the expressions of a
+// case clause lie in none (the clause's block starts after its colon), so a
+// mutant there is judged by the tests that reached its switch statement.
+func coveredAt(fd *ast.FuncDecl, pos token.Pos) token.Pos {
+	at := pos
+	var stack []ast.Node
+	ast.Inspect(fd, func(n ast.Node) bool {
+		if n == nil {
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		if pos < n.Pos() || pos >= n.End() {
+			return false
+		}
+		if cc, ok := n.(*ast.CaseClause); ok && pos < cc.Colon {
+			for i := len(stack) - 1; i >= 0; i-- {
+				switch sw := stack[i].(type) {
+				case *ast.SwitchStmt, *ast.TypeSwitchStmt:
+					at = sw.Pos()
+					return false
+				}
+			}
+		}
+		stack = append(stack, n)
+		return true
+	})
+	return at
 }
 
 func built(need, inSchema map[*mutantJob]bool) bool {
