@@ -148,9 +148,8 @@ type Input struct {
 	// in a run of tests alone, the features of their batches.
 	MutationFeatures []Item
 	// MaxTestsPerMutant bounds the covering tests a mutant runs against
-	// before it counts as a survivor (fastest first); default 12: with only
-	// the 5 fastest, mutants of functions that most tests pass through
-	// survived against tests that never look at what they change.
+	// before it counts as a survivor (fastest first); 0 means
+	// DefaultMaxTestsPerMutant.
 	MaxTestsPerMutant int
 	// MinKillRate is the kill rate a feature needs to pass the mutation
 	// gate; 0 means DefaultMinKillRate. Survivors are reported as findings

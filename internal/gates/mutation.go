@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"go/ast"
+	"go/token"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,9 +18,8 @@ import (
 // Mutation tests the tests. For each feature it applies up to Input.Mutants
 // small changes to the body (see mutants.go), one at a time, and runs
 // against each the claiming tests that cover the changed line (per-test
-// coverage, pertest.go), fastest first (at most Input.MaxTestsPerMutant,
-// default 12), each in its own process, without -race. The repo is never
-// written: the mutants reach the compiler through `go test -c -overlay`, all
+// coverage, pertest.go), fastest first (at most Input.MaxTestsPerMutant),
+// each in its own process, without -race. The repo is never written: the mutants reach the compiler through `go test -c -overlay`, all
 // of a run's mutants in one build (a mutant schema: each is switched on
 // alone by the PORTTRACK_MUTANT environment variable, see schemaText),
 // since one link of the test binary per mutant would cost more CPU than
@@ -56,6 +57,13 @@ func (in *Input) minKillRate() float64 {
 	}
 	return DefaultMinKillRate
 }
+
+// DefaultMaxTestsPerMutant bounds the covering tests a mutant runs against
+// before it counts as a survivor. Lines that every test runs (a node's
+// start, the apply loop) are covered by dozens of tests of about the same
+// speed, and the one that checks the line's effect is rarely among the
+// fastest dozen; survivors are few, so their extra runs cost little.
+const DefaultMaxTestsPerMutant = 48
 
 // creditTries bounds the runs of a test that has killed nothing in the
 // first pass against further mutants it covers.
@@ -144,7 +152,7 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 		}
 		claims := in.claims(pt, it.Batch)
 		for _, m := range keyed(pickMutants(mutantsOf(p, fd), in.Mutants)) {
-			pos := p.fset.Position(p.fset.File(fd.Pos()).Pos(m.start))
+			pos := p.fset.Position(coveredAt(fd, p.fset.File(fd.Pos()).Pos(m.start)))
 			j := &mutantJob{it: it, m: m.mutant, key: m.key, src: p.src, pkg: p.file.Name.Name,
 				endLine: p.fset.Position(p.fset.File(fd.Pos()).Pos(m.end)).Line,
 				fnFrom:  p.line(fd.Pos()), fnTo: p.line(fd.End()),
@@ -475,6 +483,36 @@ func runMutantJob(ctx context.Context, in *Input, j *mutantJob, bins map[string]
 	return nil
 }
 
+// coveredAt is the position whose coverage tells which tests ran the
+// mutant at pos. Coverage blocks hold statements, and the expressions of a
+// case clause lie in none (the clause's block starts after its colon), so a
+// mutant there is judged by the tests that reached its switch statement.
+func coveredAt(fd *ast.FuncDecl, pos token.Pos) token.Pos {
+	at := pos
+	var stack []ast.Node
+	ast.Inspect(fd, func(n ast.Node) bool {
+		if n == nil {
+			stack = stack[:len(stack)-1]
+			return true
+		}
+		if pos < n.Pos() || pos >= n.End() {
+			return false
+		}
+		if cc, ok := n.(*ast.CaseClause); ok && pos < cc.Colon {
+			for i := len(stack) - 1; i >= 0; i-- {
+				switch sw := stack[i].(type) {
+				case *ast.SwitchStmt, *ast.TypeSwitchStmt:
+					at = sw.Pos()
+					return false
+				}
+			}
+		}
+		stack = append(stack, n)
+		return true
+	})
+	return at
+}
+
 func built(need, inSchema map[*mutantJob]bool) bool {
 	for j := range need {
 		if !inSchema[j] {
@@ -607,7 +645,7 @@ func (in *Input) maxTestsPerMutant() int {
 	if in.MaxTestsPerMutant > 0 {
 		return in.MaxTestsPerMutant
 	}
-	return 12
+	return DefaultMaxTestsPerMutant
 }
 
 // keyedMutant is a mutant with its stable key: kind and description, and an

@@ -2,6 +2,7 @@ package gates
 
 import (
 	"context"
+	"go/ast"
 	"go/parser"
 	"go/token"
 	"os"
@@ -226,6 +227,45 @@ func TestMutationCreditPassGivesEveryTestItsChance(t *testing.T) {
 		}
 		if run := again[ItemKey{KindFeature, featSign.ID}].Detail["run"].(map[string]any); run["built"] != 0 {
 			t.Errorf("parallel %d: rerun built a schema: %v", parallel, run)
+		}
+	}
+}
+
+// A mutant in a case clause's expressions lies in no coverage block; it is
+// judged by the tests that reached its switch. Elsewhere its own position
+// counts.
+func TestCoveredAtCaseExpressions(t *testing.T) {
+	src := `package p
+
+func f(err error, n int) int {
+	if n > 0 {
+		n++
+	}
+	switch {
+	case err == nil, n == 2:
+	default:
+		n--
+	}
+	return n
+}
+`
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, "p.go", src, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := file.Decls[0].(*ast.FuncDecl)
+	at := func(sub string) token.Pos { return fset.File(fd.Pos()).Pos(strings.Index(src, sub)) }
+	for _, tc := range []struct {
+		mutant, want string
+	}{
+		{"err == nil", "switch {"},
+		{"n == 2", "switch {"},
+		{"n > 0", "n > 0"},
+		{"n--", "n--"},
+	} {
+		if got, want := fset.Position(coveredAt(fd, at(tc.mutant))), fset.Position(at(tc.want)); got != want {
+			t.Errorf("mutant at %q: judged at %v, want %v", tc.mutant, got, want)
 		}
 	}
 }
