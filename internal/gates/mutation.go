@@ -68,7 +68,7 @@ const DefaultMaxTestsPerMutant = 100
 
 // creditTries bounds the runs of a test that has killed nothing in the
 // first pass against further mutants it covers.
-const creditTries = 8
+const creditTries = 24
 
 // mutantOutcome classifies one mutant.
 type mutantOutcome string
