@@ -65,7 +65,7 @@ alike (their numbers overlap); --kind narrows to one kind.`,
 	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only features or only tests: feature, test")
 	cmd.Flags().IntVar(&opts.Mutants, "mutants", defaultMutants, "mutants per feature for the mutation gate, which verified requires (-1 leaves it out)")
 	cmd.Flags().IntVar(&opts.Parallel, "parallel", 2, "test processes run at once by the coverage and mutation gates")
-	cmd.Flags().IntVar(&opts.MaxTests, "max-tests", 0, "covering tests (fastest first) a mutant runs against before it counts as a survivor (0: the gates' default, 48)")
+	cmd.Flags().IntVar(&opts.MaxTests, "max-tests", 0, "covering tests (fastest first) a mutant runs against before it counts as a survivor (0: the gates' default, 100)")
 	cmd.Flags().BoolVar(&opts.Promote, "promote", false, "move every item that passed to verified")
 	cmd.Flags().StringVar(&opts.Repo, "repo", "", "the checkout to verify (default: the repository porttrack runs in)")
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print the verdicts, evidence and promotions as JSON (the readable report goes to stderr)")
