@@ -485,9 +485,13 @@ func runMutantJob(ctx context.Context, in *Input, j *mutantJob, bins map[string]
 }
 
 // coveredAt is the position whose coverage tells which tests ran the
-// mutant at pos. Coverage blocks hold statements, and the expressions of a
-// case clause lie in none (the clause's block starts after its colon), so a
-// mutant there is judged by the tests that reached its switch statement.
+// mutant at pos: the start of the innermost statement holding it. Coverage
+// blocks hold statements, and parts of a statement's header lie in none:
+// an if's condition after a function literal in its init (the literal's
+// body is a block of its own and the header's rest follows it), or the
+// expressions of a case clause (its block starts after the colon, so such
+// a mutant is judged by the tests that reached its switch). A test that
+// reached the statement evaluated its header.
 func coveredAt(fd *ast.FuncDecl, pos token.Pos) token.Pos {
 	at := pos
 	var stack []ast.Node
@@ -499,19 +503,32 @@ func coveredAt(fd *ast.FuncDecl, pos token.Pos) token.Pos {
 		if pos < n.Pos() || pos >= n.End() {
 			return false
 		}
-		if cc, ok := n.(*ast.CaseClause); ok && pos < cc.Colon {
-			for i := len(stack) - 1; i >= 0; i-- {
-				switch sw := stack[i].(type) {
-				case *ast.SwitchStmt, *ast.TypeSwitchStmt:
-					at = sw.Pos()
-					return false
+		switch st := n.(type) {
+		case *ast.BlockStmt, *ast.FuncLit:
+		case *ast.CaseClause, *ast.CommClause:
+			if colon := clauseColon(st); pos < colon {
+				for i := len(stack) - 1; i >= 0; i-- {
+					switch sw := stack[i].(type) {
+					case *ast.SwitchStmt, *ast.TypeSwitchStmt, *ast.SelectStmt:
+						at = sw.Pos()
+						return false
+					}
 				}
 			}
+		case ast.Stmt:
+			at = st.Pos()
 		}
 		stack = append(stack, n)
 		return true
 	})
 	return at
+}
+
+func clauseColon(n ast.Node) token.Pos {
+	if cc, ok := n.(*ast.CaseClause); ok {
+		return cc.Colon
+	}
+	return n.(*ast.CommClause).Colon
 }
 
 func built(need, inSchema map[*mutantJob]bool) bool {

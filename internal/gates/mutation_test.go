@@ -231,9 +231,9 @@ func TestMutationCreditPassGivesEveryTestItsChance(t *testing.T) {
 	}
 }
 
-// A mutant in a case clause's expressions lies in no coverage block; it is
-// judged by the tests that reached its switch. Elsewhere its own position
-// counts.
+// A mutant is judged by the coverage of the statement holding it: a case
+// clause's expressions by their switch, an if's condition by the if, which
+// a function literal in its init splits from every coverage block.
 func TestCoveredAtCaseExpressions(t *testing.T) {
 	src := `package p
 
@@ -245,6 +245,9 @@ func f(err error, n int) int {
 	case err == nil, n == 2:
 	default:
 		n--
+	}
+	if err := g(func() error { return err }); err != nil {
+		n += 3
 	}
 	return n
 }
@@ -261,8 +264,11 @@ func f(err error, n int) int {
 	}{
 		{"err == nil", "switch {"},
 		{"n == 2", "switch {"},
-		{"n > 0", "n > 0"},
+		{"n > 0", "if n > 0"},
 		{"n--", "n--"},
+		{"err != nil", "if err := g"},
+		{"return err }", "return err }"},
+		{"n += 3", "n += 3"},
 	} {
 		if got, want := fset.Position(coveredAt(fd, at(tc.mutant))), fset.Position(at(tc.want)); got != want {
 			t.Errorf("mutant at %q: judged at %v, want %v", tc.mutant, got, want)
