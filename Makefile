@@ -27,7 +27,7 @@ lint:
 
 # audit re-runs the gates of every verified item in porting.db; it writes nothing.
 audit:
-	$(GO) run ./cmd/porttrack audit
+	$(GO) run ./cmd/porttrack audit --strict
 
 # bench measures raftport against hashicorp/raft and etcd raft (and
 # JetStream over an embedded NATS cluster) and prints the tables with the
