@@ -36,19 +36,6 @@ func apiLogHost(t *testing.T, adjust func(*raftport.ServerConfig)) (*cluster, *r
 	return c, s, logs
 }
 
-// logCount is how many times msg was logged.
-func logCount(l *logCapture, msg string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, m := range l.msgs {
-		if m == msg {
-			n++
-		}
-	}
-	return n
-}
-
 // nodeLine is a node's log line in the reference's "RAFT [id - group]" form.
 func nodeLine(s *raftport.Server, group, format string, args ...any) string {
 	return fmt.Sprintf("RAFT [%s - %s] ", s.ID(), group) + fmt.Sprintf(format, args...)
@@ -504,15 +491,7 @@ func TestE2ECatchupWithoutInbox(t *testing.T) {
 	require_Equal(t, cv.CIndex, 5)
 	st.p.CancelCatchup()
 	st.expect(notCatchingUp(), lastIndex(0))
-	warned := 0
-	logs.mu.Lock()
-	for _, m := range logs.msgs {
-		if strings.HasPrefix(m, nodeLine(s, "NOINBOX", "Error subscribing to catchup inbox")) {
-			warned++
-		}
-	}
-	logs.mu.Unlock()
-	require_Equal(t, warned, 1)
+	require_Equal(t, logPrefixCount(logs, nodeLine(s, "NOINBOX", "Error subscribing to catchup inbox")), 1)
 
 	conn.refuse.Store(false)
 	halt(st.n)

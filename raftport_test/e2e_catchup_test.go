@@ -10,7 +10,6 @@ package raftport_test
 // the stall timeouts, which they set hours or whole intervals apart.
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,36 +24,17 @@ import (
 
 // warnings records the warnings and errors a host logs.
 type warnings struct {
-	mu   sync.Mutex
-	msgs []string
+	logCapture
 	// expected is what a test expects warnings about; soloStep fails a
 	// test whose node warned about anything else.
 	expected string
 }
 
-func (w *warnings) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
-
-func (w *warnings) Handle(_ context.Context, r slog.Record) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.msgs = append(w.msgs, r.Message)
-	return nil
-}
-
-func (w *warnings) WithAttrs([]slog.Attr) slog.Handler { return w }
-func (w *warnings) WithGroup(string) slog.Handler      { return w }
+func newWarnings() *warnings { return &warnings{logCapture: logCapture{warnOnly: true}} }
 
 // containing lists the warnings logged so far that contain s.
 func (w *warnings) containing(s string) []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var out []string
-	for _, m := range w.msgs {
-		if strings.Contains(m, s) {
-			out = append(out, m)
-		}
-	}
-	return out
+	return slices.DeleteFunc(w.messages(), func(m string) bool { return !strings.Contains(m, s) })
 }
 
 // all lists every warning logged so far.
@@ -66,11 +46,9 @@ func (w *warnings) all() []string { return w.containing("") }
 func soloStep(t *testing.T, tm raftport.Timing, setup nodeSetup) (*stepped, *warnings) {
 	t.Helper()
 	c := createRaftClusterWithTiming(t, "R1S", 0, tm)
-	w := &warnings{}
+	w := newWarnings()
 	t.Cleanup(func() {
-		w.mu.Lock()
-		defer w.mu.Unlock()
-		for _, m := range w.msgs {
+		for _, m := range w.messages() {
 			if w.expected == "" || !strings.Contains(m, w.expected) {
 				t.Errorf("unexpected warning: %s", m)
 			}

@@ -6,11 +6,8 @@ package raftport_test
 // membership changes that resize a group's quorum.
 
 import (
-	"context"
 	"errors"
 	"log/slog"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,49 +18,11 @@ import (
 // by message.
 var errAlreadyLeader = errors.New("raft: already leader")
 
-// logRecord is one line a host logged.
-type logRecord struct {
-	level slog.Level
-	msg   string
-}
-
-// logRecorder is a slog handler that keeps every record, so that a test
-// can check what a node reported to its operator.
-type logRecorder struct {
-	mu      sync.Mutex
-	records []logRecord
-}
-
-func (r *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-
-func (r *logRecorder) Handle(_ context.Context, rec slog.Record) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.records = append(r.records, logRecord{rec.Level, rec.Message})
-	return nil
-}
-
-func (r *logRecorder) WithAttrs([]slog.Attr) slog.Handler { return r }
-func (r *logRecorder) WithGroup(string) slog.Handler      { return r }
-
-// count is how many records at level or above contain text.
-func (r *logRecorder) count(level slog.Level, text string) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	n := 0
-	for _, rec := range r.records {
-		if rec.level >= level && strings.Contains(rec.msg, text) {
-			n++
-		}
-	}
-	return n
-}
-
 // loggedHost adds to c a host named name whose log the returned recorder
 // keeps, with timing tm.
-func (c *cluster) loggedHost(name string, tm raftport.Timing) (*raftport.Server, *logRecorder) {
+func (c *cluster) loggedHost(name string, tm raftport.Timing) (*raftport.Server, *logCapture) {
 	c.t.Helper()
-	rec := &logRecorder{}
+	rec := &logCapture{}
 	s := c.addHostWith(name, c.dialHost(name), func(cfg *raftport.ServerConfig) {
 		cfg.Logger = slog.New(rec)
 		cfg.Timing = tm
@@ -74,7 +33,7 @@ func (c *cluster) loggedHost(name string, tm raftport.Timing) (*raftport.Server,
 // loggedStepNode is a stepped node of group TEST on a fresh host S-1 of
 // timing tm whose log is recorded, with the given peers (the host alone
 // when nil).
-func loggedStepNode(t *testing.T, tm raftport.Timing, peers ...string) (*stepped, *logRecorder) {
+func loggedStepNode(t *testing.T, tm raftport.Timing, peers ...string) (*stepped, *logCapture) {
 	t.Helper()
 	c := createRaftClusterWithTiming(t, "R1S", 0, tm)
 	s, rec := c.loggedHost("S-1", tm)

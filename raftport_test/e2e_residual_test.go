@@ -19,19 +19,6 @@ import (
 	"github.com/porttrack-dev/porttrack/raftport"
 )
 
-// logPrefixCount is how many logged messages start with prefix.
-func logPrefixCount(l *logCapture, prefix string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, m := range l.msgs {
-		if strings.HasPrefix(m, prefix) {
-			n++
-		}
-	}
-	return n
-}
-
 // debugLogHost is apiLogHost with debug logging on from the start.
 func debugLogHost(t *testing.T) (*cluster, *raftport.Server, *logCapture) {
 	t.Helper()
@@ -208,8 +195,6 @@ func TestE2ECatchupEndsWhileStayingPut(t *testing.T) {
 	st.expect(notCatchingUp())
 	require_Equal(t, logCount(&logs.logCapture, stayed), 1)
 	// It stayed put first, and campaigned only after.
-	logs.mu.Lock()
-	order := slices.DeleteFunc(slices.Clone(logs.msgs), func(m string) bool { return m != stayed && m != campaign })
-	logs.mu.Unlock()
+	order := slices.DeleteFunc(logs.messages(), func(m string) bool { return m != stayed && m != campaign })
 	require_Equal(t, strings.Join(order, " | "), stayed+" | "+campaign)
 }

@@ -335,13 +335,6 @@ func TestE2EWriteErrorsSurfaceAndStick(t *testing.T) {
 	st.expect(snapshotAt(0), writeFailed(failed))
 }
 
-// contains reports whether a logged message contains sub.
-func (l *logCapture) contains(sub string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.ContainsFunc(l.msgs, func(m string) bool { return strings.Contains(m, sub) })
-}
-
 // TestE2ETermAndVoteSurviveRestart: the term and vote a node wrote are
 // what it has after a restart.
 func TestE2ETermAndVoteSurviveRestart(t *testing.T) {

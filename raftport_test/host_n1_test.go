@@ -4,11 +4,9 @@ package raftport_test
 // and host-wide leader moves.
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -146,28 +144,6 @@ func TestOutOfResourcesDropsAppendEntries(t *testing.T) {
 	free.expect(outOfResources(false))
 	queue(free, first, second)
 	free.expect(lastIndex(2))
-}
-
-// logCapture keeps every log message, for tests of what a node logs.
-type logCapture struct {
-	mu   sync.Mutex
-	msgs []string
-}
-
-func (l *logCapture) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logCapture) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.msgs = append(l.msgs, r.Message)
-	return nil
-}
-func (l *logCapture) WithAttrs([]slog.Attr) slog.Handler { return l }
-func (l *logCapture) WithGroup(string) slog.Handler      { return l }
-
-func (l *logCapture) has(msg string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return slices.Contains(l.msgs, msg)
 }
 
 // TestDebugLoggingReload checks that a node's debug messages, in the
