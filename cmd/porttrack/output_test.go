@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -56,7 +57,24 @@ func TestReadableOutputFitsEightyColumns(t *testing.T) {
 	if w, _ := widest(wide); w <= textout.DefaultWidth {
 		t.Errorf("feature show --wide is only %d columns: nothing was cut without it?", w)
 	}
-	mustContain(t, wide, "af8ded718dbda3214e21cd8c86cab2df6e8e4f9b", "go test -count=1 -timeout=10m0s -coverpkg=./raftport")
+	// Whatever evidence the shipped database holds: its full commit and
+	// its longest summary, both cut to fit without --wide.
+	var whole []string
+	te.withDB(t, func(d *db.DB) {
+		latest, err := d.LatestEvidence(context.Background(), db.KindFeature, 2751)
+		if err != nil || len(latest) == 0 {
+			t.Fatalf("feature 2751's evidence: %v (%d gates)", err, len(latest))
+		}
+		longest := ""
+		for _, ev := range latest {
+			if len(ev.Summary) > len(longest) {
+				longest = ev.Summary
+			}
+			whole = append(whole, ev.GitCommit)
+		}
+		whole = append(whole, longest)
+	})
+	mustContain(t, wide, whole...)
 
 	// COLUMNS sets the width of a pipe.
 	t.Setenv("COLUMNS", "60")
