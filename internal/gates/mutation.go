@@ -19,8 +19,9 @@ import (
 // small changes to the body (see mutants.go), one at a time, and runs
 // against each the claiming tests that cover the changed line (per-test
 // coverage, pertest.go), fastest first (at most Input.MaxTestsPerMutant),
-// each in its own process, without -race. The repo is never written: the mutants reach the compiler through `go test -c -overlay`, all
-// of a run's mutants in one build (a mutant schema: each is switched on
+// each in its own process, without -race. The repo is never written: the
+// mutants reach the compiler through `go test -c -overlay`, all of a run's
+// mutants in one build (a mutant schema: each is switched on
 // alone by the PORTTRACK_MUTANT environment variable, see schemaText),
 // since one link of the test binary per mutant would cost more CPU than
 // every test run together. The first failing test kills the mutant. Then
@@ -238,7 +239,7 @@ func (Mutation) Run(ctx context.Context, in *Input) ([]Result, error) {
 		cache.put(j.cacheID, *j.row)
 	}
 	if len(credited) > 0 {
-		in.progressf("mutation: %s of tests that had killed nothing, in %s", plural(len(credited), "credit run"), time.Since(creditStart).Round(time.Second))
+		in.progressf("mutation: tests that had killed nothing ran against %s, in %s", plural(len(credited), "further mutant"), time.Since(creditStart).Round(time.Second))
 	}
 	built := len(bins)
 	cache.save()
