@@ -52,8 +52,11 @@ func (n *raft) enqueueEntry(ae *appendEntry, err error) {
 func (n *raft) processAppendEntry(ae *appendEntry, sub transport.Subscription) {
 	n.Lock()
 	answer := n.receiveLocked(ae, sub)
+	deferred := answer.ar != nil && n.awaitDurable(answer)
 	n.Unlock()
-	answer.send(n)
+	if !deferred {
+		answer.send(n)
+	}
 }
 
 // aeVia tells the append rules which channel delivered an entry.
@@ -369,6 +372,7 @@ func (n *raft) installCatchupSnapshot(ae *appendEntry) {
 	data := append([]byte(nil), ae.entries[0].Data...) // outlives the message buffer
 	ae.entries[0].Data = data
 	n.pterm, n.pindex, n.commit = ae.pterm, ae.pindex, ae.pindex
+	n.logRewritten()
 	// A membership change we held uncommitted is settled by the snapshot,
 	// one way or the other; left pending, it would block every later one.
 	if n.membChangeIndex != 0 && n.membChangeIndex <= n.commit {
@@ -472,6 +476,7 @@ func (n *raft) truncateWAL(term, index uint64) {
 		n.setWriteErrLocked(err)
 	} else {
 		n.pterm, n.pindex = term, index
+		n.logRewritten()
 		// An uncommitted membership change that was cut never happened.
 		if n.membChangeIndex > index {
 			n.membChangeIndex = 0
@@ -542,7 +547,7 @@ func (n *raft) storeToWAL(ae *appendEntry) error {
 	case n.werr != nil:
 		return n.werr
 	}
-	at, err := n.wal.Append(ae.term, ae.buf)
+	at, err := n.writeToLog(ae)
 	if err != nil {
 		n.setWriteErrLocked(err)
 		return err
@@ -641,6 +646,8 @@ func (n *raft) broadcastEntry(ae *appendEntry) error {
 	n.active = time.Now()
 	n.cachePendingEntry(ae)
 	n.sendRPC(n.asubj, n.areply, ae.buf)
+	// Our own copy counts once it is durable.
+	n.awaitDurable(aeAnswer{})
 	return nil
 }
 
@@ -686,18 +693,7 @@ func (n *raft) countAck(ar *appendEntryResponse) {
 		committed, err = n.tryCommit(ar.index)
 	}
 	n.Unlock()
-	if errors.Is(err, errNodeRemoved) {
-		// We committed our own removal: hand over, then stop.
-		if err := n.StepDown(); err != nil {
-			n.debug("Stepdown after removal failed: %v", err)
-		}
-		n.Stop()
-	}
-	// Followers apply on the next message; send one now unless a
-	// proposal is about to go out anyway.
-	if committed && n.prop.Len() == 0 {
-		n.sendHeartbeat()
-	}
+	n.afterCommit(committed, err)
 }
 
 // giveWayToTerm gives up leadership to a newer term a follower reported.

@@ -149,7 +149,7 @@ func (n *raft) commitMembershipChange(t EntryType, peer string) error {
 // and reports whether it did. The caller holds the node lock.
 func (n *raft) tryCommit(index uint64) (bool, error) {
 	votes := protocol.Votes(n.acks, index, n.peers)
-	if _, member := n.peers[n.id]; member {
+	if _, member := n.peers[n.id]; member && n.holdsDurably(index) {
 		votes++
 	}
 	to, moves := protocol.CommitTo(protocol.CommitQuery{

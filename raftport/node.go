@@ -335,6 +335,11 @@ type raft struct {
 	reqs  *IPQueue[*voteRequest]
 	votes *IPQueue[*voteResponse]
 
+	// Deferred durability (durability.go): writes the syncer has yet to
+	// see durable, whether it runs, and our log's unsynced suffix.
+	synced durableLog
+	durq   *IPQueue[durableWrite]
+
 	// Catchup: ours from a leader (the streams are in cu).
 	catchup *catchupState
 

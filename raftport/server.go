@@ -256,6 +256,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 		prop:     newIPQueue[*proposedEntry](qname + "entry"),
 		entry:    newIPQueue[*appendEntry](qname + "appendEntry"),
 		resp:     newIPQueue[*appendEntryResponse](qname + "appendEntryResponse"),
+		durq:     newIPQueue[durableWrite](qname + "durable"),
 		apply:    newIPQueue[*CommittedEntry](qname + "committedEntry"),
 		accName:  accName,
 		leadc:    make(chan bool, 32),
@@ -483,8 +484,10 @@ func running(n *raft, err error) (RaftNode, error) {
 // startRun launches the run loop; Stop then leaves the final teardown to it.
 func (n *raft) startRun() {
 	n.runStarted.Store(true)
-	n.wg.Add(1)
+	n.synced.deferring.Store(true)
+	n.wg.Add(2)
 	go n.run()
+	go n.runSyncer()
 }
 
 // ServerNameForNode maps a node ID to the name of its host, "" if unknown.

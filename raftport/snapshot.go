@@ -245,6 +245,7 @@ func (n *raft) restoreSnapshot() error {
 	}
 	n.pterm, n.pindex, n.commit = snap.lastTerm, snap.lastIndex, snap.lastIndex
 	n.papplied = snap.lastIndex
+	n.logRewritten()
 	n.processPeerState(ps)
 	n.extSt = ps.domainExt
 	n.apply.Push(newCommittedEntry(snap.lastIndex, []*Entry{newEntry(EntrySnapshot, snap.data)}))

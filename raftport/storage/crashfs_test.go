@@ -393,3 +393,77 @@ func TestCrashFSIsDownUntilRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCrashFSDeferredWriteDurableOnlyAfterAwait: Write returns before its
+// entry is durable, so a crash before Await loses it; once Await of a
+// ticket returned, that entry and every one written before survive.
+func TestCrashFSDeferredWriteDurableOnlyAfterAwait(t *testing.T) {
+	cfs := NewCrashFS(t.TempDir())
+	opts := WALOptions{FS: cfs}
+	w, err := OpenFileWAL("wal", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(from, to uint64) []Ticket {
+		var tickets []Ticket
+		for i := from; i <= to; i++ {
+			index, ticket, err := w.Write(termByTen(i), payload(i, 10+int(i%50)))
+			if err != nil || index != i {
+				t.Fatalf("write %d: index %d, %v", i, index, err)
+			}
+			wantEntry(t, w, i, termByTen(i)) // readable before it is durable
+			tickets = append(tickets, ticket)
+		}
+		return tickets
+	}
+	tickets := write(1, 20)
+	if err := w.Await(tickets[19]); err != nil {
+		t.Fatal(err)
+	}
+	syncs := w.Stats().Syncs
+	// A ticket already met costs no fsync.
+	if err := w.Await(tickets[4]); err != nil || w.Stats().Syncs != syncs {
+		t.Fatalf("await of a met ticket: %v, fsyncs %d -> %d", err, syncs, w.Stats().Syncs)
+	}
+	unsynced := write(21, 30)
+	crash(t, cfs)
+	if err := w.Await(unsynced[9]); err == nil {
+		t.Fatal("await after the crash reported the unsynced writes durable")
+	}
+	if err := w.Close(); !errors.Is(err, ErrCrashed) {
+		t.Fatalf("close of the crashed WAL: %v, want ErrCrashed", err)
+	}
+	w2 := openTestWAL(t, "wal", opts)
+	if got := w2.State().LastIndex; got != 20 {
+		t.Fatalf("recovered up to %d, want the 20 awaited and none of the 10 written after", got)
+	}
+	for i := uint64(1); i <= 20; i++ {
+		wantEntry(t, w2, i, termByTen(i))
+	}
+}
+
+// TestDeferredWriteUnderSyncEvery: the policy that gives up durability on
+// Append gives it up on Await too, which returns at once.
+func TestDeferredWriteUnderSyncEvery(t *testing.T) {
+	w := openTestWAL(t, t.TempDir(), WALOptions{Sync: SyncEvery(time.Hour)})
+	_, ticket, err := w.Write(1, []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Await(ticket); err != nil || w.Stats().Syncs != 0 {
+		t.Fatalf("await under SyncEvery: %v, %d fsyncs", err, w.Stats().Syncs)
+	}
+}
+
+func TestDeferredWriteRefusesOversizedAndClosed(t *testing.T) {
+	w := openTestWAL(t, t.TempDir(), WALOptions{})
+	if _, _, err := w.Write(1, make([]byte, maxPayload+1)); err == nil {
+		t.Fatal("an entry past the record limit was written")
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.Write(1, []byte("x")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("write on a closed WAL: %v, want ErrClosed", err)
+	}
+}

@@ -121,7 +121,7 @@ type segment struct {
 
 func (s *segment) lastIndex() uint64 { return s.first + uint64(len(s.recs)) - 1 }
 
-var _ WAL = (*FileWAL)(nil)
+var _ DeferredWAL = (*FileWAL)(nil)
 
 // OpenFileWAL opens the WAL in dir, creating it if needed, and recovers it:
 // a torn final record is cut off (see Recovery), any other damage fails the

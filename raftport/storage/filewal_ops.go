@@ -55,6 +55,34 @@ func (w *FileWAL) AppendEntries(entries []Entry) (uint64, error) {
 	return first, nil
 }
 
+// Write stores data at LastIndex+1 without waiting for it to be durable;
+// Await(ticket) does. Under SyncEvery the ticket is met at once, as the
+// policy gives up durability on Append too.
+func (w *FileWAL) Write(term uint64, data []byte) (uint64, Ticket, error) {
+	if uint64(len(data)) > maxPayload {
+		return 0, 0, fmt.Errorf("storage: entry of %d bytes exceeds the %d-byte record limit", len(data), maxPayload)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usable(); err != nil {
+		return 0, 0, err
+	}
+	index := w.last + 1
+	if err := w.writeLocked([]Entry{{Term: term, Data: data}}); err != nil {
+		return 0, 0, err
+	}
+	return index, Ticket(w.writeSeq), nil
+}
+
+// Await returns once every write up to t is durable, sharing the fsync
+// with whoever else waits.
+func (w *FileWAL) Await(t Ticket) error {
+	if w.policy.every {
+		return nil
+	}
+	return w.waitDurable(uint64(t))
+}
+
 func (w *FileWAL) usable() error {
 	if w.closed {
 		return ErrClosed

@@ -56,3 +56,24 @@ type WAL interface {
 	// Delete closes the WAL and removes its files.
 	Delete() error
 }
+
+// Ticket names a point in a WAL's write order: everything written up to
+// it becomes durable together.
+type Ticket uint64
+
+// DeferredWAL is a WAL that can write an entry at once and make it
+// durable later, so that a writer may go on (send the entry to its peers,
+// write the next one) while the fsync runs, and writes made meanwhile
+// share that fsync. A node acknowledges an entry only after Await.
+type DeferredWAL interface {
+	WAL
+	// Write stores data at LastIndex+1 and returns its index and the
+	// ticket Await takes. The entry is readable at once but not yet
+	// durable.
+	Write(term uint64, data []byte) (uint64, Ticket, error)
+	// Await returns once everything written up to t is durable, or the
+	// error that stops it from ever being (the WAL failed or closed).
+	// Truncate makes everything it keeps durable, so a ticket from
+	// before it is met.
+	Await(t Ticket) error
+}
