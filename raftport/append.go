@@ -666,34 +666,40 @@ func (n *raft) handleAppendEntryResponse(_ transport.Subscription, subject, repl
 // protocol.Answer decides: count a success towards committing, serve a
 // follower that misses entries, or give up leadership to a newer term.
 func (n *raft) processAppendEntryResponse(ar *appendEntryResponse) {
+	n.afterCommit(n.answerResponse(ar))
+}
+
+// answerResponse is processAppendEntryResponse but for what follows a
+// commit, which it reports so that a batch of responses is followed up
+// once.
+func (n *raft) answerResponse(ar *appendEntryResponse) (committed bool, err error) {
 	if err := n.trackPeer(ar.peer); err != nil {
 		n.debug("Error tracking peer %q: %v", ar.peer, err)
 	}
 	reply := protocol.Reply{Success: ar.success, Term: ar.term, Index: ar.index, Inbox: ar.reply != ""}
 	switch protocol.Answer(n.Term(), reply) {
 	case protocol.CountAck:
-		n.countAck(ar)
+		committed, err = n.countAck(ar)
 	case protocol.ServeGap:
 		// Whoever serves the gap recycles ar.
 		n.serveGap(ar)
-		return
+		return false, nil
 	case protocol.YieldTerm:
 		n.giveWayToTerm(ar.term)
 	}
 	arPool.Put(ar)
+	return committed, err
 }
 
-// countAck counts a follower's store towards committing and, once
-// something commits, lets followers know.
-func (n *raft) countAck(ar *appendEntryResponse) {
-	var committed bool
-	var err error
+// countAck counts a follower's store towards committing and reports
+// whether something committed.
+func (n *raft) countAck(ar *appendEntryResponse) (bool, error) {
 	n.Lock()
-	if n.trackResponse(ar) {
-		committed, err = n.tryCommit(ar.index)
+	defer n.Unlock()
+	if !n.trackResponse(ar) {
+		return false, nil
 	}
-	n.Unlock()
-	n.afterCommit(committed, err)
+	return n.tryCommit(ar.index)
 }
 
 // giveWayToTerm gives up leadership to a newer term a follower reported.

@@ -1,6 +1,7 @@
 package raftport
 
 import (
+	"errors"
 	"time"
 
 	"github.com/porttrack-dev/porttrack/raftport/protocol"
@@ -108,13 +109,21 @@ func (n *raft) giveUp() bool {
 }
 
 // countResponses hands every queued append-entry response to the commit
-// rules.
+// rules, then follows up on what they committed once: one heartbeat for
+// the lot, not one per response that moved the commit.
 func (n *raft) countResponses() {
 	ars := n.resp.Pop()
+	var committed bool
+	var removed error
 	for _, ar := range ars {
-		n.processAppendEntryResponse(ar)
+		c, err := n.answerResponse(ar)
+		committed = committed || c
+		if errors.Is(err, errNodeRemoved) {
+			removed = err
+		}
 	}
 	n.resp.Recycle(&ars)
+	n.afterCommit(committed, removed)
 }
 
 // Quorum reports whether enough members were heard from recently to form
