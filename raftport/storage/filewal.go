@@ -99,6 +99,12 @@ type FileWAL struct {
 	bytes       uint64
 	cache       map[uint64]memEntry
 
+	// pend holds the records written to the active segment since the
+	// last flush, which belong at pendOff: a sync round hands them to the
+	// OS in one write before its fsync, instead of one write per append.
+	pend    []byte
+	pendOff int64
+
 	writeSeq  uint64 // one per appended entry
 	syncedSeq uint64 // every write up to here is durable
 	syncing   bool   // a sync round runs without mu held

@@ -100,30 +100,35 @@ func (w *FileWAL) fail(err error) error {
 	return w.failed
 }
 
+// maxPending is how many bytes of records wait in memory for the next
+// sync round before a write hands them to the OS itself.
+const maxPending = 1 << 20
+
+// writeLocked adds entries' records to the pending bytes of the active
+// segment (see FileWAL.pend). Under SyncEvery, or past maxPending, they go
+// to the file at once: that policy promises that a process crash loses
+// nothing written.
 func (w *FileWAL) writeLocked(entries []Entry) error {
 	for len(entries) > 0 {
 		seg, err := w.segmentFor(recordHeaderLen + int64(len(entries[0].Data)))
 		if err != nil {
 			return w.fail(err)
 		}
-		var buf []byte
-		var locs []recLoc
+		if len(w.pend) == 0 {
+			w.pendOff = seg.size
+		}
 		next := w.last + 1
 		n := 0
 		for _, e := range entries {
 			recLen := int64(recordHeaderLen + len(e.Data))
-			if n > 0 && seg.size+int64(len(buf))+recLen > w.segSize {
+			if n > 0 && seg.size+recLen > w.segSize {
 				break
 			}
-			locs = append(locs, recLoc{off: seg.size + int64(len(buf)), term: e.Term, size: uint32(len(e.Data))})
-			buf = appendRecord(buf, next+uint64(n), e.Term, e.Data)
+			seg.recs = append(seg.recs, recLoc{off: seg.size, term: e.Term, size: uint32(len(e.Data))})
+			w.pend = appendRecord(w.pend, next+uint64(n), e.Term, e.Data)
+			seg.size += recLen
 			n++
 		}
-		if _, err := seg.f.WriteAt(buf, seg.size); err != nil {
-			return w.fail(fmt.Errorf("writing %s: %w", seg.path, err))
-		}
-		seg.recs = append(seg.recs, locs...)
-		seg.size += int64(len(buf))
 		for _, e := range entries[:n] {
 			w.last++
 			w.bytes += uint64(len(e.Data))
@@ -133,6 +138,22 @@ func (w *FileWAL) writeLocked(entries []Entry) error {
 		}
 		entries = entries[n:]
 	}
+	if w.policy.every || len(w.pend) >= maxPending {
+		return w.flushLocked()
+	}
+	return nil
+}
+
+// flushLocked writes the pending bytes to the active segment.
+func (w *FileWAL) flushLocked() error {
+	if len(w.pend) == 0 {
+		return nil
+	}
+	seg := w.segs[len(w.segs)-1]
+	if _, err := seg.f.WriteAt(w.pend, w.pendOff); err != nil {
+		return w.fail(fmt.Errorf("writing %s: %w", seg.path, err))
+	}
+	w.pend = w.pend[:0]
 	return nil
 }
 
@@ -145,6 +166,9 @@ func (w *FileWAL) segmentFor(recLen int64) (*segment, error) {
 		active := w.segs[n-1]
 		if active.size == 0 || active.size+recLen <= w.segSize {
 			return active, nil
+		}
+		if err := w.flushLocked(); err != nil {
+			return nil, err
 		}
 		if err := w.syncFile(active.f); err != nil {
 			return nil, fmt.Errorf("sealing %s: %w", active.path, err)
@@ -197,8 +221,12 @@ func (w *FileWAL) waitDurable(seq uint64) error {
 // syncRound fsyncs the active segment (and the directory if a segment was
 // created) without holding mu, so appends keep writing meanwhile.
 func (w *FileWAL) syncRound() {
-	w.syncing = true
 	target := w.writeSeq
+	if err := w.flushLocked(); err != nil {
+		w.cond.Broadcast()
+		return
+	}
+	w.syncing = true
 	var f File
 	if n := len(w.segs); n > 0 {
 		f = w.segs[n-1].f
@@ -247,6 +275,9 @@ func (w *FileWAL) awaitIdle() {
 // it runs on; ending with the handle's fsync means a crash racing this call
 // makes it fail instead of acknowledging.
 func (w *FileWAL) syncAllLocked(force bool) error {
+	if err := w.flushLocked(); err != nil {
+		return err
+	}
 	if w.dirDirty {
 		if err := w.syncDir(); err != nil {
 			return w.fail(err)
@@ -306,7 +337,9 @@ func (w *FileWAL) Load(index uint64) (uint64, []byte, error) {
 	}
 	seg, loc := w.locate(index)
 	buf := make([]byte, recordHeaderLen+int(loc.size))
-	if n, err := seg.f.ReadAt(buf, loc.off); err != nil {
+	if seg == w.segs[len(w.segs)-1] && len(w.pend) > 0 && loc.off >= w.pendOff {
+		copy(buf, w.pend[loc.off-w.pendOff:])
+	} else if n, err := seg.f.ReadAt(buf, loc.off); err != nil {
 		if errors.Is(err, io.EOF) && n < len(buf) {
 			return 0, nil, corruptAt(seg.path, loc.off, "record cut short")
 		}

@@ -17,6 +17,9 @@ func (w *FileWAL) Truncate(index uint64) error {
 	if err := w.usable(); err != nil {
 		return err
 	}
+	if err := w.flushLocked(); err != nil {
+		return err
+	}
 	if index == 0 {
 		return w.resetLocked()
 	}
@@ -88,6 +91,9 @@ func (w *FileWAL) Compact(index uint64) error {
 	defer w.mu.Unlock()
 	w.awaitIdle()
 	if err := w.usable(); err != nil {
+		return err
+	}
+	if err := w.flushLocked(); err != nil {
 		return err
 	}
 	if index <= w.first {
