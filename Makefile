@@ -43,10 +43,12 @@ bench-tables:
 	cd bench && $(GO) run ./cmd/raftbench -out $(BENCH_OUT) $(BENCH_FLAGS)
 
 # Hot paths with allocations: WAL appends with group commit and reads,
-# append-entry encode/decode, the in-process and NATS transports.
+# append-entry encode/decode, a follower processing live append entries
+# and a leader committing on its followers' acks, the in-process and
+# NATS transports.
 bench-hot:
 	$(GO) test -run '^$$' -bench . -benchmem -count 1 ./raftport/storage ./raftport/transport
-	$(GO) test -run '^$$' -bench 'AppendEntry' -benchmem -count 1 ./raftport
+	$(GO) test -run '^$$' -bench 'AppendEntry|AckTracking' -benchmem -count 1 ./raftport
 
 # The harness's own tests: every driver applies exactly what was proposed,
 # in order, on every node, and leaks no goroutine; also its leader-loss,

@@ -8,7 +8,15 @@ import (
 )
 
 // restartHost is a host on its own in-process network.
-func restartHost(t *testing.T) *Server {
+func restartHost(t testing.TB) *Server {
+	t.Helper()
+	s, _ := hostAlone(t)
+	return s
+}
+
+// hostAlone is restartHost with its network, whose counts show what the
+// host sent.
+func hostAlone(t testing.TB) (*Server, *transport.Network) {
 	t.Helper()
 	network := transport.NewNetwork(transport.NetworkOptions{NoEcho: true})
 	t.Cleanup(network.Close)
@@ -21,7 +29,7 @@ func restartHost(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Shutdown)
-	return s
+	return s, network
 }
 
 // TestRestartDetectedFromStore: a node started on a store that holds a
