@@ -290,7 +290,8 @@ func (n *raft) noteControlEntries(ae *appendEntry, live bool) {
 		if e.Type == EntryAddPeer || e.Type == EntryRemovePeer {
 			n.membChangeIndex = n.pindex
 		}
-		if newPeer := string(e.Data); e.Type == EntryAddPeer && len(newPeer) == idLen {
+		if e.Type == EntryAddPeer && len(e.Data) == idLen {
+			newPeer := string(e.Data)
 			// Tracked now, official on commit.
 			if n.peers[newPeer] == nil {
 				n.peers[newPeer] = &lps{}

@@ -167,7 +167,11 @@ func decodeAppendEntry(msg []byte, sub transport.Subscription, reply string) (*a
 	term, commit, pterm, pindex := r.u64(), r.u64(), r.u64(), r.u64()
 	ae := newAppendEntry(leader, term, commit, pterm, pindex, nil)
 	ae.reply, ae.sub, ae.buf = reply, sub, msg
-	for count := r.u16(); count > 0; count-- {
+	count := r.u16()
+	// Each entry takes at least five bytes, so a count the message cannot
+	// hold does not size the slice.
+	ae.entries = make([]*Entry, 0, min(uint64(count), r.left()/5))
+	for ; count > 0; count-- {
 		e, ok := r.entry()
 		if !ok {
 			ae.returnToPool()

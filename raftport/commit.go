@@ -77,6 +77,7 @@ func (n *raft) takeEffect(index uint64, ae *appendEntry) ([]*Entry, error) {
 			n.outcomes.settle(w, waitResult{err: ErrOutcomeUnknown})
 		}
 	}()
+	visible = make([]*Entry, 0, len(ae.entries))
 	for pos, e := range ae.entries {
 		if e.Type == EntryOldSnapshot {
 			// Older logs hold snapshots under the retired type.
