@@ -12,7 +12,9 @@ type Message struct {
 	Account  string // the account both connections are in
 	Subject  string
 	Reply    string
-	Data     []byte
+	// Data is the one copy Publish made, shared by every receiver of the
+	// message and every duplicate of it: read-only (see Handler).
+	Data []byte
 }
 
 // delivery is a Message queued for one subscription.
