@@ -218,7 +218,7 @@ func (n *Network) publish(from *inprocConn, subject, reply string, data []byte) 
 	var shared []byte
 	copied := false
 	for _, s := range n.subs {
-		if s.closed || s.conn.account != from.account || (n.noEcho && s.conn == from) || !subjectMatches(s.subject, subject) {
+		if s.closed || s.conn.account != from.account || (n.noEcho && s.conn == from) || !s.matches(subject) {
 			continue
 		}
 		msg := Message{From: from.id, To: s.conn.id, Account: from.account, Subject: subject, Reply: reply}

@@ -433,10 +433,18 @@ func TestSubjectHelpers(t *testing.T) {
 		{"$NRG.V.g", "$NRG.V.g.x", false},
 		{"$NRG.V.g.x", "$NRG.V.g", false},
 		{"$NRG.*", "$NRG.V.g", false},
+		{"a*b.>", "a*b.c", true},
+		{"a*b.c", "a*b.c", true},
+		{"a*b.c", "axb.c", false},
 	}
 	for _, m := range matches {
 		if got := subjectMatches(m.pattern, m.subject); got != m.want {
 			t.Errorf("subjectMatches(%q, %q) = %v", m.pattern, m.subject, got)
+		}
+		// A subscription compares literal patterns directly; it must
+		// agree with the token walk.
+		if got := newInprocSub(nil, m.pattern, nil).matches(m.subject); got != m.want {
+			t.Errorf("a subscription to %q matches %q: %v", m.pattern, m.subject, got)
 		}
 	}
 }
