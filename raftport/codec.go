@@ -173,7 +173,13 @@ func decodeAppendEntry(msg []byte, sub transport.Subscription, reply string) (*a
 	term, commit, pterm, pindex := r.u64(), r.u64(), r.u64(), r.u64()
 	ae := newAppendEntry(leader, term, commit, pterm, pindex, nil)
 	ae.reply, ae.sub, ae.buf = reply, sub, msg
-	for count := r.u16(); count > 0; count-- {
+	count := uint64(r.u16())
+	if count > 0 {
+		// One allocation for a whole batch. The count is the sender's
+		// word: no more entries fit than 5-byte headers do.
+		ae.entries = make([]*Entry, 0, min(count, r.left()/5))
+	}
+	for ; count > 0; count-- {
 		e, ok := r.entry()
 		if !ok {
 			ae.returnToPool()
