@@ -95,7 +95,10 @@ func (r *fieldReader) flag(bit byte) bool { return r.msg[r.at]&bit != 0 }
 func (r *fieldReader) left() uint64 { return uint64(len(r.msg)) - r.at }
 
 // entry reads size[4] type[1] data[size-1], the data aliasing msg; false
-// when the message ends first or the size is zero.
+// when the message ends first or the size is zero. The data's capacity
+// ends with it: msg may be the transport's copy shared with other
+// receivers (see transport.Handler), and an append to one entry's data
+// must get a new array rather than overwrite the next entry in it.
 func (r *fieldReader) entry() (*Entry, bool) {
 	// Room is needed for at least the size field and a type byte.
 	if r.left() <= 4 {
@@ -105,7 +108,8 @@ func (r *fieldReader) entry() (*Entry, bool) {
 	if size == 0 || size > r.left() {
 		return nil, false
 	}
-	e := newEntry(EntryType(r.msg[r.at]), r.msg[r.at+1:r.at+size])
+	end := r.at + size
+	e := newEntry(EntryType(r.msg[r.at]), r.msg[r.at+1:end:end])
 	r.at += size
 	return e, true
 }
@@ -157,7 +161,9 @@ func (ae *appendEntry) encode(b []byte) ([]byte, error) {
 }
 
 // decodeAppendEntry parses msg without copying: the entries' data alias
-// msg, which becomes ae.buf, so msg must not be reused by the caller.
+// msg, which becomes ae.buf. msg must stay unchanged for as long as ae and
+// its entries live; nothing in the node writes into it, which is what
+// lets the transport hand every receiver the same bytes.
 func decodeAppendEntry(msg []byte, sub transport.Subscription, reply string) (*appendEntry, error) {
 	if len(msg) < appendEntryBaseLen {
 		return nil, errBadAppendEntry
@@ -167,10 +173,12 @@ func decodeAppendEntry(msg []byte, sub transport.Subscription, reply string) (*a
 	term, commit, pterm, pindex := r.u64(), r.u64(), r.u64(), r.u64()
 	ae := newAppendEntry(leader, term, commit, pterm, pindex, nil)
 	ae.reply, ae.sub, ae.buf = reply, sub, msg
-	count := r.u16()
-	// Each entry takes at least five bytes, so a count the message cannot
-	// hold does not size the slice.
-	ae.entries = make([]*Entry, 0, min(uint64(count), r.left()/5))
+	count := uint64(r.u16())
+	if count > 0 {
+		// One allocation for a whole batch. The count is the sender's
+		// word: no more entries fit than 5-byte headers do.
+		ae.entries = make([]*Entry, 0, min(count, r.left()/5))
+	}
 	for ; count > 0; count-- {
 		e, ok := r.entry()
 		if !ok {

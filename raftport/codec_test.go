@@ -57,6 +57,34 @@ func TestAppendEntryRoundTrip(t *testing.T) {
 	}
 }
 
+// TestAppendEntryDecodedDataEndsAtEntry: decoded entries alias the
+// message, which the in-process transport shares between receivers, so an
+// append to one entry's data must not spill into the next entry or into
+// the message's tail.
+func TestAppendEntryDecodedDataEndsAtEntry(t *testing.T) {
+	ae := &appendEntry{leader: "ABCDEFGH", term: 2, lterm: 2,
+		entries: []*Entry{{EntryNormal, []byte("first")}, {EntryNormal, []byte("second")}}}
+	buf, err := ae.encode(nil)
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	want := bytes.Clone(buf)
+	got, err := decodeAppendEntry(buf, nil, "")
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	for i, e := range got.entries {
+		if cap(e.Data) != len(e.Data) {
+			t.Fatalf("entry %d: capacity %d beyond its %d bytes", i, cap(e.Data), len(e.Data))
+		}
+	}
+	_ = append(got.entries[0].Data, "XXXXXXXXXX"...)
+	_ = append(got.entries[1].Data, "XXXXXXXXXX"...)
+	if !bytes.Equal(buf, want) {
+		t.Fatalf("appending to decoded entries changed the message: %q, was %q", buf, want)
+	}
+}
+
 func TestAppendEntryWithoutLtermDecodesAsZero(t *testing.T) {
 	ae := &appendEntry{leader: "ABCDEFGH", term: 3, entries: []*Entry{{EntryNormal, []byte("x")}}}
 	buf, err := ae.encode(nil)

@@ -16,7 +16,9 @@
 // including those whose Entries are empty: the node's own entries (a new
 // leader's peer state, for one) arrive that way. A node whose applied
 // index lags its commit never campaigns and never reports Leader(). A nil
-// CommittedEntry marks the end of a replay or of a catchup.
+// CommittedEntry marks the end of a replay or of a catchup. Entries' Data
+// may be shared with the proposer or with other nodes in the process:
+// keep them if need be, but never write into them.
 //
 // # Proposals and their outcome
 //

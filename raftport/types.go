@@ -78,6 +78,11 @@ func (e *Entry) ChangesMembership() bool {
 
 // CommittedEntry is what the state machine receives on the apply queue.
 // A nil *CommittedEntry marks the end of a replay or of a catchup.
+//
+// The Entries' Data are read-only: on the leader they are the proposers'
+// own buffers, on a follower mostly slices of the message that brought them,
+// which the in-process transport hands to every receiver at once. The
+// state machine may keep them; it must not write into them.
 type CommittedEntry struct {
 	Index   uint64
 	Entries []*Entry

@@ -30,7 +30,9 @@ const defaultReorderWindow = 20 * time.Millisecond
 // Delivery: each subscription owns a queue and a goroutine, so a slow
 // handler never blocks a publisher or another subscription; messages on one
 // subscription are handled one at a time in the order they became due.
-// Publish copies data for each receiver, so the caller may reuse it.
+// Publish copies data once, so the caller may reuse it, and every receiver
+// (and every copy a Duplicate rule makes) gets that one copy: handlers
+// must not modify it (see Handler).
 //
 // Faults and partitions are decided when a message is published, one
 // decision per receiving subscription, drawing from the seeded source in
@@ -211,8 +213,12 @@ func (n *Network) publish(from *inprocConn, subject, reply string, data []byte) 
 	st := n.statsLocked(subject)
 	st.Sent++
 	now := time.Now()
+	// The copy is made at the first delivery, so a message nobody
+	// receives costs none.
+	var shared []byte
+	copied := false
 	for _, s := range n.subs {
-		if s.closed || s.conn.account != from.account || (n.noEcho && s.conn == from) || !subjectMatches(s.subject, subject) {
+		if s.closed || s.conn.account != from.account || (n.noEcho && s.conn == from) || !s.matches(subject) {
 			continue
 		}
 		msg := Message{From: from.id, To: s.conn.id, Account: from.account, Subject: subject, Reply: reply}
@@ -222,10 +228,19 @@ func (n *Network) publish(from *inprocConn, subject, reply string, data []byte) 
 			continue
 		}
 		st.Duplicated += uint64(fate.copies - 1)
+		if !copied {
+			copied = true
+			// cap == len, so a receiver appending to its data gets a new
+			// array instead of writing, concurrently with the others,
+			// into spare capacity they all share.
+			if len(data) > 0 {
+				shared = make([]byte, len(data))
+				copy(shared, data)
+			}
+		}
+		msg.Data = shared
 		for range fate.copies {
-			m := msg
-			m.Data = append([]byte(nil), data...)
-			d := &delivery{msg: m, sub: s}
+			d := &delivery{msg: msg, sub: s}
 			if n.held {
 				n.pending = append(n.pending, d)
 				continue

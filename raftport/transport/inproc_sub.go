@@ -12,7 +12,9 @@ type Message struct {
 	Account  string // the account both connections are in
 	Subject  string
 	Reply    string
-	Data     []byte
+	// Data is the one copy Publish made, shared by every receiver of the
+	// message and every duplicate of it: read-only (see Handler).
+	Data []byte
 }
 
 // delivery is a Message queued for one subscription.
@@ -37,6 +39,9 @@ func (d *delivery) finish() {
 type inprocSub struct {
 	conn    *inprocConn
 	subject string
+	// wild is whether subject has wildcard tokens; every Publish tests
+	// every subscription, and a literal one needs only a comparison.
+	wild    bool
 	handler Handler
 	closed  bool // guarded by conn.net.mu
 
@@ -52,6 +57,7 @@ func newInprocSub(c *inprocConn, subject string, h Handler) *inprocSub {
 	return &inprocSub{
 		conn:    c,
 		subject: subject,
+		wild:    hasWildcard(subject),
 		handler: h,
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
@@ -59,6 +65,15 @@ func newInprocSub(c *inprocConn, subject string, h Handler) *inprocSub {
 }
 
 func (s *inprocSub) Subject() string { return s.subject }
+
+// matches reports whether a published subject is one this subscription
+// receives.
+func (s *inprocSub) matches(subject string) bool {
+	if !s.wild {
+		return s.subject == subject
+	}
+	return subjectMatches(s.subject, subject)
+}
 
 // Unsubscribe stops delivery and discards queued messages; a handler call
 // already under way, or just taken off the queue, may still complete, as

@@ -3,6 +3,7 @@ package transport
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -432,10 +433,18 @@ func TestSubjectHelpers(t *testing.T) {
 		{"$NRG.V.g", "$NRG.V.g.x", false},
 		{"$NRG.V.g.x", "$NRG.V.g", false},
 		{"$NRG.*", "$NRG.V.g", false},
+		{"a*b.>", "a*b.c", true},
+		{"a*b.c", "a*b.c", true},
+		{"a*b.c", "axb.c", false},
 	}
 	for _, m := range matches {
 		if got := subjectMatches(m.pattern, m.subject); got != m.want {
 			t.Errorf("subjectMatches(%q, %q) = %v", m.pattern, m.subject, got)
+		}
+		// A subscription compares literal patterns directly; it must
+		// agree with the token walk.
+		if got := newInprocSub(nil, m.pattern, nil).matches(m.subject); got != m.want {
+			t.Errorf("a subscription to %q matches %q: %v", m.pattern, m.subject, got)
 		}
 	}
 }
@@ -538,5 +547,52 @@ func TestInprocHandlerUnsubscribesItself(t *testing.T) {
 	waitIdle(t, n)
 	if got := rec.data(); !equalStrings(got, []string{"v0"}) {
 		t.Fatalf("handler that unsubscribed on its first call got %v", got)
+	}
+}
+
+// TestInprocSharesOneCopy: Publish copies the data once, and every
+// receiver, duplicates included, is handed that copy; the publisher's
+// buffer, reused while the messages are still held, is not it.
+func TestInprocSharesOneCopy(t *testing.T) {
+	n := newTestNetwork(t, NetworkOptions{})
+	a := n.Connect("a")
+	var mu sync.Mutex
+	got := make(map[string][][]byte)
+	for _, id := range []string{"b", "c"} {
+		mustSubscribe(t, n.Connect(id), AppendSubject("g"), func(_, _ string, data []byte) {
+			mu.Lock()
+			got[id] = append(got[id], data)
+			mu.Unlock()
+		})
+	}
+	n.Duplicate(Filter{To: "c"}, 1)
+	n.Hold()
+	buf := []byte("original")
+	mustPublish(t, a, AppendSubject("g"), "", buf)
+	copy(buf, "XXXXXXXX")
+	n.Release()
+	waitIdle(t, n)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got["b"]) != 1 || len(got["c"]) != 2 {
+		t.Fatalf("b got %d messages and c %d, want 1 and 2 (c's duplicated)", len(got["b"]), len(got["c"]))
+	}
+	first := got["b"][0]
+	for _, data := range append(got["b"], got["c"]...) {
+		if string(data) != "original" {
+			t.Fatalf("a receiver saw %q after the publisher reused its buffer", data)
+		}
+		if &data[0] != &first[0] {
+			t.Fatal("receivers were handed different copies of one message")
+		}
+		// An append by one receiver must not write into bytes the
+		// others share.
+		if cap(data) != len(data) {
+			t.Fatalf("delivered data has capacity %d beyond its %d bytes", cap(data), len(data))
+		}
+	}
+	if &first[0] == &buf[0] {
+		t.Fatal("receivers were handed the publisher's own buffer")
 	}
 }

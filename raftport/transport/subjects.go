@@ -89,8 +89,11 @@ func checkSubject(subject string, wildcards bool) error {
 	if strings.ContainsAny(subject, " \t\r\n") {
 		return fmt.Errorf("%w: %q contains whitespace", ErrBadSubject, subject)
 	}
-	tokens := strings.Split(subject, ".")
-	for i, tok := range tokens {
+	// Every Publish checks its subjects, so the tokens are walked in place
+	// rather than split into a slice.
+	for rest, more := subject, true; more; {
+		var tok string
+		tok, rest, more = strings.Cut(rest, ".")
 		switch {
 		case tok == "":
 			return fmt.Errorf("%w: %q has an empty token", ErrBadSubject, subject)
@@ -98,12 +101,24 @@ func checkSubject(subject string, wildcards bool) error {
 			if !wildcards {
 				return fmt.Errorf("%w: %q has a wildcard, which cannot be published to", ErrBadSubject, subject)
 			}
-			if tok == ">" && i != len(tokens)-1 {
+			if tok == ">" && more {
 				return fmt.Errorf("%w: %q has '>' before its last token", ErrBadSubject, subject)
 			}
 		}
 	}
 	return nil
+}
+
+// hasWildcard reports whether subject has a "*" or ">" token.
+func hasWildcard(subject string) bool {
+	for rest, more := subject, true; more; {
+		var tok string
+		tok, rest, more = strings.Cut(rest, ".")
+		if tok == "*" || tok == ">" {
+			return true
+		}
+	}
+	return false
 }
 
 // subjectMatches reports whether a literal subject falls under pattern.

@@ -8,8 +8,15 @@ import "errors"
 // ErrClosed is returned by every call on a closed connection.
 var ErrClosed = errors.New("transport: closed")
 
-// Handler receives one message. data is the handler's to keep. Handlers of
-// one subscription are called one at a time, in arrival order.
+// Handler receives one message. Handlers of one subscription are called
+// one at a time, in arrival order.
+//
+// data is read-only: a transport may hand the same bytes to every
+// receiver of a message (the in-process Network does, so that a message
+// to n subscribers costs one copy rather than n), so a handler that wrote
+// into data, or into a slice of it, would change what the others see.
+// A handler may keep data, or slices of it, for as long as it likes: the
+// transport never reuses it.
 type Handler func(subject, reply string, data []byte)
 
 // Subscription is a live interest in one subject (no wildcards needed by
@@ -22,7 +29,8 @@ type Subscription interface {
 // Conn is one node's endpoint.
 type Conn interface {
 	// Publish sends data to every subscriber of subject; reply, when not
-	// empty, is where the receiver should answer.
+	// empty, is where the receiver should answer. The caller may reuse
+	// data once Publish returns.
 	Publish(subject, reply string, data []byte) error
 	Subscribe(subject string, h Handler) (Subscription, error)
 	// NewInbox returns a fresh, unique subject for replies.
