@@ -2,6 +2,7 @@ package raftport
 
 import (
 	"context"
+	"runtime"
 
 	"github.com/porttrack-dev/porttrack/raftport/protocol"
 )
@@ -190,6 +191,13 @@ func (n *raft) ClusterSize() int {
 // withdrawn by its waiter is not sent at all.
 func (n *raft) sendProposals() {
 	queued := n.prop.Pop()
+	if len(queued) < gatherBelow && n.entriesInFlight() {
+		// Proposers woken by the last commit are about to propose again:
+		// let them, so that they share this append entry instead of each
+		// paying for its own write, send, acks and fsync share.
+		runtime.Gosched()
+		queued = append(queued, n.prop.Pop()...)
+	}
 	var b proposalBatch
 	for _, pe := range queued {
 		switch {
@@ -241,4 +249,15 @@ func (n *raft) sendBatch(b *proposalBatch) {
 	}
 	n.Unlock()
 	*b = proposalBatch{}
+}
+
+// gatherBelow is the batch size under which the leader waits a moment for
+// more proposals while earlier ones are still in flight.
+const gatherBelow = 16
+
+// entriesInFlight reports whether something we sent is not committed yet.
+func (n *raft) entriesInFlight() bool {
+	n.RLock()
+	defer n.RUnlock()
+	return n.pindex > n.commit
 }
