@@ -58,7 +58,8 @@ func TestNRGAppendEntryEncode(t *testing.T) {
 }
 
 // TestNRGAppendEntryDecode ports test 2619: a truncated message, and any
-// entry size zeroed by damage, decode to errBadAppendEntry.
+// entry size zeroed by damage, decode to errBadAppendEntry; the header
+// alone decodes.
 func TestNRGAppendEntryDecode(t *testing.T) {
 	buf, err := codec.EncodeAppendEntryInto(aeFrom("12345678", 1).carrying(emptyEntries(math.MaxUint16)...).spec(), nil)
 	require_NoError(t, err)
@@ -69,6 +70,14 @@ func TestNRGAppendEntryDecode(t *testing.T) {
 	}
 
 	refused(buf[:len(buf)-1025])
+
+	// The 42-byte header alone, a heartbeat as peers that predate the
+	// leader's term field send it, is a whole message.
+	beat, err := codec.EncodeAppendEntryInto(aeFrom("12345678", 1).spec(), nil)
+	require_NoError(t, err)
+	_, err = codec.DecodeAppendEntry(beat[:42])
+	require_NoError(t, err)
+	refused(beat[:41])
 
 	// Zeroing a byte past the 42-byte header, which decodes whatever it
 	// holds, breaks an entry's size.
