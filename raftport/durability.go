@@ -60,18 +60,21 @@ func (n *raft) holdsDurably(index uint64) bool {
 // writeToLog appends ae's encoding to our log: deferred when the syncer
 // runs and the WAL allows it, durable on return otherwise. Lock held.
 func (n *raft) writeToLog(ae *appendEntry) (uint64, error) {
-	dw, ok := n.wal.(storage.DeferredWAL)
-	if !ok || !n.synced.deferring.Load() {
-		return n.wal.Append(ae.term, ae.buf)
-	}
-	at, ticket, err := dw.Write(ae.term, ae.buf)
-	if err == nil {
-		n.synced.ticket = ticket
-		if n.synced.from == 0 {
-			n.synced.from = at
+	if dw, ok := n.wal.(storage.DeferredWAL); ok && n.synced.deferring.Load() {
+		at, ticket, err := dw.Write(ae.term, ae.buf)
+		if err == nil {
+			n.synced.ticket = ticket
+			if n.synced.from == 0 {
+				n.synced.from = at
+			}
 		}
+		return at, err
 	}
-	return at, err
+	if ow, ok := n.wal.(storage.OwningWAL); ok {
+		// ae.buf is never written after it is stored: see OwningWAL.
+		return ow.AppendOwned(ae.term, ae.buf)
+	}
+	return n.wal.Append(ae.term, ae.buf)
 }
 
 // logRewritten notes that the log was cut, reset or replaced by a

@@ -57,6 +57,13 @@ type WAL interface {
 	Delete() error
 }
 
+// OwningWAL is a WAL that can keep the caller's buffer instead of a copy
+// of it (MemWAL).
+type OwningWAL interface {
+	// AppendOwned is Append for a caller that never writes to data again.
+	AppendOwned(term uint64, data []byte) (uint64, error)
+}
+
 // Ticket names a point in a WAL's write order: everything written up to
 // it becomes durable together.
 type Ticket uint64
