@@ -125,22 +125,12 @@ func startGatedGroup(t *testing.T, size int) *gatedGroup {
 	var hosts []*raftport.Server
 	var ids []string
 	for i := range size {
-		name := fmt.Sprintf("gated-%d", i)
-		conn, err := network.Dial(raftport.NodeID(name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := raftport.NewServer(raftport.ServerConfig{
-			Name:    name,
-			Connect: func(string) (transport.Conn, error) { return conn, nil },
-			Timing: raftport.Timing{
-				MinElectionTimeout: 150 * time.Millisecond, MaxElectionTimeout: 300 * time.Millisecond,
-				HeartbeatInterval: 20 * time.Millisecond,
-			},
+		// Followers that stop hearing acks for a while must not campaign:
+		// elections are left to the test, which starts the first one.
+		s := timedHost(network, fmt.Sprintf("gated-%d", i), raftport.Timing{
+			MinElectionTimeout: 20 * time.Second, MaxElectionTimeout: 30 * time.Second,
+			HeartbeatInterval: 20 * time.Millisecond,
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
 		t.Cleanup(s.Shutdown)
 		hosts = append(hosts, s)
 		ids = append(ids, s.ID())
@@ -157,8 +147,11 @@ func startGatedGroup(t *testing.T, size int) *gatedGroup {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { node.Stop(); node.WaitForStop() })
-		go drainApplies(node)
+		go applyLoop(node, func(*raftport.CommittedEntry) {})
 		g.nodes, g.wals = append(g.nodes, node), append(g.wals, wal)
+	}
+	if err := g.nodes[0].CampaignImmediately(); err != nil {
+		t.Fatal(err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for g.leader < 0 {
@@ -172,27 +165,15 @@ func startGatedGroup(t *testing.T, size int) *gatedGroup {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	// The leader's first entry of its term must commit first, so that
-	// what the test proposes is alone in its append entry.
-	g.propose(t).wait(t)
-	return g
-}
-
-func drainApplies(node raftport.RaftNode) {
-	q := node.ApplyQ()
-	for {
-		select {
-		case <-node.QuitC():
-			return
-		case <-q.Ch():
-		}
-		for _, ce := range q.Pop() {
-			if ce != nil {
-				node.Applied(ce.Index)
-				ce.ReturnToPool()
-			}
-		}
+	// The first proposal commits, and reaches every log, before the test
+	// holds any: what the test proposes then is alone in its append entry,
+	// and no log has an earlier write left that a hold would block.
+	first := g.propose(t)
+	first.wait(t)
+	for _, wal := range g.wals {
+		wal.waitAwaited(t, first.at.Index)
 	}
+	return g
 }
 
 // followers are the indexes of the nodes that do not lead.

@@ -16,6 +16,14 @@ import (
 // enough for an example.
 // Its nodes share one connection, which outlives them.
 func exampleHost(network *transport.Network, name string) *raftport.Server {
+	return timedHost(network, name, raftport.Timing{
+		MinElectionTimeout: 50 * time.Millisecond, MaxElectionTimeout: 100 * time.Millisecond,
+		HeartbeatInterval: 20 * time.Millisecond,
+	})
+}
+
+// timedHost is exampleHost with the given timing.
+func timedHost(network *transport.Network, name string, timing raftport.Timing) *raftport.Server {
 	conn, err := network.Dial(raftport.NodeID(name))
 	if err != nil {
 		panic(err)
@@ -23,10 +31,7 @@ func exampleHost(network *transport.Network, name string) *raftport.Server {
 	s, err := raftport.NewServer(raftport.ServerConfig{
 		Name:    name,
 		Connect: func(string) (transport.Conn, error) { return conn, nil },
-		Timing: raftport.Timing{
-			MinElectionTimeout: 50 * time.Millisecond, MaxElectionTimeout: 100 * time.Millisecond,
-			HeartbeatInterval: 20 * time.Millisecond,
-		},
+		Timing:  timing,
 	})
 	if err != nil {
 		panic(err)
