@@ -637,7 +637,7 @@ func (n *raft) sendAppendEntryLocked(entries []*Entry, checkLeader bool) error {
 // unless it is a heartbeat. Lock held.
 func (n *raft) broadcastEntry(ae *appendEntry) error {
 	if !ae.shouldStore() {
-		n.sendRPC(n.asubj, n.areply, ae.buf)
+		n.sendOwned(n.asubj, n.areply, ae.buf)
 		ae.returnToPool()
 		return nil
 	}
@@ -646,7 +646,7 @@ func (n *raft) broadcastEntry(ae *appendEntry) error {
 	}
 	n.active = time.Now()
 	n.cachePendingEntry(ae)
-	n.sendRPC(n.asubj, n.areply, ae.buf)
+	n.sendOwned(n.asubj, n.areply, ae.buf)
 	// Our own copy counts once it is durable.
 	n.awaitDurable(aeAnswer{})
 	return nil

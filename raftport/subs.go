@@ -114,11 +114,28 @@ func (n *raft) sendReply(subject string, msg []byte) {
 }
 
 func (n *raft) publish(subject, reply string, msg []byte) {
+	n.publishMsg(subject, reply, msg, false)
+}
+
+// sendOwned is sendRPC for a message nobody writes to once sent (an append
+// entry's encoding, which the logs keep as it is): a connection that can
+// hands it to the receivers without a copy.
+func (n *raft) sendOwned(subject, reply string, msg []byte) {
+	n.publishMsg(subject, reply, msg, true)
+}
+
+func (n *raft) publishMsg(subject, reply string, msg []byte, owned bool) {
 	c := n.sendConn.Load()
 	if c == nil || subject == "" {
 		return
 	}
-	if err := (*c).Publish(subject, reply, msg); err != nil {
+	var err error
+	if oc, ok := (*c).(transport.OwningConn); ok && owned {
+		err = oc.PublishOwned(subject, reply, msg)
+	} else {
+		err = (*c).Publish(subject, reply, msg)
+	}
+	if err != nil {
 		n.debug("Publish to %q failed: %v", subject, err)
 	}
 }

@@ -196,7 +196,7 @@ func (n *Network) newInbox() string {
 }
 
 // publish routes one message from a node to every matching subscription.
-func (n *Network) publish(from *inprocConn, subject, reply string, data []byte) error {
+func (n *Network) publish(from *inprocConn, subject, reply string, data []byte, owned bool) error {
 	if err := checkSubject(subject, false); err != nil {
 		return err
 	}
@@ -228,6 +228,9 @@ func (n *Network) publish(from *inprocConn, subject, reply string, data []byte) 
 			continue
 		}
 		st.Duplicated += uint64(fate.copies - 1)
+		if !copied && owned {
+			copied, shared = true, data[:len(data):len(data)]
+		}
 		if !copied {
 			copied = true
 			// cap == len, so a receiver appending to its data gets a new
@@ -289,7 +292,13 @@ type inprocConn struct {
 }
 
 func (c *inprocConn) Publish(subject, reply string, data []byte) error {
-	return c.net.publish(c, subject, reply, data)
+	return c.net.publish(c, subject, reply, data, false)
+}
+
+// PublishOwned delivers data itself, capped at its length, to every
+// receiver: see OwningConn.
+func (c *inprocConn) PublishOwned(subject, reply string, data []byte) error {
+	return c.net.publish(c, subject, reply, data, true)
 }
 
 func (c *inprocConn) Subscribe(subject string, h Handler) (Subscription, error) {

@@ -596,3 +596,33 @@ func TestInprocSharesOneCopy(t *testing.T) {
 		t.Fatal("receivers were handed the publisher's own buffer")
 	}
 }
+
+// TestInprocPublishOwnedHandsOverTheBuffer: an owned publish delivers the
+// publisher's own bytes, capped at their length, to every receiver.
+func TestInprocPublishOwnedHandsOverTheBuffer(t *testing.T) {
+	n := newTestNetwork(t, NetworkOptions{})
+	a := n.Connect("a")
+	got := make(chan []byte, 2)
+	for _, id := range []string{"b", "c"} {
+		mustSubscribe(t, n.Connect(id), AppendSubject("g"), func(_, _ string, data []byte) { got <- data })
+	}
+	buf := make([]byte, 5, 64)
+	copy(buf, "owned")
+	oc, ok := a.(OwningConn)
+	if !ok {
+		t.Fatal("the in-process connection cannot publish owned buffers")
+	}
+	if err := oc.PublishOwned(AppendSubject("g"), "", buf); err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, n)
+	for range 2 {
+		data := <-got
+		if &data[0] != &buf[0] || string(data) != "owned" {
+			t.Fatalf("a receiver got %q in another array than the publisher's", data)
+		}
+		if cap(data) != len(data) {
+			t.Fatalf("delivered data has capacity %d beyond its %d bytes", cap(data), len(data))
+		}
+	}
+}

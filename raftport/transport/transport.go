@@ -37,3 +37,11 @@ type Conn interface {
 	NewInbox() string
 	Close() error
 }
+
+// OwningConn is a Conn that can take over the caller's buffer instead of
+// copying it (the in-process Network).
+type OwningConn interface {
+	// PublishOwned is Publish for a caller that never writes to data
+	// again: receivers may get data itself.
+	PublishOwned(subject, reply string, data []byte) error
+}
