@@ -382,8 +382,8 @@ func (p *printer) notes() {
 		p.printf("raftport+auth: raftport on the same logs, %s.\n", bench.AuthDesc)
 	}
 	p.printf("Transports: each library's own in-process one (hashicorp's InmemTransport and the etcd driver pass messages by\n" +
-		"pointer; raftport's encodes them and copies the bytes once per message, shared by its receivers). 3 nodes in this\n" +
-		"one process, proposals on the leader.\n")
+		"pointer; raftport's encodes them, hands an append entry's encoding to its receivers as it is and copies other\n" +
+		"messages once, shared by their receivers). 3 nodes in this one process, proposals on the leader.\n")
 	var failed []string
 	for key, recs := range p.res.errs {
 		if p.res.failed[key] {
