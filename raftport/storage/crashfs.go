@@ -63,16 +63,22 @@ type CrashFS struct {
 // crashNode is one file's identity (an inode): handles and names point at it.
 type crashNode struct {
 	durable []byte // content as of the last Sync
-	// dirtyFrom is the lowest offset changed since the last Sync; content
-	// below it still equals durable.
-	dirtyFrom int64
+	// [dirtyFrom, dirtyTo) covers every offset changed since the last
+	// Sync; content outside it still equals durable. A Sync reads back only
+	// that range, which keeps it cheap on a file written in place, such as
+	// a WAL segment zero-filled ahead of its records.
+	dirtyFrom, dirtyTo int64
 }
 
 func newCrashNode(durable []byte) *crashNode {
 	return &crashNode{durable: durable, dirtyFrom: math.MaxInt64}
 }
 
-func (n *crashNode) touch(off int64) { n.dirtyFrom = min(n.dirtyFrom, off) }
+// touch notes that [from, to) changed.
+func (n *crashNode) touch(from, to int64) {
+	n.dirtyFrom = min(n.dirtyFrom, from)
+	n.dirtyTo = max(n.dirtyTo, to)
+}
 
 var _ FS = (*CrashFS)(nil)
 
@@ -174,11 +180,11 @@ func (c *CrashFS) OpenFile(name string, flag int, perm os.FileMode) (File, error
 	n, known := c.files[p]
 	if !known {
 		n = newCrashNode(nil)
-		n.touch(0)
+		n.touch(0, math.MaxInt64)
 		c.files[p] = n
 	}
 	if flag&os.O_TRUNC != 0 {
-		n.touch(0)
+		n.touch(0, math.MaxInt64)
 	}
 	cf := &crashFile{fs: c, node: n, f: f}
 	c.open[cf] = struct{}{}
@@ -400,7 +406,7 @@ func (cf *crashFile) WriteAt(p []byte, off int64) (int, error) {
 		return 0, err
 	}
 	defer cf.fs.mu.Unlock()
-	cf.node.touch(off)
+	cf.node.touch(off, off+int64(len(p)))
 	return cf.f.WriteAt(p, off)
 }
 
@@ -409,7 +415,9 @@ func (cf *crashFile) Truncate(size int64) error {
 		return err
 	}
 	defer cf.fs.mu.Unlock()
-	cf.node.touch(size)
+	// Growing a file changes the bytes past the old end, shrinking it
+	// those past the new one: everything from size on counts as changed.
+	cf.node.touch(size, math.MaxInt64)
 	return cf.f.Truncate(size)
 }
 
@@ -438,13 +446,20 @@ func (cf *crashFile) Sync() error {
 	if err != nil {
 		return err
 	}
-	start := min(n.dirtyFrom, int64(len(n.durable)), fi.Size())
-	tail := make([]byte, fi.Size()-start)
-	if _, err := cf.f.ReadAt(tail, start); err != nil && !errors.Is(err, io.EOF) {
-		return err
+	size := fi.Size()
+	from, to := min(n.dirtyFrom, size), min(n.dirtyTo, size)
+	// Bytes past the old durable end that no write touched are a hole,
+	// which reads as zeros: growing the slice with zeros matches them.
+	if old := int64(len(n.durable)); size > old {
+		n.durable = append(n.durable, make([]byte, size-old)...)
 	}
-	n.durable = append(n.durable[:start:start], tail...)
-	n.dirtyFrom = math.MaxInt64
+	n.durable = n.durable[:size]
+	if from < to {
+		if _, err := cf.f.ReadAt(n.durable[from:to], from); err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+	}
+	n.dirtyFrom, n.dirtyTo = math.MaxInt64, 0
 	return nil
 }
 
