@@ -8,51 +8,73 @@ import (
 )
 
 // BenchmarkDeviceFsync measures the disk, not a library: each of files
-// goroutines appends a 2 KiB record to its own file and fsyncs it, as the
+// goroutines writes a 2 KiB record to its own file and fsyncs it, as the
 // nodes of a durable group in this one process do. Its fsyncs/s (all
 // files together) bound every durable row of the tables: when more files
 // do not add fsyncs/s, the device (or its virtual queue) serialises
 // flushes, and the nodes share one flush rate.
 //
+// Two layouts: "append" grows the file with every record, so each fsync
+// also journals a new file size; "preallocated" writes over zeros laid
+// down beforehand, as raftport's FileWAL does in its active segment, so
+// an fsync flushes data only.
+//
 //	cd bench && go test -run '^$' -bench DeviceFsync -benchtime 1500x
 func BenchmarkDeviceFsync(b *testing.B) {
-	for _, files := range []int{1, 2, 3} {
-		b.Run(fmt.Sprintf("files=%d", files), func(b *testing.B) {
-			dir := b.TempDir() // under $TMPDIR, as the tables' logs are
-			record := make([]byte, 2048)
-			var wg sync.WaitGroup
-			errs := make(chan error, files)
-			b.ResetTimer()
-			for g := range files {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
+	const recordSize = 2048
+	for _, layout := range []string{"append", "preallocated"} {
+		for _, files := range []int{1, 2, 3} {
+			b.Run(fmt.Sprintf("%s/files=%d", layout, files), func(b *testing.B) {
+				dir := b.TempDir() // under $TMPDIR, as the tables' logs are
+				record := make([]byte, recordSize)
+				for i := range record {
+					record[i] = byte(i) | 1
+				}
+				fs := make([]*os.File, files)
+				for g := range fs {
 					f, err := os.CreateTemp(dir, fmt.Sprintf("fsync-%d-*", g))
 					if err != nil {
-						errs <- err
-						return
+						b.Fatal(err)
 					}
 					defer os.Remove(f.Name())
 					defer f.Close()
-					for i := range b.N {
-						if _, err := f.WriteAt(record, int64(i*len(record))); err != nil {
-							errs <- err
-							return
+					if layout == "preallocated" {
+						if _, err := f.WriteAt(make([]byte, b.N*recordSize), 0); err != nil {
+							b.Fatal(err)
 						}
 						if err := f.Sync(); err != nil {
-							errs <- err
-							return
+							b.Fatal(err)
 						}
 					}
-				}()
-			}
-			wg.Wait()
-			b.StopTimer()
-			close(errs)
-			for err := range errs {
-				b.Fatal(err)
-			}
-			b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "fsyncs/s")
-		})
+					fs[g] = f
+				}
+				var wg sync.WaitGroup
+				errs := make(chan error, files)
+				b.ResetTimer()
+				for _, f := range fs {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := range b.N {
+							if _, err := f.WriteAt(record, int64(i*recordSize)); err != nil {
+								errs <- err
+								return
+							}
+							if err := f.Sync(); err != nil {
+								errs <- err
+								return
+							}
+						}
+					}()
+				}
+				wg.Wait()
+				b.StopTimer()
+				close(errs)
+				for err := range errs {
+					b.Fatal(err)
+				}
+				b.ReportMetric(float64(files*b.N)/b.Elapsed().Seconds(), "fsyncs/s")
+			})
+		}
 	}
 }

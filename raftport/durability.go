@@ -61,7 +61,12 @@ func (n *raft) holdsDurably(index uint64) bool {
 // runs and the WAL allows it, durable on return otherwise. Lock held.
 func (n *raft) writeToLog(ae *appendEntry) (uint64, error) {
 	if dw, ok := n.wal.(storage.DeferredWAL); ok && n.synced.deferring.Load() {
-		at, ticket, err := dw.Write(ae.term, ae.buf)
+		write := dw.Write
+		if ow, ok := dw.(storage.OwningDeferredWAL); ok {
+			// ae.buf is never written after it is stored, as below.
+			write = ow.WriteOwned
+		}
+		at, ticket, err := write(ae.term, ae.buf)
 		if err == nil {
 			n.synced.ticket = ticket
 			if n.synced.from == 0 {

@@ -81,6 +81,7 @@ var metaMagic = [8]byte{'R', 'P', 'W', 'A', 'L', 'M', '0', '1'}
 // FileWAL is a WAL in segment files under a directory it owns (Delete
 // removes it). Under SyncAlways an entry is durable once Append returns;
 // recovery cuts only a torn final record and reports all other damage.
+// The active segment runs ahead of its records with zeros (preallocate).
 // Opening reads every segment once to check it and index the records.
 type FileWAL struct {
 	fs       FS
@@ -121,13 +122,16 @@ type segment struct {
 	first uint64
 	path  string
 	f     File
-	size  int64
+	size  int64 // end of the last record
+	// alloc is the file's length: size plus the zeros laid down ahead of
+	// the records (see preallocate). Only the active segment has any.
+	alloc int64
 	recs  []recLoc // recs[i] holds index first+i
 }
 
 func (s *segment) lastIndex() uint64 { return s.first + uint64(len(s.recs)) - 1 }
 
-var _ DeferredWAL = (*FileWAL)(nil)
+var _ OwningDeferredWAL = (*FileWAL)(nil)
 
 // OpenFileWAL opens the WAL in dir, creating it if needed, and recovers it:
 // a torn final record is cut off (see Recovery), any other damage fails the
@@ -256,7 +260,14 @@ func (w *FileWAL) checkSegment(f File, path string, first uint64, isLast bool) (
 	if err != nil {
 		return nil, err
 	}
-	if scan.torn != "" {
+	alloc := scan.end
+	switch {
+	case scan.torn != "" && isLast && allZero(buf[scan.end:]):
+		// Room the active segment was given ahead of its records (see
+		// preallocate); appends go on writing over it. A crashed
+		// append whose bytes never reached the disk leaves the same.
+		alloc = size
+	case scan.torn != "":
 		if !isLast {
 			// Segments are fsynced before the next one starts, so only
 			// the last can hold a crashed append.
@@ -273,7 +284,7 @@ func (w *FileWAL) checkSegment(f File, path string, first uint64, isLast bool) (
 	if len(scan.recs) == 0 && !isLast {
 		return nil, fmt.Errorf("storage: WAL segment %s: %w: sealed segment holds no records", path, ErrCorrupt)
 	}
-	return &segment{first: first, path: path, f: f, size: scan.end, recs: scan.recs}, nil
+	return &segment{first: first, path: path, f: f, size: scan.end, alloc: alloc, recs: scan.recs}, nil
 }
 
 // dropStaleSegments removes segments that hold no entry at or above first:

@@ -204,12 +204,7 @@ func damage(t *testing.T, path string, f func([]byte) []byte) {
 }
 
 func TestFileWALCutsTornTail(t *testing.T) {
-	dir := t.TempDir()
-	w := openTestWAL(t, dir, WALOptions{SegmentSize: smallSegments})
-	appendN(t, w, 50, termByTen)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := closedWAL(t, smallSegments, 50)
 	segs := segmentFiles(t, dir)
 	last := segs[len(segs)-1]
 	fi, err := os.Stat(last)
@@ -238,12 +233,7 @@ func TestFileWALCutsTornTail(t *testing.T) {
 }
 
 func TestFileWALCutsBadFinalRecord(t *testing.T) {
-	dir := t.TempDir()
-	w := openTestWAL(t, dir, WALOptions{SegmentSize: smallSegments})
-	appendN(t, w, 50, termByTen)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := closedWAL(t, smallSegments, 50)
 	segs := segmentFiles(t, dir)
 	// A bit flipped in the final record's payload cannot be told from a
 	// torn write: the record is cut, not reported.
@@ -257,23 +247,114 @@ func TestFileWALCutsBadFinalRecord(t *testing.T) {
 	}
 }
 
-func TestFileWALCutsZeroFilledTail(t *testing.T) {
+// TestFileWALKeepsZerosAfterTheLastRecord: zeros after the last record of
+// the last segment are the room preallocate lays down (or a crashed
+// append that never reached the disk); recovery keeps them, reports
+// nothing, and appends write over them.
+func TestFileWALKeepsZerosAfterTheLastRecord(t *testing.T) {
+	dir := closedWAL(t, 1<<20, 10)
+	segs := segmentFiles(t, dir)
+	records := fileSize(t, segs[0])
+	damage(t, segs[0], func(b []byte) []byte { return append(b, make([]byte, 100)...) })
+	w2 := openTestWAL(t, dir, WALOptions{SegmentSize: 1 << 20})
+	wantState(t, w2, State{FirstIndex: 1, LastIndex: 10, FirstTerm: 1, LastTerm: 2, Entries: 10, Bytes: bytesOf(1, 10)})
+	if rec := w2.Recovery(); rec != (Recovery{}) {
+		t.Fatalf("recovery %+v, want nothing cut from a zero tail", rec)
+	}
+	if got := fileSize(t, segs[0]); got != records+100 {
+		t.Fatalf("segment holds %d bytes after open, want the %d of records and 100 zeros", got, records)
+	}
+	appendN(t, w2, 5, termByTen)
+	if err := w2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w3 := openTestWAL(t, dir, WALOptions{SegmentSize: 1 << 20})
+	for i := uint64(1); i <= 15; i++ {
+		wantEntry(t, w3, i, termByTen(i))
+	}
+}
+
+// TestFileWALZerosBeforeTheLastSegmentAreCorruption: only the active
+// segment has room; a sealed one was cut to its records and fsynced
+// before the next one began, so zeros after its records are damage.
+func TestFileWALZerosBeforeTheLastSegmentAreCorruption(t *testing.T) {
+	dir := closedWAL(t, smallSegments, 50)
+	segs := segmentFiles(t, dir)
+	damage(t, segs[0], func(b []byte) []byte { return append(b, make([]byte, 100)...) })
+	if _, err := OpenFileWAL(dir, WALOptions{SegmentSize: smallSegments}); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), segs[0]) {
+		t.Fatalf("open: %v, want ErrCorrupt naming %s", err, segs[0])
+	}
+}
+
+// TestFileWALZeroedRecordBeforeOthersIsCorruption: a record turned to
+// zeros with good records after it was not a crashed append.
+func TestFileWALZeroedRecordBeforeOthersIsCorruption(t *testing.T) {
+	dir := closedWAL(t, 1<<20, 10)
+	segs := segmentFiles(t, dir)
+	b, err := os.ReadFile(segs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	scan, err := scanSegment(segs[0], b, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, to := scan.recs[4].off, scan.recs[5].off
+	damage(t, segs[0], func(b []byte) []byte { clear(b[from:to]); return b })
+	_, err = OpenFileWAL(dir, WALOptions{SegmentSize: 1 << 20})
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "offset "+strconv.FormatInt(from, 10)) {
+		t.Fatalf("open: %v, want ErrCorrupt at offset %d", err, from)
+	}
+}
+
+// TestFileWALPreallocatesTheActiveSegmentOnly: while the WAL is open the
+// active segment runs ahead of its records with zeros, up to the segment
+// size; sealed segments and a closed WAL's files hold their records only.
+func TestFileWALPreallocatesTheActiveSegmentOnly(t *testing.T) {
 	dir := t.TempDir()
-	w := openTestWAL(t, dir, WALOptions{SegmentSize: 1 << 20})
-	appendN(t, w, 10, termByTen)
+	const segSize = 3 * preallocChunk
+	w := openTestWAL(t, dir, WALOptions{SegmentSize: segSize})
+	big := make([]byte, 64<<10)
+	if _, err := w.Append(1, big); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fileSize(t, w.segs[0].path), w.segs[0].size+preallocChunk; got != want {
+		t.Fatalf("first segment holds %d bytes after one append, want %d: its record and a chunk of zeros", got, want)
+	}
+	for len(w.segs) < 2 {
+		if _, err := w.Append(1, big); err != nil {
+			t.Fatal(err)
+		}
+	}
+	segs := segmentFiles(t, dir)
+	for _, seg := range w.segs[:len(w.segs)-1] {
+		if got := fileSize(t, seg.path); got != seg.size {
+			t.Fatalf("sealed %s holds %d bytes, want its %d of records", seg.path, got, seg.size)
+		}
+	}
+	active := w.segs[len(w.segs)-1]
+	if got := fileSize(t, active.path); got < active.size+preallocChunk/2 || got > segSize {
+		t.Fatalf("active segment holds %d bytes for %d of records, want at least half a chunk of room and at most %d", got, active.size, segSize)
+	}
+	want := w.State()
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	segs := segmentFiles(t, dir)
-	// Some file systems extend a file with zeros before the data lands.
-	damage(t, segs[0], func(b []byte) []byte { return append(b, make([]byte, 100)...) })
-	w2 := openTestWAL(t, dir, WALOptions{SegmentSize: 1 << 20})
-	if got := w2.State().LastIndex; got != 10 {
-		t.Fatalf("last index %d, want 10", got)
+	last := segs[len(segs)-1]
+	if got := fileSize(t, last); got != active.size {
+		t.Fatalf("closed WAL's last segment holds %d bytes, want its %d of records", got, active.size)
 	}
-	if w2.Recovery().TornSize != 100 {
-		t.Fatalf("recovery %+v, want 100 zero bytes cut", w2.Recovery())
+	w2 := openTestWAL(t, dir, WALOptions{SegmentSize: segSize})
+	wantState(t, w2, want)
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
 	}
+	return fi.Size()
 }
 
 func TestFileWALReportsCorruptionInTheMiddle(t *testing.T) {
@@ -365,12 +446,7 @@ func TestFileWALMissingMetaIsCorruption(t *testing.T) {
 }
 
 func TestFileWALGapBetweenSegmentsIsCorruption(t *testing.T) {
-	dir := t.TempDir()
-	w := openTestWAL(t, dir, WALOptions{SegmentSize: smallSegments})
-	appendN(t, w, 60, termByTen)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	dir := closedWAL(t, smallSegments, 60)
 	segs := segmentFiles(t, dir)
 	if err := os.Remove(segs[1]); err != nil {
 		t.Fatal(err)

@@ -47,7 +47,7 @@ func (w *FileWAL) Truncate(index uint64) error {
 				return w.fail(fmt.Errorf("truncating %s: %w", seg.path, err))
 			}
 			seg.recs = seg.recs[:keep:keep]
-			seg.size = off
+			seg.size, seg.alloc = off, off
 		}
 	}
 	w.last = index
@@ -153,7 +153,7 @@ func (w *FileWAL) Close() error {
 	}
 	err := w.failed
 	if err == nil {
-		err = w.syncAllLocked(false)
+		err = w.closeDurably()
 	}
 	w.closed = true
 	err = errors.Join(err, w.closeFiles())
@@ -184,6 +184,22 @@ func (w *FileWAL) Delete() error {
 		w.fs.Remove(w.dir),
 		w.fs.SyncDir(filepath.Dir(w.dir)))
 	return errors.Join(errs...)
+}
+
+// closeDurably makes everything written durable and leaves the active
+// segment without the zeros ahead of its records.
+func (w *FileWAL) closeDurably() error {
+	if err := w.writePending(); err != nil {
+		return err
+	}
+	cut := false
+	if n := len(w.segs); n > 0 {
+		var err error
+		if cut, err = w.cutZeros(w.segs[n-1]); err != nil {
+			return err
+		}
+	}
+	return w.syncAllLocked(cut)
 }
 
 func (w *FileWAL) removeSegment(seg *segment) error {

@@ -10,12 +10,12 @@ import (
 	"time"
 )
 
-// closedWAL appends n entries in small segments to a fresh directory and
-// closes the WAL, for tests that then edit the files.
-func closedWAL(t *testing.T, n int) string {
+// closedWAL appends n entries in segments of segSize to a fresh directory
+// and closes the WAL, for tests that then edit the files.
+func closedWAL(t *testing.T, segSize int64, n int) string {
 	t.Helper()
 	dir := t.TempDir()
-	w := openTestWAL(t, dir, WALOptions{SegmentSize: smallSegments})
+	w := openTestWAL(t, dir, WALOptions{SegmentSize: segSize})
 	appendN(t, w, n, termByTen)
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -24,7 +24,7 @@ func closedWAL(t *testing.T, n int) string {
 }
 
 func TestRecoveryFinishesInterruptedCompact(t *testing.T) {
-	dir := closedWAL(t, 60)
+	dir := closedWAL(t, smallSegments, 60)
 	before := len(segmentFiles(t, dir))
 	// The state a crash leaves after Compact(45) wrote the meta file but
 	// before it deleted any segment.
@@ -42,7 +42,7 @@ func TestRecoveryFinishesInterruptedCompact(t *testing.T) {
 }
 
 func TestRecoveryFinishesCompactPastTheEnd(t *testing.T) {
-	dir := closedWAL(t, 20)
+	dir := closedWAL(t, smallSegments, 20)
 	meta := binary.LittleEndian.AppendUint64(metaMagic[:], 500)
 	if err := WriteFileAtomic(OSFS{}, filepath.Join(dir, metaFile), meta); err != nil {
 		t.Fatal(err)
@@ -57,7 +57,7 @@ func TestRecoveryFinishesCompactPastTheEnd(t *testing.T) {
 }
 
 func TestRecoveryDropsEmptyLastSegment(t *testing.T) {
-	dir := closedWAL(t, 30)
+	dir := closedWAL(t, smallSegments, 30)
 	// A crash right after a segment was created, before its first record.
 	empty := filepath.Join(dir, segmentName(31))
 	if err := os.WriteFile(empty, nil, 0o644); err != nil {
@@ -72,7 +72,7 @@ func TestRecoveryDropsEmptyLastSegment(t *testing.T) {
 }
 
 func TestRecoveryTornEarlierSegmentIsCorruption(t *testing.T) {
-	dir := closedWAL(t, 60)
+	dir := closedWAL(t, smallSegments, 60)
 	first := segmentFiles(t, dir)[0]
 	fi, err := os.Stat(first)
 	if err != nil {
@@ -104,7 +104,7 @@ func TestRecoveryWrongIndexIsCorruptionEvenAtTheEnd(t *testing.T) {
 }
 
 func TestRecoveryBadMetaIsCorruption(t *testing.T) {
-	dir := closedWAL(t, 5)
+	dir := closedWAL(t, smallSegments, 5)
 	damage(t, filepath.Join(dir, metaFile), func(b []byte) []byte { b[9] ^= 1; return b })
 	if _, err := OpenFileWAL(dir, WALOptions{}); !errors.Is(err, ErrCorrupt) {
 		t.Fatalf("open with damaged meta file: %v, want ErrCorrupt", err)

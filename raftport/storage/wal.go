@@ -84,3 +84,11 @@ type DeferredWAL interface {
 	// before it is met.
 	Await(t Ticket) error
 }
+
+// OwningDeferredWAL is a DeferredWAL that can keep the caller's buffer
+// instead of a copy of it (FileWAL, in its cache of recent entries).
+type OwningDeferredWAL interface {
+	DeferredWAL
+	// WriteOwned is Write for a caller that never writes to data again.
+	WriteOwned(term uint64, data []byte) (uint64, Ticket, error)
+}
