@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -360,7 +361,10 @@ func (c *CrashFS) crashLocked() error {
 	}
 	for p, n := range c.durFiles {
 		if survives(p) {
-			files[p] = newCrashNode(n.durable)
+			// Each survivor gets its own copy: Sync updates durable in
+			// place, and an unsynced cross-directory rename can leave
+			// two names of one node.
+			files[p] = newCrashNode(slices.Clone(n.durable))
 			errs = append(errs, os.WriteFile(p, n.durable, 0o644))
 		}
 	}
