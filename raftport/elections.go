@@ -132,14 +132,15 @@ func (n *raft) runAsCandidate() {
 	n.votes.Push(&voteResponse{term: n.Term(), peer: n.ID(), granted: true,
 		empty: rlocked(n, func() bool { return n.abstain })})
 	var tally protocol.Tally
-	for n.State() == Candidate && n.candidateStep(&tally) {
+	duties := candidateInbox(&tally)
+	for n.State() == Candidate && n.candidateStep(duties) {
 	}
 }
 
 // candidateStep waits for one event of a campaign and handles it. It
 // reports false when the campaign loop must end at once: the node stops,
 // or the election timed out and the next one began.
-func (n *raft) candidateStep(tally *protocol.Tally) bool {
+func (n *raft) candidateStep(duties []inboxDuty) bool {
 	elect := n.electTimer()
 	select {
 	case <-n.quit:
@@ -149,20 +150,9 @@ func (n *raft) candidateStep(tally *protocol.Tally) bool {
 	case <-elect.C:
 		n.startElection()
 		return false
-	case <-n.votes.Ch():
-		return n.takeVoteReply(tally)
-	case <-n.reqs.Ch():
-		n.takeVoteRequest()
-	case <-n.entry.Ch():
-		n.processAppendEntries()
-	case <-n.resp.Ch():
-		// Responses to a leadership we no longer hold.
-		n.resp.Drain()
-	case <-n.prop.Ch():
-		// Proposals made to a leadership we no longer hold.
-		n.dropProposals()
+	case <-n.inbox:
+		return n.serveInbox(Candidate, duties)
 	}
-	return true
 }
 
 // takeVoteReply handles one queued vote reply as protocol.JudgeVoteReply
@@ -247,15 +237,6 @@ func (n *raft) handleVoteRequest(_ transport.Subscription, _, reply string, msg 
 		return
 	}
 	n.error("Undecodable vote request in group %q", n.group)
-}
-
-// processVoteRequest answers a candidate. A nil request is no error, so
-// callers can pass whatever a queue gave them.
-func (n *raft) processVoteRequest(vr *voteRequest) error {
-	if vr != nil {
-		n.answerVoteRequest(vr)
-	}
-	return nil
 }
 
 // voter is what protocol.DecideVote knows of us.

@@ -82,16 +82,8 @@ func (n *raft) leaderStep(heartbeat, quorumCheck <-chan time.Time) bool {
 		return false
 	case <-n.s.quitCh:
 		return false
-	case <-n.resp.Ch():
-		n.countResponses()
-	case <-n.prop.Ch():
-		n.sendProposals()
-	case <-n.entry.Ch():
-		n.processAppendEntries()
-	case <-n.reqs.Ch():
-		n.takeVoteRequest()
-	case <-n.votes.Ch():
-		return n.takeVoteReply(nil)
+	case <-n.inbox:
+		return n.serveInbox(Leader, leaderInbox)
 	case <-heartbeat:
 		if n.notActive() {
 			n.sendHeartbeat()

@@ -325,7 +325,9 @@ type raft struct {
 	elect                     *time.Timer
 	etlr, active, llqrt, lsut time.Time
 
-	// The run loop's queues and signals.
+	// The run loop's queues and signals. inbox is the doorbell that reqs,
+	// votes, prop, entry and resp ring (inbox.go).
+	inbox chan struct{}
 	prop  *IPQueue[*proposedEntry]
 	leadc chan bool
 	entry *IPQueue[*appendEntry]

@@ -10,10 +10,21 @@ type IPQueue[T any] struct {
 	name  string
 	items []T
 	ch    chan struct{}
+	// shared is set when ch is a doorbell rung by several queues: a
+	// signal then means "one of them may hold something", and Drain
+	// leaves it alone, since it may be another queue's.
+	shared bool
 }
 
 func newIPQueue[T any](name string) *IPQueue[T] {
 	return &IPQueue[T]{name: name, ch: make(chan struct{}, 1)}
+}
+
+// newIPQueueRinging makes a queue that signals bell, a channel of
+// capacity 1 that other queues ring too, so that a consumer of all of
+// them waits on one channel instead of selecting over each.
+func newIPQueueRinging[T any](name string, bell chan struct{}) *IPQueue[T] {
+	return &IPQueue[T]{name: name, ch: bell, shared: true}
 }
 
 // Name is the label given at creation, for logs and metrics.
@@ -104,9 +115,11 @@ func (q *IPQueue[T]) Drain() int {
 	n := len(q.items)
 	q.items = nil
 	q.mu.Unlock()
-	select {
-	case <-q.ch:
-	default:
+	if !q.shared {
+		select {
+		case <-q.ch:
+		default:
+		}
 	}
 	return n
 }

@@ -231,28 +231,11 @@ func (n *raft) followerStep(elect *time.Timer) bool {
 		return false
 	case <-n.quit:
 		return false
-	case <-n.entry.Ch():
-		n.processAppendEntries()
+	case <-n.inbox:
+		return n.serveInbox(Follower, followerInbox)
 	case <-elect.C:
 		return !n.electionDue()
-	case <-n.reqs.Ch():
-		// Drain may have emptied the queue after the signal.
-		if vr, ok := n.reqs.PopOne(); ok {
-			if err := n.processVoteRequest(vr); err != nil {
-				n.debug("Vote request failed: %v", err)
-			}
-		}
-	case <-n.votes.Ch():
-		// Replies to a campaign we already gave up, still in flight.
-		n.debug("Vote reply arrived after candidacy ended, discarding")
-		n.votes.PopOne()
-	case <-n.resp.Ch():
-		// Responses to our leadership, from before we stepped down.
-		n.resp.Drain()
-	case <-n.prop.Ch():
-		n.dropProposals()
 	}
-	return true
 }
 
 // electionDue handles the election timer firing on a follower: it starts

@@ -237,6 +237,7 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 	}
 
 	qname := fmt.Sprintf("[ACC:%s] RAFT '%s' ", accName, cfg.Name)
+	inbox := make(chan struct{}, 1)
 	n := &raft{
 		created:  time.Now(),
 		id:       s.id,
@@ -251,11 +252,12 @@ func (s *Server) initRaftNode(accName string, cfg *RaftConfig) (*raft, error) {
 		pae:      make(map[uint64]*appendEntry),
 		s:        s,
 		quit:     make(chan struct{}),
-		reqs:     newIPQueue[*voteRequest](qname + "vreq"),
-		votes:    newIPQueue[*voteResponse](qname + "vresp"),
-		prop:     newIPQueue[*proposedEntry](qname + "entry"),
-		entry:    newIPQueue[*appendEntry](qname + "appendEntry"),
-		resp:     newIPQueue[*appendEntryResponse](qname + "appendEntryResponse"),
+		inbox:    inbox,
+		reqs:     newIPQueueRinging[*voteRequest](qname+"vreq", inbox),
+		votes:    newIPQueueRinging[*voteResponse](qname+"vresp", inbox),
+		prop:     newIPQueueRinging[*proposedEntry](qname+"entry", inbox),
+		entry:    newIPQueueRinging[*appendEntry](qname+"appendEntry", inbox),
+		resp:     newIPQueueRinging[*appendEntryResponse](qname+"appendEntryResponse", inbox),
 		durq:     newIPQueue[durableWrite](qname + "durable"),
 		apply:    newIPQueue[*CommittedEntry](qname + "committedEntry"),
 		accName:  accName,
