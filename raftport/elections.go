@@ -211,7 +211,9 @@ func (n *raft) quorumNeeded() int { return rlocked(n, func() int { return n.qn }
 func (n *raft) takeVoteRequest() {
 	// A Drain may have emptied the queue after the signal.
 	if vr, ok := n.reqs.PopOne(); ok {
-		n.answerVoteRequest(vr)
+		if err := n.processVoteRequest(vr); err != nil {
+			n.debug("Vote request failed: %v", err)
+		}
 	}
 }
 
@@ -237,6 +239,15 @@ func (n *raft) handleVoteRequest(_ transport.Subscription, _, reply string, msg 
 		return
 	}
 	n.error("Undecodable vote request in group %q", n.group)
+}
+
+// processVoteRequest answers a candidate. A nil request is no error, so
+// callers can pass whatever a queue gave them.
+func (n *raft) processVoteRequest(vr *voteRequest) error {
+	if vr != nil {
+		n.answerVoteRequest(vr)
+	}
+	return nil
 }
 
 // voter is what protocol.DecideVote knows of us.
