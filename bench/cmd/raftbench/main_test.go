@@ -75,7 +75,7 @@ func TestThroughputSectionsReportEveryLibraryAndMode(t *testing.T) {
 	}
 	report := stdout.String()
 	for _, want := range []string{
-		"GOMAXPROCS", "logs     ", "caveat", "re-measured on a quiet one",
+		"GOMAXPROCS", "logs     ", "caveat", "re-measured on a quiet one", "fsync    of a 2048 B record", "(3 files at once)",
 		"Throughput, blocking proposers", "PIPELINED, not what a waiting application sees", "Commit latency", "Resources",
 		"Over NATS", "raftport ÷ hashicorp/raft", "raftport ÷ etcd raft", "raftport ÷ JetStream",
 		"hashicorp/raft  durable    raft-boltdb/v2", "etcd raft       durable    none",

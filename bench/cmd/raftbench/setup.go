@@ -26,6 +26,8 @@ type setup struct {
 	LogFS      string        `json:"log_fs"` // file system type and device of LogDir
 	LoadBefore string        `json:"load_before"`
 	LoadAfter  string        `json:"load_after"`
+	DiskBefore diskProbe     `json:"disk_before"`
+	DiskAfter  diskProbe     `json:"disk_after"`
 	Modules    []string      `json:"modules"` // the compared libraries' versions
 }
 
@@ -42,6 +44,7 @@ func describeSetup(logDir string) setup {
 		LogDir:     logDir,
 		LogFS:      fileSystemOf(logDir),
 		LoadBefore: loadAverage(),
+		DiskBefore: probeDisk(logDir),
 		Modules:    moduleVersions(),
 	}
 	return s
@@ -50,6 +53,7 @@ func describeSetup(logDir string) setup {
 func (s *setup) finish(started time.Time) {
 	s.Duration = time.Since(started)
 	s.LoadAfter = loadAverage()
+	s.DiskAfter = probeDisk(s.LogDir)
 }
 
 func (s setup) print(w io.Writer) {
@@ -58,6 +62,9 @@ func (s setup) print(w io.Writer) {
 	fmt.Fprintf(w, "  Go       %s %s, kernel %s\n", s.Go, s.OS, s.Kernel)
 	fmt.Fprintf(w, "  logs     %s on %s\n", s.LogDir, s.LogFS)
 	fmt.Fprintf(w, "  load     average %s before, %s after (1, 5, 15 min)\n", s.LoadBefore, s.LoadAfter)
+	fmt.Fprintf(w, "  fsync    of a %d B record over preallocated zeros, in the logs' directory:\n", probeRecord)
+	fmt.Fprintf(w, "           before %s\n", s.DiskBefore)
+	fmt.Fprintf(w, "           after  %s\n", s.DiskAfter)
 	fmt.Fprintf(w, "  modules  %s\n", strings.Join(s.Modules, ", "))
 	fmt.Fprintf(w, "  caveat   all libraries share this process and these cores; other processes on the machine (see the load)\n"+
 		"           distort every figure: figures from a shared machine are to be re-measured on a quiet one.\n")
