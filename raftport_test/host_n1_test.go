@@ -92,22 +92,27 @@ func TestTrafficAccountMapping(t *testing.T) {
 
 			// The state machine side is not running, so the lead is taken
 			// by State rather than Leader, which waits for applies.
+			leader := -1
 			checkFor(t, 5*time.Second, 10*time.Millisecond, func() error {
-				for _, n := range nodes {
+				for i, n := range nodes {
 					if n.State() == raftport.Leader {
+						leader = i
 						return nil
 					}
 				}
 				return errors.New("no leader")
 			})
 
-			before := hosts[0].conns[want].live.Load()
-			require_NoError(t, nodes[0].RecreateInternalSubs())
-			require_Equal(t, hosts[0].conns[want].live.Load(), before)
+			// On a follower: a new leader's loop subscribes to what
+			// followers forward while it runs, so its count moves on its own.
+			f := (leader + 1) % len(nodes)
+			before := hosts[f].conns[want].live.Load()
+			require_NoError(t, nodes[f].RecreateInternalSubs())
+			require_Equal(t, hosts[f].conns[want].live.Load(), before)
 
-			nodes[0].Stop()
-			nodes[0].WaitForStop()
-			require_Equal(t, hosts[0].conns[want].live.Load(), 0)
+			nodes[f].Stop()
+			nodes[f].WaitForStop()
+			require_Equal(t, hosts[f].conns[want].live.Load(), 0)
 		})
 	}
 }
