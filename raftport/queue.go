@@ -4,7 +4,9 @@ import "sync"
 
 // IPQueue is an unbounded multi-producer queue whose consumer waits on a
 // channel, so that a select loop can wait on several queues and timers at
-// once. A signal on Ch means "not empty"; the consumer drains with Pop.
+// once. A signal on Ch means "not empty" (for a queue sharing its channel
+// with others, "one of them may not be empty"); the consumer drains with
+// Pop.
 type IPQueue[T any] struct {
 	mu    sync.Mutex
 	name  string
