@@ -246,8 +246,28 @@ func TestCrashFSKeepsTruncateAndCompact(t *testing.T) {
 // TestCrashFSSyncAlwaysLosesNothingAcknowledged crashes while appenders
 // are running: every index whose Append returned must come back intact.
 func TestCrashFSSyncAlwaysLosesNothingAcknowledged(t *testing.T) {
+	// Small records keep zeros ahead of the active segment; large ones
+	// (fsyncs above zerosUpTo) make the records grow the file.
+	for _, c := range []struct {
+		name             string
+		segSize, padding int
+		acks             int
+	}{
+		{"small records", 2048, 0, 300},
+		{"large records", 2 << 20, 100 << 10, 60},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			crashWhileAppending(t, c.segSize, c.padding, c.acks)
+		})
+	}
+}
+
+// crashWhileAppending crashes a CrashFS under four appenders once acks
+// appends of at least padding bytes each were acknowledged, and checks
+// that every acknowledged entry survived.
+func crashWhileAppending(t *testing.T, segSize, padding, acks int) {
 	cfs := NewCrashFS(t.TempDir())
-	opts := WALOptions{FS: cfs, SegmentSize: 2048}
+	opts := WALOptions{FS: cfs, SegmentSize: int64(segSize)}
 	w, err := OpenFileWAL("wal", opts)
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +280,8 @@ func TestCrashFSSyncAlwaysLosesNothingAcknowledged(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for n := 0; ; n++ {
-				data := []byte(fmt.Sprintf("g%d-n%d", g, n))
+				data := fmt.Appendf(nil, "g%d-n%d", g, n)
+				data = append(data, bytes.Repeat([]byte{byte(n) | 1}, padding)...)
 				index, err := w.Append(uint64(g+1), data)
 				if err != nil {
 					return
@@ -276,7 +297,15 @@ func TestCrashFSSyncAlwaysLosesNothingAcknowledged(t *testing.T) {
 		defer mu.Unlock()
 		return len(acked)
 	}
-	waitFor(t, func() bool { return ackedCount() >= 300 })
+	waitFor(t, func() bool { return ackedCount() >= acks })
+	if padding > zerosUpTo {
+		w.mu.Lock()
+		mean := w.room.meanFsync
+		w.mu.Unlock()
+		if mean <= zerosUpTo {
+			t.Fatalf("mean fsync %d bytes, want more than %d: the large records never grew the file", mean, zerosUpTo)
+		}
+	}
 	// The machine stays down until the appenders have stopped: a WAL that
 	// had sealed a segment just before the crash must not create the next
 	// one after it, as a process without power would not.

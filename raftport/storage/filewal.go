@@ -81,7 +81,8 @@ var metaMagic = [8]byte{'R', 'P', 'W', 'A', 'L', 'M', '0', '1'}
 // FileWAL is a WAL in segment files under a directory it owns (Delete
 // removes it). Under SyncAlways an entry is durable once Append returns;
 // recovery cuts only a torn final record and reports all other damage.
-// The active segment runs ahead of its records with zeros (preallocate).
+// The active segment runs ahead of its records with zeros while fsyncs
+// are small (preallocate).
 // Opening reads every segment once to check it and index the records.
 type FileWAL struct {
 	fs       FS
@@ -113,6 +114,7 @@ type FileWAL struct {
 	failed    error  // a write or fsync failed: nothing can be promised any more
 	closed    bool
 	stats     WALStats
+	room      roomPlan
 
 	stop chan struct{}  // ends the SyncEvery loop
 	done sync.WaitGroup // the SyncEvery loop

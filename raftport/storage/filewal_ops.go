@@ -177,6 +177,7 @@ func (w *FileWAL) writePending() error {
 	if _, err := seg.f.WriteAt(w.pend, w.pendOff); err != nil {
 		return w.fail(fmt.Errorf("writing %s: %w", seg.path, err))
 	}
+	w.room.wrote += int64(len(w.pend))
 	w.pend = w.pend[:0]
 	return nil
 }
@@ -185,20 +186,45 @@ func (w *FileWAL) writePending() error {
 // zero-filled. A write over bytes the file already holds leaves its
 // length alone, so the fsync that makes a record durable has no file-size
 // change to journal: on ext4 that is a data flush without a journal
-// commit, cheaper than an fsync after an append (BenchmarkDeviceFsync in
-// bench/ measures both layouts on the machine at hand).
+// commit. The zeros cost a second write of the bytes, though, which the
+// next fsync waits for: see roomPlan for when that is the dearer half.
 const preallocChunk = 4 << 20
 
 // zeros is what preallocate writes, in pieces of this size.
 var zeros = make([]byte, 256<<10)
 
+// zerosUpTo is the mean fsync size up to which the active segment gets
+// zeros ahead. On this project's virtual disk (BenchmarkDeviceRoom in
+// bench/, three logs at once), zeros ahead beat growing the file by 40%
+// at 4 KiB per fsync and 15% at 32 KiB, and lost by 10-25% at 64-128
+// KiB: there, writing every byte twice costs more than a journal commit.
+const zerosUpTo = 48 << 10
+
+// roomPlan follows how many bytes the active segment's fsyncs carry, to
+// choose between zeros ahead and growing the file.
+type roomPlan struct {
+	wrote     int64 // record bytes handed to segment files so far
+	syncedAt  int64 // wrote at the last fsync of a segment
+	meanFsync int64 // moving mean of the bytes each fsync carried
+}
+
+// synced notes an fsync of the active segment.
+func (p *roomPlan) synced() {
+	// A quarter weight follows a change of load within a few rounds and
+	// does not flip on one odd round.
+	p.meanFsync += (p.wrote - p.syncedAt - p.meanFsync) / 4
+	p.syncedAt = p.wrote
+}
+
 // preallocate tops up the zeros ahead of the active segment's records once
-// less than half a chunk is left, up to the segment size. The zeros become
-// durable with the next fsync, which a record is waiting for anyway;
-// recovery keeps a zero tail of the last segment as room (checkSegment).
+// less than half a chunk is left, up to the segment size, unless fsyncs
+// have been large (zerosUpTo): then the records grow the file. The zeros
+// become durable with the next fsync, which a record is waiting for
+// anyway; recovery keeps a zero tail of the last segment as room
+// (checkSegment), and a segment without one is just as valid.
 func (w *FileWAL) preallocate(seg *segment) error {
 	seg.alloc = max(seg.alloc, seg.size)
-	if seg.alloc-seg.size >= preallocChunk/2 || seg.alloc >= w.segSize {
+	if seg.alloc-seg.size >= preallocChunk/2 || seg.alloc >= w.segSize || w.room.meanFsync > zerosUpTo {
 		return nil
 	}
 	end := min(seg.size+preallocChunk, w.segSize)
@@ -325,6 +351,9 @@ func (w *FileWAL) syncRound() {
 	w.mu.Lock()
 	if f != nil {
 		w.stats.Syncs++
+		if err == nil {
+			w.room.synced()
+		}
 	}
 	w.syncing = false
 	if err != nil {
@@ -371,7 +400,11 @@ func (w *FileWAL) syncAllLocked(force bool) error {
 
 func (w *FileWAL) syncFile(f File) error {
 	w.stats.Syncs++
-	return f.Sync()
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	w.room.synced()
+	return nil
 }
 
 func (w *FileWAL) syncDir() error {

@@ -312,9 +312,10 @@ func TestFileWALZeroedRecordBeforeOthersIsCorruption(t *testing.T) {
 // size; sealed segments and a closed WAL's files hold their records only.
 func TestFileWALPreallocatesTheActiveSegmentOnly(t *testing.T) {
 	dir := t.TempDir()
-	const segSize = 3 * preallocChunk
+	const segSize = 2 * preallocChunk
 	w := openTestWAL(t, dir, WALOptions{SegmentSize: segSize})
-	big := make([]byte, 64<<10)
+	// Each Append is an fsync of this many bytes: small enough for zeros.
+	big := make([]byte, 32<<10)
 	if _, err := w.Append(1, big); err != nil {
 		t.Fatal(err)
 	}
@@ -346,6 +347,48 @@ func TestFileWALPreallocatesTheActiveSegmentOnly(t *testing.T) {
 	}
 	w2 := openTestWAL(t, dir, WALOptions{SegmentSize: segSize})
 	wantState(t, w2, want)
+}
+
+// TestFileWALGrowsTheFileUnderLargeFsyncs: once fsyncs carry more than
+// zerosUpTo on average, the active segment gets no more zeros and its
+// records grow the file; when they get small again, the zeros come back.
+// Either way the log reopens whole.
+func TestFileWALGrowsTheFileUnderLargeFsyncs(t *testing.T) {
+	dir := t.TempDir()
+	w := openTestWAL(t, dir, WALOptions{SegmentSize: 4 * preallocChunk})
+	active := func() *segment { return w.segs[len(w.segs)-1] }
+	large := make([]byte, 128<<10)
+	// The first chunk of zeros goes down before any fsync was seen; the
+	// records then use it up and go on past it.
+	for len(w.segs) == 0 || active().size < preallocChunk+preallocChunk/2 {
+		if _, err := w.Append(1, large); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if w.room.meanFsync <= zerosUpTo {
+		t.Fatalf("mean fsync %d bytes after %d-byte appends, want more than %d", w.room.meanFsync, len(large), zerosUpTo)
+	}
+	if got, want := fileSize(t, active().path), active().size; got != want {
+		t.Fatalf("segment holds %d bytes under large fsyncs, want its %d of records and no zeros", got, want)
+	}
+	small := make([]byte, 1<<10)
+	for range 16 {
+		if _, err := w.Append(1, small); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := fileSize(t, active().path); got < active().size+preallocChunk/2 {
+		t.Fatalf("segment holds %d bytes for %d of records after small fsyncs, want at least half a chunk of zeros ahead", got, active().size)
+	}
+	want := w.State()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w2 := openTestWAL(t, dir, WALOptions{SegmentSize: 4 * preallocChunk})
+	wantState(t, w2, want)
+	if rec := w2.Recovery(); rec != (Recovery{}) {
+		t.Fatalf("recovery %+v, want nothing cut", rec)
+	}
 }
 
 func fileSize(t *testing.T, path string) int64 {
