@@ -187,7 +187,7 @@ func (w *FileWAL) writePending() error {
 // length alone, so the fsync that makes a record durable has no file-size
 // change to journal: on ext4 that is a data flush without a journal
 // commit. The zeros cost a second write of the bytes, though, which the
-// next fsync waits for: see roomPlan for when that is the dearer half.
+// next fsync waits for: see zerosUpTo for when that is the dearer half.
 const preallocChunk = 4 << 20
 
 // zeros is what preallocate writes, in pieces of this size.
@@ -208,7 +208,8 @@ type roomPlan struct {
 	meanFsync int64 // moving mean of the bytes each fsync carried
 }
 
-// synced notes an fsync of the active segment.
+// synced notes a segment's fsync, which carried what was written since
+// the last one.
 func (p *roomPlan) synced() {
 	// A quarter weight follows a change of load within a few rounds and
 	// does not flip on one odd round.
