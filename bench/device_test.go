@@ -25,19 +25,9 @@ func BenchmarkDeviceFsync(b *testing.B) {
 	for _, layout := range []string{"append", "preallocated"} {
 		for _, files := range []int{1, 2, 3} {
 			b.Run(fmt.Sprintf("%s/files=%d", layout, files), func(b *testing.B) {
-				dir := b.TempDir() // under $TMPDIR, as the tables' logs are
-				record := make([]byte, recordSize)
-				for i := range record {
-					record[i] = byte(i) | 1
-				}
-				fs := make([]*os.File, files)
-				for g := range fs {
-					f, err := os.CreateTemp(dir, fmt.Sprintf("fsync-%d-*", g))
-					if err != nil {
-						b.Fatal(err)
-					}
-					defer os.Remove(f.Name())
-					defer f.Close()
+				record := deviceRecord(recordSize)
+				fs := deviceFiles(b, files, "fsync")
+				for _, f := range fs {
 					if layout == "preallocated" {
 						if _, err := f.WriteAt(make([]byte, b.N*recordSize), 0); err != nil {
 							b.Fatal(err)
@@ -46,7 +36,6 @@ func BenchmarkDeviceFsync(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					fs[g] = f
 				}
 				var wg sync.WaitGroup
 				errs := make(chan error, files)
@@ -77,4 +66,29 @@ func BenchmarkDeviceFsync(b *testing.B) {
 			})
 		}
 	}
+}
+
+// deviceFiles creates n files for a device benchmark, removed when it
+// ends, in a temporary directory under $TMPDIR, as the tables' logs are.
+func deviceFiles(b *testing.B, n int, prefix string) []*os.File {
+	dir := b.TempDir()
+	fs := make([]*os.File, n)
+	for i := range fs {
+		f, err := os.CreateTemp(dir, fmt.Sprintf("%s-%d-*", prefix, i))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		fs[i] = f
+	}
+	return fs
+}
+
+// deviceRecord is a record of size bytes with no zero byte in it.
+func deviceRecord(size int) []byte {
+	record := make([]byte, size)
+	for i := range record {
+		record[i] = byte(i) | 1
+	}
+	return record
 }

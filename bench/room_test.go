@@ -52,26 +52,13 @@ func benchRoom(b *testing.B, layout string, size int) {
 		total = 8 << 20
 	}
 	records := int(total) / size
-	dir := b.TempDir() // under $TMPDIR, as the tables' logs are
-	fs := make([]*os.File, files)
-	for i := range fs {
-		f, err := os.CreateTemp(dir, fmt.Sprintf("room-%d-*", i))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer os.Remove(f.Name())
-		defer f.Close()
-		fs[i] = f
-	}
+	fs := deviceFiles(b, files, "room")
 	if layout == "allocated" {
 		if err := allocate(fs[0], 0, 1); errors.Is(err, errors.ErrUnsupported) {
 			b.Skip("fallocate(2) is not available here")
 		}
 	}
-	record := make([]byte, size)
-	for i := range record {
-		record[i] = byte(i) | 1
-	}
+	record := deviceRecord(size)
 	zeros := make([]byte, 256<<10)
 	var fsyncs int
 	b.ResetTimer()
