@@ -611,12 +611,26 @@ func (n *raft) sendAppendEntry(entries []*Entry) {
 // to the followers; with no entries it is a heartbeat. checkLeader guards
 // against a stepdown that happened on another goroutine. Lock held.
 func (n *raft) sendAppendEntryLocked(entries []*Entry, checkLeader bool) error {
+	return n.sendAppendEntryIn(nil, entries, checkLeader)
+}
+
+// sendAppendEntryIn is sendAppendEntryLocked encoding into memory taken
+// from mem, when given (see batchMemory). Only the leader's run loop
+// passes one: it is the goroutine the block helpers are counted against.
+// Lock held.
+func (n *raft) sendAppendEntryIn(mem *batchMemory, entries []*Entry, checkLeader bool) error {
 	if checkLeader && n.State() != Leader {
 		n.debug("Skipping entry send because this node no longer leads")
 		return errNotLeader
 	}
 	ae := n.buildAppendEntry(entries)
-	buf, err := ae.encode(nil)
+	var dst []byte
+	if mem != nil {
+		if size, err := ae.encodedLen(); err == nil {
+			dst = mem.take(size, &n.wg)
+		}
+	}
+	buf, err := ae.encode(dst)
 	if err != nil {
 		return err
 	}

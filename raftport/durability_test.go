@@ -117,6 +117,13 @@ type gatedGroup struct {
 
 func startGatedGroup(t *testing.T, size int) *gatedGroup {
 	t.Helper()
+	return startGatedGroupApplying(t, size, func(int, *raftport.CommittedEntry) {})
+}
+
+// startGatedGroupApplying is startGatedGroup with apply called for every
+// committed entry of node i, from that node's apply loop.
+func startGatedGroupApplying(t *testing.T, size int, apply func(i int, ce *raftport.CommittedEntry)) *gatedGroup {
+	t.Helper()
 	// Registered first, so it runs after the nodes stopped.
 	before := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, before) })
@@ -136,7 +143,7 @@ func startGatedGroup(t *testing.T, size int) *gatedGroup {
 		ids = append(ids, s.ID())
 	}
 	g := &gatedGroup{leader: -1}
-	for _, s := range hosts {
+	for i, s := range hosts {
 		wal := newGatedWAL()
 		cfg := &raftport.RaftConfig{Name: "GATED", Store: t.TempDir(), Log: wal}
 		if err := s.BootstrapRaftNode(cfg, ids, true); err != nil {
@@ -147,7 +154,7 @@ func startGatedGroup(t *testing.T, size int) *gatedGroup {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { node.Stop(); node.WaitForStop() })
-		go applyLoop(node, func(*raftport.CommittedEntry) {})
+		go applyLoop(node, func(ce *raftport.CommittedEntry) { apply(i, ce) })
 		g.nodes, g.wals = append(g.nodes, node), append(g.wals, wal)
 	}
 	if err := g.nodes[0].CampaignImmediately(); err != nil {

@@ -312,12 +312,14 @@ type raft struct {
 
 	// Membership and quorum: cluster size and quorum, every peer (us
 	// included), recently removed peers, acks per uncommitted index, and
-	// the leader's entries awaiting commit.
+	// the leader's entries awaiting commit and the memory its batches are
+	// encoded into.
 	csz, qn int
 	peers   map[string]*lps
 	removed map[string]time.Time
 	acks    protocol.Acks
 	pae     map[uint64]*appendEntry
+	batches batchMemory
 	extSt   extensionState
 
 	// Time: the election timer and its last reset (for tests), the last

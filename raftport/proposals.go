@@ -243,7 +243,7 @@ func (n *raft) sendBatch(b *proposalBatch) {
 	}
 	n.Lock()
 	n.outcomes.place(b.waits, n.pindex+1)
-	if err := n.sendAppendEntryLocked(b.entries, true); err != nil {
+	if err := n.sendAppendEntryIn(&n.batches, b.entries, true); err != nil {
 		n.debug("Append entry not sent: %v", err)
 		n.outcomes.unplace(b.waits, err)
 	}

@@ -99,6 +99,7 @@ func (n *raft) switchState(state RaftState) bool {
 		n.resp.Drain()
 		n.dropProposals()
 		n.outcomes.leadershipLost()
+		n.batches.release()
 	}
 	if tr.DropPending && len(n.pae) > 0 {
 		n.pae = make(map[uint64]*appendEntry)
