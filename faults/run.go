@@ -55,6 +55,10 @@ type Config struct {
 	// HealTimeout bounds the wait for the group to recover once healed.
 	HealTimeout  time.Duration
 	CheckTimeout time.Duration // bounds porcupine's search
+	// ValueSize pads every value a client writes to this many bytes, its
+	// unique prefix kept: at 16 KiB every batch carrying a write is one the
+	// leader encodes into its batch memory rather than a fresh allocation.
+	ValueSize int
 	// Logger, when set, gets every node's raftport log (debug level with
 	// FAULTS_DEBUG=1 in the tests).
 	Logger *slog.Logger
@@ -102,6 +106,9 @@ func (c Config) String() string {
 	s := fmt.Sprintf("seed %d: %d nodes, %d clients, %d keys, %v of faults [%s]", c.Seed, c.Nodes, c.Clients, c.Keys, c.Duration, strings.Join(kinds, " "))
 	if c.Loss > 0 {
 		s += fmt.Sprintf(", %.0f%% message loss", 100*c.Loss)
+	}
+	if c.ValueSize > 0 {
+		s += fmt.Sprintf(", values of %d B", c.ValueSize)
 	}
 	if c.Broken != NotBroken {
 		s += ", BROKEN MODE " + c.Broken.String()
@@ -410,9 +417,9 @@ func runClient(phase context.Context, i int, cl *kv.Client, h *history, cfg Conf
 		case p < 4:
 			in.Op = kv.OpGet
 		case p < 7:
-			in.Op, in.Value = kv.OpPut, fmt.Sprintf("%d.%d", i, n)
+			in.Op, in.Value = kv.OpPut, clientValue(cfg, i, n)
 		default:
-			in.Op, in.Old, in.Value = kv.OpCAS, seen[key], fmt.Sprintf("%d.%d", i, n)
+			in.Op, in.Old, in.Value = kv.OpCAS, seen[key], clientValue(cfg, i, n)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), cfg.OpTimeout)
 		call := h.now()
@@ -438,6 +445,16 @@ func runClient(phase context.Context, i int, cl *kv.Client, h *history, cfg Conf
 			seen[key] = in.Value
 		}
 	}
+}
+
+// clientValue is the value client i writes in its nth command: unique,
+// and padded to cfg.ValueSize.
+func clientValue(cfg Config, i, n int) string {
+	v := fmt.Sprintf("%d.%d", i, n)
+	if pad := cfg.ValueSize - len(v); pad > 0 {
+		v += strings.Repeat("-", pad)
+	}
+	return v
 }
 
 // waitFor polls cond until it holds or limit passes.

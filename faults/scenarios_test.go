@@ -73,3 +73,11 @@ func TestMixedFaults(t *testing.T) {
 		})
 	}
 }
+
+// TestMixedFaultsWithLargeValues is TestMixedFaults with 16 KiB values,
+// so that the leader's batches come from its batch memory (blocks shared
+// with the log and the followers) through crashes, power loss and
+// leadership changes.
+func TestMixedFaultsWithLargeValues(t *testing.T) {
+	runScenario(t, Config{Seed: 305, Nodes: 3, Duration: 6 * time.Second, Faults: AllKinds, ValueSize: 16 << 10})
+}
