@@ -18,11 +18,15 @@ import (
 //
 // Small batches come from the allocator as before: their memory is
 // mostly reused, and a node that only ever sends them holds no block.
+// Nor does a leader whose large batches stopped: a heartbeat interval
+// without one drops the blocks (releaseIfIdle), which matters to a host
+// of many groups that each saw a burst once.
 // The fields are the leader's: the caller holds the node lock.
 type batchMemory struct {
 	rest    []byte      // what is left of the block being carved
 	ready   chan []byte // the next block, once its pages are touched
 	filling bool        // a helper is touching the next block
+	carved  bool        // something was carved since releaseIfIdle last ran
 }
 
 const (
@@ -54,6 +58,7 @@ func (m *batchMemory) take(size uint64, wg *sync.WaitGroup) []byte {
 	}
 	b := m.rest[:0:size]
 	m.rest = m.rest[size:]
+	m.carved = true
 	return b
 }
 
@@ -94,6 +99,16 @@ func (m *batchMemory) prepare(wg *sync.WaitGroup) {
 // nobody reads any more, and both are collected once it is done.
 func (m *batchMemory) release() {
 	*m = batchMemory{}
+}
+
+// releaseIfIdle drops the blocks unless something was carved since its
+// last call. The leader calls it once per heartbeat interval.
+func (m *batchMemory) releaseIfIdle() {
+	if !m.carved {
+		m.release()
+		return
+	}
+	m.carved = false
 }
 
 // touchedBlock allocates size bytes and writes one byte of every page,

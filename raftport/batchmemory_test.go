@@ -3,6 +3,7 @@ package raftport
 import (
 	"sync"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -98,6 +99,34 @@ func TestBatchMemoryReleaseLeavesNoBlockAndNoBlockedHelper(t *testing.T) {
 	wg.Wait()
 }
 
+func TestBatchMemoryReleasedAfterAnIdleInterval(t *testing.T) {
+	var m batchMemory
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	m.take(carveFromBytes, &wg)
+	m.releaseIfIdle()
+	if m.rest == nil {
+		t.Fatal("blocks dropped in the interval something was carved in")
+	}
+	m.take(carveFromBytes, &wg)
+	m.releaseIfIdle()
+	if m.rest == nil {
+		t.Fatal("blocks dropped although something was carved since the last interval")
+	}
+	m.releaseIfIdle()
+	if m.rest != nil || m.ready != nil || m.filling {
+		t.Fatal("blocks kept through an interval in which nothing was carved")
+	}
+	// Small batches are not carved, so they do not keep blocks alive.
+	m.take(carveFromBytes, &wg)
+	m.releaseIfIdle()
+	m.take(carveFromBytes-1, &wg)
+	m.releaseIfIdle()
+	if m.rest != nil {
+		t.Fatal("a small batch kept the blocks")
+	}
+}
+
 func TestTouchedBlockIsZero(t *testing.T) {
 	b := touchedBlock(4*pageBytes + 1)
 	if len(b) != 4*pageBytes+1 {
@@ -107,5 +136,40 @@ func TestTouchedBlockIsZero(t *testing.T) {
 		if v != 0 {
 			t.Fatalf("byte %d is %#x", i, v)
 		}
+	}
+}
+
+// The leader's loop drops its blocks at the second heartbeat tick after
+// its last large batch: the first finds the interval busy.
+func TestLeaderDropsBatchMemoryAfterAnIdleHeartbeat(t *testing.T) {
+	n, _ := benchNode(t)
+	n.switchToCandidate()
+	n.switchToLeader()
+	entries := make([]*Entry, 8)
+	for i := range entries {
+		entries[i] = newEntry(EntryNormal, make([]byte, 4096))
+	}
+	n.sendBatch(&proposalBatch{entries: entries})
+	held := func() bool { return rlocked(n, func() bool { return n.batches.rest != nil }) }
+	if !held() {
+		t.Fatal("a 32 KiB batch was not carved from a block")
+	}
+	tick := make(chan time.Time, 1)
+	beat := func() {
+		t.Helper()
+		tick <- time.Now()
+		for len(tick) > 0 {
+			if !n.leaderStep(tick, nil) {
+				t.Fatal("the leader loop ended")
+			}
+		}
+	}
+	beat()
+	if !held() {
+		t.Fatal("blocks dropped at the first heartbeat after a large batch")
+	}
+	beat()
+	if held() {
+		t.Fatal("blocks kept through a heartbeat interval without a large batch")
 	}
 }

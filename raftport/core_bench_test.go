@@ -34,7 +34,7 @@ const benchLogBytes = 32 << 20
 // benchNode is a member of a three-node group (itself, benchPeerA and
 // benchPeerB) on a memory log, built as StartRaftNode builds one but not
 // started, with the network its host is alone on.
-func benchNode(b *testing.B) (*raft, *transport.Network) {
+func benchNode(b testing.TB) (*raft, *transport.Network) {
 	b.Helper()
 	s, network := hostAlone(b)
 	cfg := &RaftConfig{Name: "BENCH", Store: b.TempDir(), Log: storage.NewMemWAL()}

@@ -85,6 +85,7 @@ func (n *raft) leaderStep(heartbeat, quorumCheck <-chan time.Time) bool {
 	case <-n.inbox:
 		return n.serveInbox(Leader, leaderInbox)
 	case <-heartbeat:
+		n.underLock(n.batches.releaseIfIdle)
 		if n.notActive() {
 			n.sendHeartbeat()
 		}
