@@ -110,12 +110,14 @@ scale: build
 # soak runs the fault suite's long campaign (faults/cmd/soak): SOAK_RUNS
 # seeded runs of mixed faults, SOAK_DURATION of faults each, alternating 3
 # and 5 nodes, and prints the totals. One run takes about its duration
-# plus two seconds.
+# plus two seconds. SOAK_VALUE_SIZE=16384 pads the clients' values so that
+# every batch with a write comes from the leader's batch memory.
 SOAK_RUNS ?= 1000
 SOAK_DURATION ?= 5s
 SOAK_SEED ?= 1
+SOAK_VALUE_SIZE ?= 0
 soak:
-	$(GO) run ./faults/cmd/soak -runs $(SOAK_RUNS) -duration $(SOAK_DURATION) -seed $(SOAK_SEED)
+	$(GO) run ./faults/cmd/soak -runs $(SOAK_RUNS) -duration $(SOAK_DURATION) -seed $(SOAK_SEED) -value-size $(SOAK_VALUE_SIZE)
 
 # catchup-bound runs only the catchup bound of issue 15 (at most one
 # stream per follower at a time, few starts per second); make test runs it

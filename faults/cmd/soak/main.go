@@ -27,12 +27,17 @@ import (
 )
 
 type options struct {
-	runs     int
-	seed     int64
-	duration time.Duration
-	dir      string
-	loss     bool
+	runs      int
+	seed      int64
+	duration  time.Duration
+	dir       string
+	loss      bool
+	valueSize int
 }
+
+// maxValueSize bounds -value-size: a run keeps every value it wrote in
+// its history, and the checker compares them.
+const maxValueSize = 1 << 20
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
@@ -46,6 +51,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Int64Var(&opts.seed, "seed", 1, "seed of the first run; run i has seed+i")
 	fs.DurationVar(&opts.duration, "duration", 5*time.Second, "fault phase of each run")
 	fs.BoolVar(&opts.loss, "loss", false, "instead, print the message loss table: -runs seeds per row, the median of each")
+	fs.IntVar(&opts.valueSize, "value-size", 0, "pad every value a client writes to this many bytes (16384 makes every batch with a write one the leader carves from its batch memory)")
 	fs.StringVar(&opts.dir, "dir", "", "where the runs' nodes keep their files (default: /dev/shm if present, else the temp dir)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -58,6 +64,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	if opts.runs <= 0 || opts.duration <= 0 || fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "soak: -runs and -duration must be positive, and no arguments are taken\n")
+		return 2
+	}
+	if opts.valueSize < 0 || opts.valueSize > maxValueSize {
+		fmt.Fprintf(stderr, "soak: -value-size must be within 0..%d bytes, got %d\n", maxValueSize, opts.valueSize)
 		return 2
 	}
 	if opts.dir == "" {
@@ -90,6 +100,7 @@ func lossTable(opts options, out io.Writer) int {
 		n++
 		dir := filepath.Join(base, fmt.Sprintf("run-%d", n))
 		defer os.RemoveAll(dir)
+		cfg.ValueSize = opts.valueSize
 		r := faults.Run(cfg, dir)
 		if err := r.Err(); err != nil {
 			failed++
@@ -118,7 +129,7 @@ func soak(opts options, out io.Writer) int {
 	t := totals{injected: map[faults.Kind]int{}}
 	began := time.Now()
 	for i := range opts.runs {
-		cfg := faults.Config{Seed: opts.seed + int64(i), Nodes: 3 + 2*(i%2), Duration: opts.duration, Faults: faults.AllKinds}
+		cfg := faults.Config{Seed: opts.seed + int64(i), Nodes: 3 + 2*(i%2), Duration: opts.duration, Faults: faults.AllKinds, ValueSize: opts.valueSize}
 		dir, err := os.MkdirTemp(opts.dir, "soak-")
 		if err != nil {
 			fmt.Fprintf(out, "soak: %v\n", err)

@@ -23,7 +23,7 @@ func TestMain(m *testing.M) {
 
 // TestBadFlags: bad usage is one line on stderr, exit 2, and no run.
 func TestBadFlags(t *testing.T) {
-	for _, args := range [][]string{{"-runs", "0"}, {"-duration", "-1s"}, {"-bogus"}, {"extra"}, {"-runs", "x"}} {
+	for _, args := range [][]string{{"-runs", "0"}, {"-duration", "-1s"}, {"-bogus"}, {"extra"}, {"-runs", "x"}, {"-value-size", "-1"}, {"-value-size", "2000000"}} {
 		var out, errOut bytes.Buffer
 		if code := run(args, &out, &errOut); code != 2 {
 			t.Errorf("%q: exit %d, want 2", args, code)
