@@ -624,17 +624,15 @@ func (n *raft) sendAppendEntryIn(mem *batchMemory, entries []*Entry, checkLeader
 		return errNotLeader
 	}
 	ae := n.buildAppendEntry(entries)
-	var dst []byte
-	if mem != nil {
-		if size, err := ae.encodedLen(); err == nil {
-			dst = mem.take(size, &n.wg)
-		}
-	}
-	buf, err := ae.encode(dst)
+	size, err := ae.encodedLen()
 	if err != nil {
 		return err
 	}
-	ae.buf = buf
+	var dst []byte
+	if mem != nil {
+		dst = mem.take(size, &n.wg)
+	}
+	ae.buf = ae.encodeSized(dst, size)
 	if err := n.broadcastEntry(ae); err != nil {
 		return err
 	}

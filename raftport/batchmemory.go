@@ -94,8 +94,8 @@ func (m *batchMemory) prepare(wg *sync.WaitGroup) {
 	}()
 }
 
-// release drops the blocks, for a node that stops leading: a follower
-// encodes no batches. A helper still at work hands its block to a channel
+// release drops the blocks, for a node that stops leading (a follower
+// encodes no batches) or whose large batches stopped. A helper still at work hands its block to a channel
 // nobody reads any more, and both are collected once it is done.
 func (m *batchMemory) release() {
 	*m = batchMemory{}

@@ -148,6 +148,12 @@ func (ae *appendEntry) encode(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ae.encodeSized(b, total), nil
+}
+
+// encodeSized is encode for a caller that already has encodedLen's total,
+// to pick the memory by it.
+func (ae *appendEntry) encodeSized(b []byte, total uint64) []byte {
 	w := into(b, total)
 	w.id(ae.leader)
 	w.u64(ae.term, ae.commit, ae.pterm, ae.pindex)
@@ -157,7 +163,7 @@ func (ae *appendEntry) encode(b []byte) ([]byte, error) {
 		w.buf = append(append(w.buf, byte(e.Type)), e.Data...)
 	}
 	w.buf = binary.AppendUvarint(w.buf, ae.lterm)
-	return w.buf, nil
+	return w.buf
 }
 
 // decodeAppendEntry parses msg without copying: the entries' data alias
